@@ -1,0 +1,59 @@
+"""Percentile bootstrap over per-item sufficient statistics.
+
+Corpus-level metrics (corpus BLEU) are not means of per-item values, so the bootstrap resamples
+rows of per-item statistics, sums them, and applies the metric's aggregate to each resample.
+All resamples are drawn at once and aggregated vectorised, so 1,000 resamples of 3,300 items
+cost milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+DEFAULT_RESAMPLES = 1000
+
+
+def bootstrap_interval(
+    stats: np.ndarray,
+    aggregate: Callable[[np.ndarray], np.ndarray],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """95% (by default) percentile interval of `aggregate` over resampled item rows.
+
+    `stats` has one row per item (shape (n,) or (n, k)); `aggregate` maps an array of summed
+    rows of shape (B, k) — or (B,) for 1-D stats — plus the item count to one value per resample.
+    It receives the *sums* over each resample; divide by n for a mean.
+    """
+    arr = np.asarray(stats, dtype=np.float64)
+    n = arr.shape[0]
+    if n == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    flat = arr.reshape(n, -1)
+    sums = np.empty((n_resamples, flat.shape[1]), dtype=np.float64)
+    # Chunk the resamples so memory stays at ~chunk * n indices.
+    chunk = max(1, min(n_resamples, 2_000_000 // max(n, 1)))
+    for start in range(0, n_resamples, chunk):
+        stop = min(n_resamples, start + chunk)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        sums[start:stop] = flat[idx].sum(axis=1)
+    if arr.ndim == 1:
+        sums = sums[:, 0]
+    values = np.asarray(aggregate(sums), dtype=np.float64)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.nanquantile(values, [alpha, 1.0 - alpha])
+    return (float(low), float(high))
+
+
+def mean_interval(
+    values: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of a plain mean of per-item values."""
+    v = np.asarray(values, dtype=np.float64)
+    n = v.shape[0]
+    return bootstrap_interval(v, lambda s: s / max(n, 1), n_resamples=n_resamples, seed=seed)

@@ -1,0 +1,49 @@
+"""Result types: every number carries its convention, its N and a bootstrap interval."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric: the value under the declared convention, its N and a 95% bootstrap interval.
+
+    `valid_only` is the value restricted to valid outputs where that differs from the all-N value
+    (invalid outputs scored 0); `n` is the number of items the value averages over.
+    """
+
+    value: float
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    valid_only: float | None = None
+    n_valid: int | None = None
+
+
+@dataclass
+class MetricReport:
+    """All metrics of one scoring run, with the convention that produced them."""
+
+    task: str
+    convention: dict[str, Any]
+    n: int
+    metrics: dict[str, MetricValue]
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def values(self) -> dict[str, float]:
+        """Flat name → value mapping (the CLI's top-level JSON keys)."""
+        return {name: m.value for name, m in self.metrics.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: flat values first (stable keys for scripts), then the details."""
+        out: dict[str, Any] = dict(self.values())
+        out["n"] = self.n
+        out["task"] = self.task
+        out["counts"] = dict(self.counts)
+        out["convention"] = dict(self.convention)
+        out["details"] = {name: asdict(m) for name, m in self.metrics.items()}
+        out["notes"] = list(self.notes)
+        return out
