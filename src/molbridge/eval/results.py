@@ -10,8 +10,9 @@ from typing import Any
 class MetricValue:
     """One metric: the value under the declared convention, its N and a 95% bootstrap interval.
 
-    `valid_only` is the value restricted to valid outputs where that differs from the all-N value
-    (invalid outputs scored 0); `n` is the number of items the value averages over.
+    Where invalid outputs exist, both readings are kept: `all_n` scores invalid outputs as 0 over
+    every item, `valid_only` averages over the `n_valid` valid outputs; `value` is whichever the
+    convention declares the headline, and `n` is the number of items it averages over.
     """
 
     value: float
@@ -20,6 +21,7 @@ class MetricValue:
     ci_high: float | None = None
     valid_only: float | None = None
     n_valid: int | None = None
+    all_n: float | None = None
 
 
 @dataclass

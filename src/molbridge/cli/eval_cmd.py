@@ -1,0 +1,95 @@
+"""`molbridge eval`: score prediction files with the declared scoring engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from molbridge.cli.errors import user_errors
+
+app = typer.Typer(help="Score prediction files (MolT5 conventions by default).", no_args_is_help=True)
+
+FormatOpt = typer.Option("molt5", "--format", "-f", help="molt5 | molregpt | jsonl | csv")
+ReferenceOpt = typer.Option(None, "--reference", "-r", help="ChEBI-20 TSV to join predictions on CID")
+TokenizerOpt = typer.Option(
+    None, "--text-tokenizer", help="tokenizer dir or hub id (default: $MOLBRIDGE_TEXT_TOKENIZER, else SciBERT)"
+)
+ConventionOpt = typer.Option("molt5", "--convention", "-c", help="named convention (see `molbridge eval conventions`)")
+JsonOpt = typer.Option(False, "--json", help="print one JSON object")
+WorkersOpt = typer.Option(None, "--workers", help="worker processes (default: usable cores)")
+BootstrapOpt = typer.Option(None, "--bootstrap", help="bootstrap resamples (0 = no intervals)")
+IdOpt = typer.Option("id", "--id-field", help="jsonl/csv: id field (joined with --reference)")
+RefFieldOpt = typer.Option("reference", "--reference-field", help="jsonl/csv: reference field")
+PredFieldOpt = typer.Option("prediction", "--prediction-field", help="jsonl/csv: prediction field")
+
+
+def _run(task: str, file: Path, fmt: str, reference: Path | None, text_tokenizer: str | None, convention: str,
+         as_json: bool, workers: int | None, bootstrap: int | None, columns, fcd: bool = False) -> None:
+    from molbridge.eval.engine import score_file
+
+    with user_errors():
+        report, pairs = score_file(
+            file, task, fmt=fmt, reference=reference, convention=convention, text_tokenizer=text_tokenizer,
+            columns=columns, fcd=fcd, workers=workers, bootstrap=bootstrap,
+        )
+    if as_json:
+        out = report.to_dict()
+        out["file"] = str(file)
+        out["issues"] = pairs.issues
+        typer.echo(json.dumps(out, indent=2, allow_nan=True))
+        return
+    from molbridge.cli.render import print_report
+
+    print_report(report, str(file))
+    for issue in pairs.issues[:20]:
+        typer.echo(f"issue: {issue}")
+    if len(pairs.issues) > 20:
+        typer.echo(f"... and {len(pairs.issues) - 20} more issues (see --json)")
+
+
+def _columns(id_field: str, reference_field: str, prediction_field: str):
+    from molbridge.eval.predictions import ColumnMap
+
+    return ColumnMap(id=id_field, reference=reference_field, prediction=prediction_field)
+
+
+@app.command("mol2text")
+def mol2text(
+    file: Path = typer.Argument(..., help="prediction file"),
+    fmt: str = FormatOpt, reference: Path | None = ReferenceOpt, text_tokenizer: str | None = TokenizerOpt,
+    convention: str = ConventionOpt, as_json: bool = JsonOpt, workers: int | None = WorkersOpt,
+    bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
+    prediction_field: str = PredFieldOpt,
+) -> None:
+    """Molecule → caption: BLEU-2/4, ROUGE-1/2/L, METEOR."""
+    _run("mol2text", file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
+         _columns(id_field, reference_field, prediction_field))
+
+
+@app.command("text2mol")
+def text2mol(
+    file: Path = typer.Argument(..., help="prediction file"),
+    fmt: str = FormatOpt, reference: Path | None = ReferenceOpt, text_tokenizer: str | None = TokenizerOpt,
+    convention: str = ConventionOpt, as_json: bool = JsonOpt, workers: int | None = WorkersOpt,
+    bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
+    prediction_field: str = PredFieldOpt,
+    fcd: bool = typer.Option(False, "--fcd", help="also compute FCD (fcd package ChemNet)"),
+) -> None:
+    """Caption → molecule: BLEU, exact match, Levenshtein, validity, MACCS/RDK/Morgan FTS (+ FCD)."""
+    _run("text2mol", file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
+         _columns(id_field, reference_field, prediction_field), fcd=fcd)
+
+
+@app.command("conventions")
+def conventions(as_json: bool = JsonOpt) -> None:
+    """List the named scoring conventions and their settings."""
+    from molbridge.eval.conventions import CONVENTIONS
+
+    data = {name: c.model_dump() for name, c in CONVENTIONS.items()}
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for name, settings in data.items():
+        typer.echo(name + ": " + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "name"))

@@ -1,0 +1,34 @@
+"""The `molbridge` command: one entry point, one module per command group."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from molbridge import __version__
+from molbridge.cli import eval_cmd, setup_cmd
+
+app = typer.Typer(
+    name="molbridge",
+    help="Language models on biomolecules: data, retrieval, training and exact scoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(setup_cmd.app, name="setup")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"molbridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress and RDKit messages."),
+) -> None:
+    """molbridge — see `molbridge COMMAND --help`."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,185 @@
+"""Text → molecule scoring: character BLEU, exact match, Levenshtein, validity, fingerprint
+similarities (MACCS, RDK, Morgan counts) and optionally FCD, under a declared convention.
+
+Each pair is parsed once and every per-pair quantity is computed in a forked worker (the
+reference scripts parse every molecule twice, in two scripts, one pair at a time). Exact match
+is InChI equality as in MolT5; a pair whose output does not parse is invalid: it scores 0 in
+the all-N values and is excluded from the valid-only fingerprint averages — both are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from Levenshtein import distance as levenshtein
+from rdkit import Chem
+
+from molbridge.chem import fingerprints as fp
+from molbridge.eval import bleu
+from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
+from molbridge.eval.conventions import Convention
+from molbridge.eval.parallel import chunked_map
+from molbridge.eval.results import MetricReport, MetricValue
+from molbridge.eval.versions import package_versions
+
+_FLOAT_COLS = ("maccs", "rdk", "morgan")
+
+
+@dataclass(frozen=True)
+class _MolPayload:
+    references: list[str]
+    outputs: list[str]
+    empty_valid: bool
+    morgan_radius: int
+    want_canonical: bool
+
+
+@dataclass
+class _PairStats:
+    bleu_rows: np.ndarray  # (n, bleu.N_STATS) int
+    lev: np.ndarray  # (n,) int
+    flags: np.ndarray  # (n, 4) bool: output valid, reference valid, exact, output empty
+    sims: np.ndarray  # (n, 3) float, NaN where not computed
+    canonical: list[tuple[str | None, str | None]]
+
+
+def _parse(smiles: str, empty_valid: bool) -> Chem.Mol | None:
+    if not smiles.strip() and not empty_valid:
+        return None
+    return Chem.MolFromSmiles(smiles)
+
+
+def _inchi(mol: Chem.Mol | None) -> str | None:
+    return Chem.MolToInchi(mol) if mol is not None else None
+
+
+def _pair_stats(p: _MolPayload, start: int, stop: int) -> _PairStats:
+    n = stop - start
+    bleu_rows = np.zeros((n, bleu.N_STATS), dtype=np.int64)
+    lev = np.zeros(n, dtype=np.int64)
+    flags = np.zeros((n, 4), dtype=bool)
+    sims = np.full((n, 3), np.nan)
+    canonical: list[tuple[str | None, str | None]] = []
+    for k, i in enumerate(range(start, stop)):
+        ref, out = p.references[i], p.outputs[i]
+        bleu_rows[k] = bleu.bleu_stats([list(ref)], list(out))
+        lev[k] = levenshtein(out, ref)
+        m_ref = _parse(ref, False)
+        m_out = _parse(out, p.empty_valid)
+        flags[k, 0] = m_out is not None
+        flags[k, 1] = m_ref is not None
+        flags[k, 3] = not out.strip()
+        if m_ref is not None and m_out is not None:
+            flags[k, 2] = _inchi(m_out) == _inchi(m_ref)
+            sims[k, 0] = fp.tanimoto(fp.maccs(m_ref), fp.maccs(m_out))
+            sims[k, 1] = fp.tanimoto(fp.rdk(m_ref), fp.rdk(m_out))
+            sims[k, 2] = fp.tanimoto(fp.morgan_counts(m_ref, p.morgan_radius), fp.morgan_counts(m_out, p.morgan_radius))
+        if p.want_canonical:
+            canonical.append((
+                Chem.MolToSmiles(m_ref) if m_ref is not None else None,
+                Chem.MolToSmiles(m_out) if m_out is not None and m_out.GetNumAtoms() else None,
+            ))
+    return _PairStats(bleu_rows, lev, flags, sims, canonical)
+
+
+def _merge(parts: list[_PairStats]) -> _PairStats:
+    return _PairStats(
+        np.concatenate([p.bleu_rows for p in parts]),
+        np.concatenate([p.lev for p in parts]),
+        np.concatenate([p.flags for p in parts]),
+        np.concatenate([p.sims for p in parts]),
+        [c for p in parts for c in p.canonical],
+    )
+
+
+def score_text2mol(
+    references: Sequence[str],
+    predictions: Sequence[str | None],
+    convention: Convention,
+    *,
+    fcd: bool = False,
+    workers: int | None = None,
+) -> MetricReport:
+    """Score generated SMILES against reference SMILES (aligned lists)."""
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    if not references:
+        raise ValueError("nothing to score: no prediction pairs")
+    missing = sum(p is None for p in predictions)
+    outputs = ["" if p is None else p for p in predictions]
+    payload = _MolPayload(list(references), outputs, convention.empty_smiles_valid, convention.morgan_radius, fcd)
+    stats = _merge(chunked_map(_pair_stats, payload, len(outputs), workers=workers))
+
+    n = len(outputs)
+    valid, ref_valid, exact, empty = (stats.flags[:, j] for j in range(4))
+    both = valid & ref_valid
+    boot = dict(n_resamples=convention.bootstrap_resamples, seed=convention.seed)
+
+    def interval(values: np.ndarray) -> tuple[float | None, float | None]:
+        return mean_interval(values, **boot) if boot["n_resamples"] > 0 and len(values) else (None, None)
+
+    metrics: dict[str, MetricValue] = {}
+    bleu_ci = (
+        bootstrap_interval(stats.bleu_rows, lambda s: bleu.bleu_vectorised(s, 4), **boot)
+        if boot["n_resamples"] > 0 else (None, None)
+    )
+    metrics["bleu"] = MetricValue(bleu.corpus_bleu(stats.bleu_rows, 4), n, *bleu_ci)
+    exact_f = exact.astype(np.float64)
+    metrics["exact_match"] = MetricValue(
+        float(exact_f.mean()), n, *interval(exact_f),
+        valid_only=float(exact_f[both].mean()) if both.any() else None, n_valid=int(both.sum()),
+    )
+    lev = stats.lev.astype(np.float64)
+    metrics["levenshtein"] = MetricValue(float(lev.mean()), n, *interval(lev))
+    valid_f = valid.astype(np.float64)
+    metrics["validity"] = MetricValue(float(valid_f.mean()), n, *interval(valid_f))
+    for j, name in enumerate(_FLOAT_COLS):
+        col = stats.sims[:, j]
+        valid_vals = col[both]
+        all_vals = np.where(both, np.nan_to_num(col), 0.0)
+        valid_mean = float(valid_vals.mean()) if len(valid_vals) else float("nan")
+        all_mean = float(all_vals.mean())
+        if convention.headline_fingerprints == "valid_only":
+            metrics[f"{name}_fts"] = MetricValue(valid_mean, len(valid_vals), *interval(valid_vals),
+                                                 valid_only=valid_mean, n_valid=len(valid_vals), all_n=all_mean)
+        else:
+            metrics[f"{name}_fts"] = MetricValue(all_mean, n, *interval(all_vals),
+                                                 valid_only=valid_mean, n_valid=len(valid_vals), all_n=all_mean)
+    notes: list[str] = []
+    if fcd:
+        metrics["fcd"], fcd_note = _fcd_metric(stats.canonical)
+        notes.append(fcd_note)
+    if missing:
+        notes.append(f"{missing} missing outputs scored as invalid (empty), not dropped")
+    if convention.empty_smiles_valid and empty.any():
+        notes.append(f"{int(empty.sum())} empty outputs count as valid molecules under this convention "
+                     "(MolT5's scripts do so); use --convention molt5-strict to count them invalid")
+    return MetricReport(
+        task="text2mol",
+        convention={**convention.model_dump(),
+                    "versions": package_versions("rdkit", "nltk", "levenshtein", *(("fcd",) if fcd else ()))},
+        n=n,
+        metrics=metrics,
+        counts={
+            "valid_outputs": int(valid.sum()),
+            "invalid_outputs": int((~valid).sum()),
+            "invalid_references": int((~ref_valid).sum()),
+            "missing_outputs": missing,
+            "empty_outputs": int(empty.sum()),
+        },
+        notes=notes,
+    )
+
+
+def _fcd_metric(canonical: list[tuple[str | None, str | None]]) -> tuple[MetricValue, str]:
+    """FCD between the canonical valid references and outputs (MolT5's fcd_metric protocol)."""
+    from molbridge.eval.fcd import fcd_score, fcd_version
+
+    refs = [r for r, _ in canonical if r is not None]
+    outs = [o for _, o in canonical if o is not None]
+    value = fcd_score(refs, outs)
+    note = (f"FCD with the fcd package {fcd_version()} ChemNet on {len(refs)} canonical valid references "
+            f"and {len(outs)} canonical valid outputs (no interval: FCD is a set statistic)")
+    return MetricValue(value, len(outs)), note

@@ -1,0 +1,223 @@
+"""Prediction files → aligned (reference, prediction) pairs, with every problem accounted for.
+
+Formats: MolT5's TSVs (`SMILES|description, ground truth, output`), MolReGPT's outputs
+(`CID, molecule2caption, caption2molecule`, joined to a ChEBI-20 table by CID), and generic
+JSONL/CSV with a column mapping. A prediction that is missing (short row, null field, a
+reference CID without a prediction) becomes `None` — scored as invalid, never skipped — and is
+listed in `issues`. What makes scoring impossible (unreadable file, missing columns, a row
+without a reference, bad JSON) raises `FileFormatError` with file, line and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from molbridge.data.sources.chebi20 import ChEBI20Record, read_chebi20
+from molbridge.data.tables import Row, read_table, read_text
+from molbridge.errors import FileFormatError
+
+Task = Literal["mol2text", "text2mol"]
+Format = Literal["molt5", "molregpt", "jsonl", "csv"]
+FORMATS: tuple[str, ...] = ("molt5", "molregpt", "jsonl", "csv")
+
+_MOLT5_SOURCE = {"mol2text": "SMILES", "text2mol": "description"}
+_MOLREGPT_COLUMN = {"mol2text": "molecule2caption", "text2mol": "caption2molecule"}
+
+
+@dataclass(frozen=True)
+class PredictionPair:
+    key: str  # an id (CID) or "line N"
+    reference: str
+    prediction: str | None  # None: missing / unreadable → scored invalid
+    source: str | None = None  # the model input (SMILES or caption), when the file has it
+    line: int | None = None
+
+
+@dataclass
+class PredictionSet:
+    path: str
+    format: str
+    task: str
+    pairs: list[PredictionPair]
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def references(self) -> list[str]:
+        return [p.reference for p in self.pairs]
+
+    @property
+    def predictions(self) -> list[str | None]:
+        return [p.prediction for p in self.pairs]
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Field names for generic JSONL/CSV files."""
+
+    id: str = "id"
+    reference: str = "reference"
+    prediction: str = "prediction"
+    source: str | None = "input"
+
+
+def read_predictions(
+    path: str | Path,
+    task: Task,
+    *,
+    fmt: Format = "molt5",
+    reference: str | Path | None = None,
+    columns: ColumnMap = ColumnMap(),
+) -> PredictionSet:
+    """Read a prediction file for `task`; `reference` is a ChEBI-20 TSV to join on CID."""
+    if task not in _MOLT5_SOURCE:
+        raise ValueError(f"unknown task {task!r}; expected mol2text or text2mol")
+    if fmt == "molt5":
+        result = _read_molt5(path, task)
+    elif fmt == "molregpt":
+        if reference is None:
+            raise FileFormatError(str(path), None, "MolReGPT outputs need --reference (a ChEBI-20 TSV) to join on CID")
+        result = _read_molregpt(path, task, read_chebi20(reference))
+    elif fmt in ("jsonl", "csv"):
+        records = _jsonl_records(path) if fmt == "jsonl" else _csv_records(path, columns)
+        refs = read_chebi20(reference) if reference is not None else None
+        result = _from_records(path, fmt, task, records, columns, refs)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if not result.pairs:
+        raise FileFormatError(str(path), None, "no prediction rows")
+    return result
+
+
+def _read_molt5(path: str | Path, task: Task) -> PredictionSet:
+    source_col = _MOLT5_SOURCE[task]
+    try:
+        _, rows = read_table(path, delimiter="\t", required=(source_col, "ground truth", "output"),
+                             quoting=csv.QUOTE_NONE)
+    except FileFormatError as exc:
+        other = next(t for t in _MOLT5_SOURCE if t != task)
+        if exc.line == 1 and f"'{_MOLT5_SOURCE[other]}'" in exc.reason and "found" in exc.reason:
+            raise FileFormatError(exc.path, 1, f"{exc.reason}; this looks like a {other} file "
+                                  f"(use `molbridge eval {other}`)") from None
+        raise
+    result = PredictionSet(str(path), "molt5", task, [])
+    for row in rows:
+        ref = row.get("ground truth")
+        if ref is None or not ref.strip():
+            raise FileFormatError(str(path), row.line, "empty 'ground truth' (nothing to score against)")
+        pred = _prediction(result, row, "output")
+        result.pairs.append(PredictionPair(f"line {row.line}", ref, pred, row.get(source_col), row.line))
+    return result
+
+
+def _prediction(result: PredictionSet, row: Row, column: str) -> str | None:
+    """The row's prediction, or None (recorded as an issue) when the row is ragged or lacks it."""
+    if row.ragged:
+        result.issues.append(f"line {row.line}: ragged row ({row.ragged}); prediction scored as invalid")
+        return None
+    value = row.get(column)
+    if value is None:
+        result.issues.append(f"line {row.line}: no {column!r} field; prediction scored as invalid")
+    return value
+
+
+def _read_molregpt(path: str | Path, task: Task, refs: list[ChEBI20Record]) -> PredictionSet:
+    column = _MOLREGPT_COLUMN[task]
+    _, rows = read_table(path, delimiter="\t", required=("CID", column), quoting=csv.QUOTE_NONE)
+    result = PredictionSet(str(path), "molregpt", task, [])
+    by_cid = _index_by_id(path, ((row.get("CID") or "", row) for row in rows))
+    _join(result, refs, task, {cid: (_prediction(result, row, column), row.line) for cid, row in by_cid.items()})
+    return result
+
+
+def _join(result: PredictionSet, refs: list[ChEBI20Record], task: Task,
+          predictions: dict[str, tuple[str | None, int | None]]) -> None:
+    """One pair per reference record, in reference order; unmatched ids are reported."""
+    for rec in refs:
+        ref, source = (rec.description, rec.smiles) if task == "mol2text" else (rec.smiles, rec.description)
+        pred, line = predictions.get(rec.cid, (None, None))
+        if rec.cid not in predictions:
+            result.issues.append(f"CID {rec.cid}: no prediction; scored as invalid")
+        result.pairs.append(PredictionPair(rec.cid, ref, pred, source, line))
+    extra = sorted(set(predictions) - {r.cid for r in refs})
+    if extra:
+        result.issues.append(f"{len(extra)} predicted ids not in the reference (ignored): {', '.join(extra[:10])}")
+
+
+def _index_by_id(path: str | Path, items: Iterable[tuple[str, Row | dict]]) -> dict:
+    out: dict = {}
+    for key, item in items:
+        line = item.line if isinstance(item, Row) else item.get("__line__")
+        if not key.strip():
+            raise FileFormatError(str(path), line, "empty id")
+        if key in out:
+            raise FileFormatError(str(path), line, f"duplicate id {key!r}")
+        out[key] = item
+    return out
+
+
+def _jsonl_records(path: str | Path) -> list[dict]:
+    records = []
+    for number, text in enumerate(read_text(path).splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(str(path), number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(obj, dict):
+            raise FileFormatError(str(path), number, f"expected a JSON object, got {type(obj).__name__}")
+        obj["__line__"] = number
+        records.append(obj)
+    return records
+
+
+def _csv_records(path: str | Path, columns: ColumnMap) -> list[dict]:
+    _, rows = read_table(path, delimiter=",", required=())
+    records = []
+    for row in rows:
+        rec = {k: v for k, v in row.values.items() if v is not None}
+        if row.ragged:
+            rec.pop(columns.prediction, None)
+            rec["__ragged__"] = row.ragged
+        rec["__line__"] = row.line
+        records.append(rec)
+    return records
+
+
+def _from_records(path: str | Path, fmt: str, task: Task, records: list[dict], columns: ColumnMap,
+                  refs: list[ChEBI20Record] | None) -> PredictionSet:
+    result = PredictionSet(str(path), fmt, task, [])
+
+    def prediction_of(rec: dict) -> str | None:
+        line = rec["__line__"]
+        if "__ragged__" in rec:
+            result.issues.append(f"line {line}: ragged row ({rec['__ragged__']}); prediction scored as invalid")
+            return None
+        value = rec.get(columns.prediction)
+        if value is None:
+            result.issues.append(f"line {line}: no {columns.prediction!r} field; prediction scored as invalid")
+            return None
+        if not isinstance(value, str):
+            result.issues.append(f"line {line}: {columns.prediction!r} is {type(value).__name__}, not text; scored as invalid")
+            return None
+        return value
+
+    if refs is not None:
+        by_id = _index_by_id(path, ((str(r.get(columns.id, "")), r) for r in records))
+        _join(result, refs, task, {k: (prediction_of(r), r["__line__"]) for k, r in by_id.items()})
+        return result
+    for rec in records:
+        ref = rec.get(columns.reference)
+        if not isinstance(ref, str) or not ref.strip():
+            raise FileFormatError(str(path), rec["__line__"],
+                                  f"missing or empty reference field {columns.reference!r} (or pass --reference)")
+        key = str(rec.get(columns.id, f"line {rec['__line__']}"))
+        source = rec.get(columns.source) if columns.source else None
+        result.pairs.append(PredictionPair(key, ref, prediction_of(rec), source if isinstance(source, str) else None,
+                                           rec["__line__"]))
+    return result
