@@ -29,6 +29,8 @@ def bootstrap_interval(
     rows of shape (B, k) — or (B,) for 1-D stats — plus the item count to one value per resample.
     It receives the *sums* over each resample; divide by n for a mean.
     """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples} (callers skip intervals instead)")
     arr = np.asarray(stats, dtype=np.float64)
     n = arr.shape[0]
     if n == 0:

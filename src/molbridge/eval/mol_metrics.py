@@ -17,6 +17,7 @@ from Levenshtein import distance as levenshtein
 from rdkit import Chem
 
 from molbridge.chem import fingerprints as fp
+from molbridge.chem.rdkit_log import divert_rdkit_messages, message_kind
 from molbridge.eval import bleu
 from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
 from molbridge.eval.conventions import Convention
@@ -30,7 +31,7 @@ _FLOAT_COLS = ("maccs", "rdk", "morgan")
 @dataclass(frozen=True)
 class _MolPayload:
     references: list[str]
-    outputs: list[str]
+    outputs: list[str | None]  # None: missing → always invalid, scored as "" for string metrics
     empty_valid: bool
     morgan_radius: int
     want_canonical: bool
@@ -43,45 +44,74 @@ class _PairStats:
     flags: np.ndarray  # (n, 4) bool: output valid, reference valid, exact, output empty
     sims: np.ndarray  # (n, 3) float, NaN where not computed
     canonical: list[tuple[str | None, str | None]]
+    invalid_kinds: dict[str, int]
 
 
 def _parse(smiles: str, empty_valid: bool) -> Chem.Mol | None:
+    """RDKit's plain parse, as the reference scripts do; any exception means invalid.
+
+    (With RDKit's log routed to Python, some non-ASCII garbage makes RDKit raise SystemError
+    instead of returning None; the reference scripts also count exceptions as bad molecules.)
+    """
     if not smiles.strip() and not empty_valid:
         return None
-    return Chem.MolFromSmiles(smiles)
+    try:
+        return Chem.MolFromSmiles(smiles)
+    except Exception:  # noqa: BLE001 - any RDKit failure is an invalid molecule here
+        return None
 
 
 def _inchi(mol: Chem.Mol | None) -> str | None:
     return Chem.MolToInchi(mol) if mol is not None else None
 
 
-def _pair_stats(p: _MolPayload, start: int, stop: int) -> _PairStats:
-    n = stop - start
-    bleu_rows = np.zeros((n, bleu.N_STATS), dtype=np.int64)
-    lev = np.zeros(n, dtype=np.int64)
-    flags = np.zeros((n, 4), dtype=bool)
-    sims = np.full((n, 3), np.nan)
-    canonical: list[tuple[str | None, str | None]] = []
-    for k, i in enumerate(range(start, stop)):
-        ref, out = p.references[i], p.outputs[i]
-        bleu_rows[k] = bleu.bleu_stats([list(ref)], list(out))
-        lev[k] = levenshtein(out, ref)
+class _ChunkScorer:
+    """Accumulates per-pair statistics for one chunk of pairs (runs inside a worker)."""
+
+    def __init__(self, p: _MolPayload, n: int) -> None:
+        self.p = p
+        self.stats = _PairStats(
+            bleu_rows=np.zeros((n, bleu.N_STATS), dtype=np.int64),
+            lev=np.zeros(n, dtype=np.int64),
+            flags=np.zeros((n, 4), dtype=bool),
+            sims=np.full((n, 3), np.nan),
+            canonical=[],
+            invalid_kinds={},
+        )
+
+    def score(self, k: int, ref: str, output: str | None, messages: list[str]) -> None:
+        p, st = self.p, self.stats
+        out = output or ""
+        st.bleu_rows[k] = bleu.bleu_stats([list(ref)], list(out))
+        st.lev[k] = levenshtein(out, ref)
+        m_out = _parse(out, p.empty_valid) if output is not None else None
+        if m_out is None:
+            kind = "missing" if output is None else "empty" if not out.strip() else (
+                message_kind(messages[0]) if messages else "other")
+            st.invalid_kinds[kind] = st.invalid_kinds.get(kind, 0) + 1
         m_ref = _parse(ref, False)
-        m_out = _parse(out, p.empty_valid)
-        flags[k, 0] = m_out is not None
-        flags[k, 1] = m_ref is not None
-        flags[k, 3] = not out.strip()
+        st.flags[k] = (m_out is not None, m_ref is not None, False, output is not None and not out.strip())
         if m_ref is not None and m_out is not None:
-            flags[k, 2] = _inchi(m_out) == _inchi(m_ref)
-            sims[k, 0] = fp.tanimoto(fp.maccs(m_ref), fp.maccs(m_out))
-            sims[k, 1] = fp.tanimoto(fp.rdk(m_ref), fp.rdk(m_out))
-            sims[k, 2] = fp.tanimoto(fp.morgan_counts(m_ref, p.morgan_radius), fp.morgan_counts(m_out, p.morgan_radius))
+            st.flags[k, 2] = _inchi(m_out) == _inchi(m_ref)
+            st.sims[k] = (
+                fp.tanimoto(fp.maccs(m_ref), fp.maccs(m_out)),
+                fp.tanimoto(fp.rdk(m_ref), fp.rdk(m_out)),
+                fp.tanimoto(fp.morgan_counts(m_ref, p.morgan_radius), fp.morgan_counts(m_out, p.morgan_radius)),
+            )
         if p.want_canonical:
-            canonical.append((
+            st.canonical.append((
                 Chem.MolToSmiles(m_ref) if m_ref is not None else None,
                 Chem.MolToSmiles(m_out) if m_out is not None and m_out.GetNumAtoms() else None,
             ))
-    return _PairStats(bleu_rows, lev, flags, sims, canonical)
+
+
+def _pair_stats(p: _MolPayload, start: int, stop: int) -> _PairStats:
+    scorer = _ChunkScorer(p, stop - start)
+    with divert_rdkit_messages() as messages:
+        for k, i in enumerate(range(start, stop)):
+            messages.clear()
+            scorer.score(k, p.references[i], p.outputs[i], messages)
+    return scorer.stats
 
 
 def _merge(parts: list[_PairStats]) -> _PairStats:
@@ -91,6 +121,7 @@ def _merge(parts: list[_PairStats]) -> _PairStats:
         np.concatenate([p.flags for p in parts]),
         np.concatenate([p.sims for p in parts]),
         [c for p in parts for c in p.canonical],
+        {k: sum(p.invalid_kinds.get(k, 0) for p in parts) for k in sorted({k for p in parts for k in p.invalid_kinds})},
     )
 
 
@@ -108,11 +139,11 @@ def score_text2mol(
     if not references:
         raise ValueError("nothing to score: no prediction pairs")
     missing = sum(p is None for p in predictions)
-    outputs = ["" if p is None else p for p in predictions]
-    payload = _MolPayload(list(references), outputs, convention.empty_smiles_valid, convention.morgan_radius, fcd)
-    stats = _merge(chunked_map(_pair_stats, payload, len(outputs), workers=workers))
+    payload = _MolPayload(list(references), list(predictions), convention.empty_smiles_valid,
+                          convention.morgan_radius, fcd)
+    stats = _merge(chunked_map(_pair_stats, payload, len(predictions), workers=workers))
 
-    n = len(outputs)
+    n = len(predictions)
     valid, ref_valid, exact, empty = (stats.flags[:, j] for j in range(4))
     both = valid & ref_valid
     boot = dict(n_resamples=convention.bootstrap_resamples, seed=convention.seed)
@@ -152,7 +183,7 @@ def score_text2mol(
         metrics["fcd"], fcd_note = _fcd_metric(stats.canonical)
         notes.append(fcd_note)
     if missing:
-        notes.append(f"{missing} missing outputs scored as invalid (empty), not dropped")
+        notes.append(f"{missing} missing outputs scored as invalid, not dropped")
     if convention.empty_smiles_valid and empty.any():
         notes.append(f"{int(empty.sum())} empty outputs count as valid molecules under this convention "
                      "(MolT5's scripts do so); use --convention molt5-strict to count them invalid")
@@ -168,6 +199,7 @@ def score_text2mol(
             "invalid_references": int((~ref_valid).sum()),
             "missing_outputs": missing,
             "empty_outputs": int(empty.sum()),
+            **{f"invalid_{kind}": count for kind, count in stats.invalid_kinds.items()},
         },
         notes=notes,
     )

@@ -4,13 +4,18 @@ MolT5 calls `BertTokenizerFast.tokenize(text, truncation=True, max_length=512,
 padding='max_length')` per pair and drops '[PAD]', '[CLS]' and '[SEP]'. That is: no special
 tokens added, truncate to the first 512 tokens, then remove those three strings. We do the same
 in one batched call of the Rust tokenizer, which gives the same tokens without the padding work.
+(transformers 5's `tokenize()` silently ignores `truncation`; we keep MolT5's 512-token cut,
+which the transformers 4 of its time applied. No ChEBI-20 caption comes near 512 tokens.)
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 from molbridge.errors import MissingResourceError
 
@@ -31,6 +36,11 @@ def _load_hf_tokenizer(source: str):  # -> transformers.PreTrainedTokenizerFast
             f"text tokenizer directory {source!r} does not exist; pass --text-tokenizer DIR "
             "(e.g. a SciBERT uncased vocab dir) or set MOLBRIDGE_TEXT_TOKENIZER"
         )
+    if not looks_local and not _hub_cached(source) and not _hub_resolvable():
+        raise MissingResourceError(
+            f"text tokenizer {source!r} is not in the Hugging Face cache and the hub cannot be reached; "
+            "pass a local tokenizer directory with --text-tokenizer or MOLBRIDGE_TEXT_TOKENIZER"
+        )
     try:
         if looks_local and (path / "vocab.txt").is_file() and not (path / "tokenizer.json").exists():
             # A bare WordPiece vocabulary (SciBERT ships one): load it as MolT5 does.
@@ -43,6 +53,30 @@ def _load_hf_tokenizer(source: str):  # -> transformers.PreTrainedTokenizerFast
             f"cannot load text tokenizer {source!r}: {exc}. Offline, pass a local directory "
             "with --text-tokenizer or MOLBRIDGE_TEXT_TOKENIZER."
         ) from exc
+
+
+def _hub_cached(repo_id: str) -> bool:
+    """Whether a tokenizer for `repo_id` can be loaded from the local HF cache alone."""
+    from transformers import AutoTokenizer
+
+    try:
+        AutoTokenizer.from_pretrained(repo_id, local_files_only=True)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _hub_resolvable() -> bool:
+    """Cheap check that the hub's host resolves, so offline machines fail at once instead of
+    after huggingface_hub's minute of retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
 
 
 def whitespace_tokenize(texts: Sequence[str]) -> list[list[str]]:

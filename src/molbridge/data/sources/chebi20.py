@@ -44,9 +44,9 @@ def read_chebi20(path: str | Path) -> list[ChEBI20Record]:
     _, rows = read_table(path, delimiter="\t", required=CHEBI20_COLUMNS, quoting=csv.QUOTE_NONE)
     out = []
     for row in rows:
-        cid, smiles, desc = (_field(path, row, c) for c in CHEBI20_COLUMNS)
         if row.ragged:
             raise FileFormatError(str(path), row.line, f"ragged row ({row.ragged})")
+        cid, smiles, desc = (_field(path, row, c) for c in CHEBI20_COLUMNS)
         out.append(ChEBI20Record(cid, unescape_chebi(smiles), smiles, desc, row.line))
     _check_unique(path, out)
     return out

@@ -1,0 +1,25 @@
+# molbridge — the two commands: `make demo` and `make test` (both set up from nothing first).
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= $(abspath ../shared)
+
+.PHONY: setup demo test test-all bench clean
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(BIN)/molbridge eval text2mol examples/text2mol.tsv
+	$(BIN)/molbridge eval mol2text examples/mol2text.tsv --convention whitespace
+
+test: setup
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2 -m "not slow"
+
+test-all: setup
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2
+
+bench: setup
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_eval.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

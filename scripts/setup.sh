@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set molbridge up from nothing: Debian packages, a virtualenv with the CPU PyTorch, the package,
+# and the offline resources it prepares itself. Safe to re-run; each step skips work already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+APT_PACKAGES=(wordnet-base wordnet-sense-index)
+
+"$PYTHON" - <<'PY' || { echo "molbridge needs Python >= 3.11 (set PYTHON=...)" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+stamp="$VENV/.molbridge-setup"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  # Torch first and pinned: this machine type has a local CPU wheel of exactly this version,
+  # while an unpinned torch pulled in by another package downloads GBs of CUDA libraries.
+  "${PIP[@]}" install "torch==${TORCH_VERSION:-2.13.0}" 2> >(grep -v "^WARNING: Location" >&2)
+  "${PIP[@]}" install -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+  echo "$want" > "$stamp"
+fi
+"$VENV/bin/molbridge" setup wordnet

@@ -1,0 +1,48 @@
+"""A fixed set of RDKit descriptors, so property-based metrics and reports use one definition."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from rdkit import Chem
+from rdkit.Chem import Crippen, GraphDescriptors, rdMolDescriptors
+from rdkit.Chem import Descriptors as _RDKitDescriptors
+
+
+@dataclass(frozen=True)
+class Descriptors:
+    """Physico-chemical profile of one molecule (RDKit definitions, average masses)."""
+
+    mol_weight: float
+    logp: float
+    tpsa: float
+    bertz_complexity: float
+    heavy_atoms: int
+    rings: int
+    hbd: int
+    hba: int
+    rotatable_bonds: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain dict for JSON/CSV rows."""
+        return asdict(self)
+
+
+def descriptors(mol: Chem.Mol) -> Descriptors:
+    """Compute :class:`Descriptors` for a sanitised molecule.
+
+    logP is Wildman-Crippen (``Crippen.MolLogP``); HBD/HBA and rotatable bonds are the
+    Lipinski-module definitions (``rdMolDescriptors.CalcNumHBD/HBA``, strict rotatable
+    bonds), i.e. what ``rdkit.Chem.Lipinski`` reports.
+    """
+    return Descriptors(
+        mol_weight=_RDKitDescriptors.MolWt(mol),
+        logp=Crippen.MolLogP(mol),
+        tpsa=rdMolDescriptors.CalcTPSA(mol),
+        bertz_complexity=GraphDescriptors.BertzCT(mol),
+        heavy_atoms=mol.GetNumHeavyAtoms(),
+        rings=rdMolDescriptors.CalcNumRings(mol),
+        hbd=rdMolDescriptors.CalcNumHBD(mol),
+        hba=rdMolDescriptors.CalcNumHBA(mol),
+        rotatable_bonds=rdMolDescriptors.CalcNumRotatableBonds(mol),
+    )

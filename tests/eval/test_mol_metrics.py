@@ -1,0 +1,69 @@
+"""Text → molecule scoring: validity, invalid handling and reasons, exact match by InChI."""
+
+from __future__ import annotations
+
+import pytest
+
+from molbridge.eval.conventions import get_convention
+from molbridge.eval.mol_metrics import score_text2mol
+
+MOLT5 = get_convention("molt5")
+STRICT = get_convention("molt5-strict")
+
+
+def test_exact_match_is_inchi_equality_not_string_equality() -> None:
+    refs = ["CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "CCO"]
+    outs = ["CN1C=NC2=C1C(=O)N(C)C(=O)N2C", "OCC"]  # same molecules, other SMILES
+    report = score_text2mol(refs, outs, MOLT5, workers=1)
+    assert report.metrics["exact_match"].value == 1.0
+    assert report.metrics["levenshtein"].value > 0
+    assert report.metrics["maccs_fts"].value == 1.0
+
+
+def test_invalid_outputs_are_counted_by_reason_and_never_dropped() -> None:
+    refs = ["CCO", "CCN", "c1ccccc1", "CC(=O)O", "CCC"]
+    outs = ["CCO", "C1CC", "N(C)(C)(C)(C)C", None, "C(" + "é" * 60]
+    report = score_text2mol(refs, outs, STRICT, workers=1)
+    assert report.n == 5
+    assert report.counts["valid_outputs"] == 1
+    assert report.counts["invalid_syntax"] == 2  # unclosed ring; non-ASCII garbage (RDKit raises)
+    assert report.counts["invalid_valence"] == 1
+    assert report.counts["invalid_missing"] == 1
+    assert report.metrics["validity"].value == pytest.approx(0.2)
+    maccs = report.metrics["maccs_fts"]
+    assert maccs.value == 1.0 and maccs.n_valid == 1  # valid-only headline (MolT5)
+    assert maccs.all_n == pytest.approx(0.2)  # invalid scored 0 over all N
+
+
+def test_empty_output_quirk_is_explicit() -> None:
+    quirk = score_text2mol(["CCO", "CCN"], ["", "CCN"], MOLT5, workers=1)
+    strict = score_text2mol(["CCO", "CCN"], ["", "CCN"], STRICT, workers=1)
+    assert quirk.metrics["validity"].value == 1.0 and strict.metrics["validity"].value == 0.5
+    assert any("empty outputs count as valid" in n for n in quirk.notes)
+    assert quirk.metrics["maccs_fts"].value == 0.5 and strict.metrics["maccs_fts"].value == 1.0
+
+
+def test_escaped_backslashes_in_references_parse() -> None:
+    report = score_text2mol([r"C/C=C\\C"], [r"C/C=C\C"], MOLT5, workers=1)
+    assert report.counts["invalid_references"] == 0
+    assert report.metrics["exact_match"].value == 1.0
+
+
+def test_all_n_headline_convention() -> None:
+    conv = STRICT.model_copy(update={"headline_fingerprints": "all"})
+    report = score_text2mol(["CCO", "CCN"], ["CCO", "X"], conv, workers=1)
+    assert report.metrics["morgan_fts"].value == 0.5 and report.metrics["morgan_fts"].valid_only == 1.0
+
+
+def test_parallel_equals_serial() -> None:
+    refs = ["CCO", "CCN", "c1ccccc1O", "CC(=O)O", "CCC", "CCCl"] * 70
+    outs = ["CCO", "CCC", "c1ccccc1N", "CC(=O", "CCCC", "CCBr"] * 70
+    serial = score_text2mol(refs, outs, MOLT5, workers=1)
+    parallel = score_text2mol(refs, outs, MOLT5, workers=2)
+    assert serial.values() == parallel.values()
+    assert serial.counts == parallel.counts
+
+
+def test_length_mismatch() -> None:
+    with pytest.raises(ValueError, match="references but"):
+        score_text2mol(["CCO"], [], MOLT5)
