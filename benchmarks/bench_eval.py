@@ -1,0 +1,176 @@
+"""Scoring speed on ChEBI-20 test, side by side with the per-pair reference way; writes BENCHMARKS.md.
+
+    python benchmarks/bench_eval.py [--shared ../shared] [--repeat 3] [--skip-fcd-baseline]
+
+Each variant runs in a fresh subprocess (no shared caches, libraries imported before the clock
+starts), `--repeat` times; the median is reported. The engine must reproduce the baseline's
+values exactly (FCD: to 1e-4) or the benchmark fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+TEXT_FILE = "molt5-small-smiles2caption.txt"
+MOL_FILE = "molt5-small-caption2smiles.txt"
+START, END = "<!-- bench_eval:start -->", "<!-- bench_eval:end -->"
+
+
+def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
+    """One timed run (inside a subprocess). Returns values and seconds."""
+    import nltk  # noqa: F401 - imported before timing, for both variants alike
+    import rdkit.Chem  # noqa: F401
+    import rouge_score.rouge_scorer  # noqa: F401
+    import transformers  # noqa: F401
+
+    if variant == "baseline":
+        import per_pair_baseline as base
+        from rdkit import RDLogger
+
+        RDLogger.DisableLog("rdApp.*")  # as the reference scripts do
+        from molbridge.eval.wordnet import prepare_wordnet
+
+        nltk.data.path.insert(0, str(prepare_wordnet()))  # nltk's default loader finds WordNet here
+        run = {"text": lambda: base.text_metrics(path, tokenizer), "mol": lambda: base.molecule_metrics(path),
+               "fcd": lambda: {"fcd": base.fcd_value(path)}}[kind]
+    else:
+        from molbridge.eval.engine import score_file
+
+        if kind == "fcd":
+            run = lambda: {"fcd": _engine_fcd(path)}  # noqa: E731
+        else:
+            task = "mol2text" if kind == "text" else "text2mol"
+            run = lambda: score_file(path, task, text_tokenizer=tokenizer)[0].values()  # noqa: E731
+    start = time.perf_counter()
+    values = run()
+    return {"seconds": time.perf_counter() - start, "values": values}
+
+
+def _engine_fcd(path: Path) -> float:
+    """MolT5's FCD protocol (canonical valid SMILES, '' → '[]') through the engine's fast ChemNet."""
+    from rdkit import Chem
+
+    from molbridge.eval.fcd import fcd_score
+    from molbridge.eval.predictions import read_predictions
+
+    pairs = read_predictions(path, "text2mol")
+
+    def canonical(smiles: list[str]) -> list[str]:
+        mols = (Chem.MolFromSmiles(s) for s in smiles)
+        return [Chem.MolToSmiles(m) for m in mols if m is not None]
+
+    return fcd_score(canonical(pairs.references), canonical([p or "[]" for p in pairs.predictions]))
+
+
+def measure(kind: str, variant: str, path: Path, tokenizer: str, repeat: int) -> dict:
+    runs = []
+    for _ in range(repeat):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", kind, variant, str(path), tokenizer],
+            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{kind}/{variant} failed:\n{proc.stderr[-3000:]}")
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    seconds = [r["seconds"] for r in runs]
+    return {"seconds": statistics.median(seconds), "all_seconds": seconds, "values": runs[0]["values"]}
+
+
+def compare(base: dict, engine: dict, tolerance: float) -> float:
+    diffs = [abs(base[k] - engine[k]) for k in base]
+    worst = max(diffs)
+    if worst > tolerance:
+        raise SystemExit(f"values differ by {worst} (> {tolerance}): baseline {base} vs engine {engine}")
+    return worst
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    from molbridge.eval.versions import package_versions
+
+    versions = package_versions("rdkit", "nltk", "rouge-score", "transformers", "fcd", "torch")
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, " + ", ".join(
+        f"{k} {v}" for k, v in versions.items())
+
+
+def write_section(text: str, target: Path) -> None:
+    old = target.read_text() if target.exists() else "# Benchmarks\n\n"
+    if START in old:
+        head, rest = old.split(START, 1)
+        new = head + START + "\n" + text + END + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip() + "\n\n" + START + "\n" + text + END + "\n"
+    target.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", default=os.environ.get("MOLBRIDGE_SHARED", str(REPO.parent / "shared")))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-fcd-baseline", action="store_true", help="skip the ~5-minute fcd.get_fcd run")
+    parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
+    parser.add_argument("--child", nargs=4, metavar=("KIND", "VARIANT", "PATH", "TOKENIZER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, variant, path, tokenizer = args.child
+        print(json.dumps(child(kind, variant, Path(path), tokenizer)))
+        return
+
+    data = Path(args.shared) / "data"
+    tokenizer = str(data / "tokenizers" / "scibert_scivocab_uncased")
+    preds = data / "molt5-predictions"
+    rows, total = [], {"baseline": 0.0, "engine": 0.0}
+    for kind, name, label in (("text", TEXT_FILE, "molecule → caption (BLEU, ROUGE, METEOR)"),
+                              ("mol", MOL_FILE, "caption → molecule (BLEU, exact, Levenshtein, validity, 3 FTS)")):
+        base = measure(kind, "baseline", preds / name, tokenizer, args.repeat)
+        eng = measure(kind, "engine", preds / name, tokenizer, args.repeat)
+        worst = compare(base["values"], eng["values"], 1e-12)
+        total["baseline"] += base["seconds"]
+        total["engine"] += eng["seconds"]
+        rows.append((label, base["seconds"], eng["seconds"], f"identical (max |Δ| {worst:.0e})"))
+        print(f"{kind}: baseline {base['seconds']:.2f}s engine {eng['seconds']:.2f}s", flush=True)
+    rows.append(("text + molecule metrics together", total["baseline"], total["engine"], "identical"))
+    eng_fcd = measure("fcd", "engine", preds / MOL_FILE, tokenizer, args.repeat)
+    if args.skip_fcd_baseline:
+        rows.append(("FCD (fcd package ChemNet)", None, eng_fcd["seconds"], f"{eng_fcd['values']['fcd']:.6f} (baseline skipped)"))
+    else:
+        base_fcd = measure("fcd", "baseline", preds / MOL_FILE, tokenizer, 1)
+        worst = compare(base_fcd["values"], eng_fcd["values"], 1e-4)
+        rows.append(("FCD (fcd package ChemNet)", base_fcd["seconds"], eng_fcd["seconds"],
+                     f"{eng_fcd['values']['fcd']:.6f} vs {base_fcd['values']['fcd']:.6f} (|Δ| {worst:.1e})"))
+        print(f"fcd: baseline {base_fcd['seconds']:.1f}s engine {eng_fcd['seconds']:.2f}s", flush=True)
+
+    lines = [
+        "## Scoring engine vs per-pair reference (`benchmarks/bench_eval.py`)\n",
+        f"Run {date.today()} with `python benchmarks/bench_eval.py` (`make bench`) on {machine()}.",
+        f"Files: ChEBI-20 test (3,300 pairs) from `../shared/data/molt5-predictions/` — `{TEXT_FILE}` and "
+        f"`{MOL_FILE}`. Baseline: `benchmarks/per_pair_baseline.py`, the reference scripts' way (one pair at a "
+        "time, one process, FCD by `fcd.get_fcd`). Engine: `molbridge.eval.engine.score_file` with 2 workers, "
+        "including file reading and 1,000-resample bootstrap intervals for every metric. Each variant runs in a "
+        f"fresh process; median of {args.repeat} runs (FCD baseline: 1 run), library import time excluded.\n",
+        "| what | baseline (s) | engine (s) | speed-up | values |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for label, b, e, note in rows:
+        ratio = f"{b / e:.1f}x" if b else "–"
+        lines.append(f"| {label} | {'–' if b is None else f'{b:.2f}'} | {e:.2f} | {ratio} | {note} |")
+    write_section("\n".join(lines) + "\n\n", Path(args.out))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
