@@ -49,10 +49,25 @@ def test_bad_input() -> None:
         score_mol2text(REFS, PREDS, WS.with_tokenizer("/no/such/tokenizer"))
 
 
-def test_scibert_tokens_strip_special_tokens(scibert_dir: str) -> None:
+def test_scibert_tokens_equal_transformers_on_every_caption(scibert_dir: str, shared_data) -> None:
+    """The directly built WordPiece tokenizer is token-identical to BertTokenizerFast."""
+    from transformers import BertTokenizerFast
+
+    from molbridge.eval.predictions import read_predictions
     from molbridge.eval.text_tokenize import make_tokenizer
 
+    pairs = read_predictions(shared_data / "molt5-predictions" / "molt5-small-smiles2caption.txt", "mol2text")
+    texts = pairs.references + pairs.predictions + ["Ünïcödé ﬁ 中文 [SEP] [CLS] [PAD] [MASK] x\u0000y α-D-glc ≥ 5 µM"]
+    backend = BertTokenizerFast.from_pretrained(scibert_dir).backend_tokenizer
+    want = [[t for t in e.tokens[:512] if t not in ("[PAD]", "[CLS]", "[SEP]")]
+            for e in backend.encode_batch(texts, add_special_tokens=False)]
+    assert make_tokenizer(scibert_dir, 512)(texts) == want
+
+
+def test_scibert_tokens_strip_special_tokens(scibert_dir: str) -> None:
     from transformers import BertTokenizerFast
+
+    from molbridge.eval.text_tokenize import make_tokenizer
 
     reference = BertTokenizerFast.from_pretrained(scibert_dir)
     tokenize = make_tokenizer(scibert_dir, 512)

@@ -51,3 +51,51 @@ def test_half_built_directory_is_rebuilt(tmp_path: Path) -> None:
 def test_missing_debian_package_is_named(tmp_path: Path) -> None:
     with pytest.raises(MissingResourceError, match="apt-get install wordnet-base wordnet-sense-index"):
         prepare_wordnet(tmp_path / "cache", source=tmp_path / "empty")
+
+
+def test_fast_reader_equals_nltks_reader() -> None:
+    """Our start-up shortcuts change nothing METEOR sees: same indexes, same synsets."""
+    if not (DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("Debian wordnet-base not installed")
+    import random
+    import warnings
+
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    from molbridge.eval.wordnet import load_wordnet
+
+    ours = load_wordnet()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = WordNetCorpusReader(nltk.data.find("corpora/wordnet"), None)
+    assert ours._lemma_pos_offset_map == plain._lemma_pos_offset_map
+    assert ours._exception_map == plain._exception_map
+    words = random.Random(0).sample(sorted(plain._lemma_pos_offset_map), 500) + ["acids", "geese", "hydroxylated"]
+
+    def view(wn, word):
+        return [(s.name(), [lemma.name() for lemma in s.lemmas()]) for s in wn.synsets(word)]
+
+    assert all(view(ours, w) == view(plain, w) for w in words)
+
+
+def test_corrupt_index_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("Debian wordnet-base not installed")
+    import nltk
+
+    from molbridge.eval import wordnet as wn_module
+
+    monkeypatch.setenv("MOLBRIDGE_CACHE", str(tmp_path))
+    root = wn_module.prepare_wordnet()
+    corpus = root / "corpora" / "wordnet"
+    cache = corpus / wn_module._INDEX_CACHE.format(version=nltk.__version__)
+    cache.write_bytes(b"not a pickle")
+    fresh = wn_module.load_wordnet.__wrapped__()  # bypass the per-process lru_cache
+    try:
+        assert "acid" in {lemma.name() for s in fresh.synsets("acids") for lemma in s.lemmas()}
+        assert cache.stat().st_size > 1_000_000  # rewritten from the parsed indexes
+        again = wn_module.load_wordnet.__wrapped__()  # now restored from the cache
+        assert again._lemma_pos_offset_map == fresh._lemma_pos_offset_map
+    finally:
+        nltk.data.path.remove(str(root))

@@ -2,8 +2,9 @@
 
 Corpus-level metrics (corpus BLEU) are not means of per-item values, so the bootstrap resamples
 rows of per-item statistics, sums them, and applies the metric's aggregate to each resample.
-All resamples are drawn at once and aggregated vectorised, so 1,000 resamples of 3,300 items
-cost milliseconds.
+A resample is a vector of multinomial counts (how often each item was drawn), so the summed
+statistics of all resamples are one matrix product `counts @ stats`: 1,000 resamples of 3,300
+items take milliseconds, and the same seed gives every metric the same resamples.
 """
 
 from __future__ import annotations
@@ -35,21 +36,20 @@ def bootstrap_interval(
     n = arr.shape[0]
     if n == 0:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    flat = arr.reshape(n, -1)
-    sums = np.empty((n_resamples, flat.shape[1]), dtype=np.float64)
-    # Chunk the resamples so memory stays at ~chunk * n indices.
-    chunk = max(1, min(n_resamples, 2_000_000 // max(n, 1)))
-    for start in range(0, n_resamples, chunk):
-        stop = min(n_resamples, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        sums[start:stop] = flat[idx].sum(axis=1)
+    sums = resample_counts(n, n_resamples, seed) @ arr.reshape(n, -1)
     if arr.ndim == 1:
         sums = sums[:, 0]
     values = np.asarray(aggregate(sums), dtype=np.float64)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.nanquantile(values, [alpha, 1.0 - alpha])
     return (float(low), float(high))
+
+
+def resample_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """(n_resamples, n) float matrix: how often each of n items is drawn in each resample."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_resamples, n)) + (np.arange(n_resamples) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=n_resamples * n).reshape(n_resamples, n).astype(np.float64)
 
 
 def mean_interval(

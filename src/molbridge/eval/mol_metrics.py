@@ -21,7 +21,7 @@ from molbridge.chem.rdkit_log import divert_rdkit_messages, message_kind
 from molbridge.eval import bleu
 from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
 from molbridge.eval.conventions import Convention
-from molbridge.eval.parallel import chunked_map
+from molbridge.eval.parallel import process_pool, split
 from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.eval.versions import package_versions
 
@@ -105,12 +105,13 @@ class _ChunkScorer:
             ))
 
 
-def _pair_stats(p: _MolPayload, start: int, stop: int) -> _PairStats:
-    scorer = _ChunkScorer(p, stop - start)
+def _pair_stats(p: _MolPayload) -> _PairStats:
+    """Per-pair statistics of one chunk (runs in a worker)."""
+    scorer = _ChunkScorer(p, len(p.references))
     with divert_rdkit_messages() as messages:
-        for k, i in enumerate(range(start, stop)):
+        for k, (ref, out) in enumerate(zip(p.references, p.outputs)):
             messages.clear()
-            scorer.score(k, p.references[i], p.outputs[i], messages)
+            scorer.score(k, ref, out, messages)
     return scorer.stats
 
 
@@ -139,9 +140,11 @@ def score_text2mol(
     if not references:
         raise ValueError("nothing to score: no prediction pairs")
     missing = sum(p is None for p in predictions)
-    payload = _MolPayload(list(references), list(predictions), convention.empty_smiles_valid,
-                          convention.morgan_radius, fcd)
-    stats = _merge(chunked_map(_pair_stats, payload, len(predictions), workers=workers))
+    refs, preds = list(references), list(predictions)
+    chunks = [_MolPayload(refs[s], preds[s], convention.empty_smiles_valid, convention.morgan_radius, fcd)
+              for s in split(len(preds), workers)]
+    with process_pool(workers) as pool:
+        stats = _merge(pool.map(_pair_stats, chunks))
 
     n = len(predictions)
     valid, ref_valid, exact, empty = (stats.flags[:, j] for j in range(4))

@@ -1,21 +1,20 @@
-"""Chunked work over a fork-started process pool, sharing read-only inputs copy-on-write.
+"""A small process pool for CPU-bound scoring (RDKit, nltk), fed explicit chunks.
 
-Scoring is CPU-bound Python and RDKit code that holds the GIL, so threads do not help. Forked
-workers inherit the already-loaded inputs (token lists, molecules' strings) and resources
-(WordNet, RDKit), so only index ranges go in and compact per-item arrays come back.
+Scoring is Python and RDKit code that holds the GIL, so threads do not help. Pools fork, so a
+pool started after the parent loaded a resource (WordNet) shares it copy-on-write, and one
+started earlier can work (`map_async`) while the parent is still preparing. With one worker
+everything runs in-process.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
-
-_PAYLOAD: Any = None
-_FN: Callable[[Any, int, int], Any] | None = None
 
 
 def default_workers() -> int:
@@ -26,32 +25,58 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _run(bounds: tuple[int, int]) -> Any:
-    assert _FN is not None
-    return _FN(_PAYLOAD, *bounds)
+class Pending(Protocol[T]):
+    def get(self) -> list[T]: ...
 
 
-def chunked_map(
-    fn: Callable[[Any, int, int], T], payload: Any, n_items: int, *, workers: int | None = None,
-    min_chunk: int = 200,
-) -> list[T]:
-    """`fn(payload, start, stop)` over consecutive chunks of `range(n_items)`, results in order.
+class Mapper(Protocol):
+    def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]: ...
 
-    Runs in-process when one worker suffices, the input is small, or fork is unavailable.
-    """
-    global _PAYLOAD, _FN
+    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]: ...
+
+
+class _Done:
+    def __init__(self, values: list) -> None:
+        self._values = values
+
+    def get(self) -> list:
+        return self._values
+
+
+class _InProcess:
+    def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]:
+        return [fn(chunk) for chunk in chunks]
+
+    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]:
+        return _Done(self.map(fn, chunks))
+
+
+class _Pool:
+    def __init__(self, pool) -> None:
+        self._pool = pool
+
+    def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]:
+        return self._pool.map(fn, chunks, chunksize=1)
+
+    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]:
+        return self._pool.map_async(fn, chunks, chunksize=1)
+
+
+@contextmanager
+def process_pool(workers: int | None = None) -> Iterator[Mapper]:
+    """A mapper over `workers` processes (default: usable cores)."""
     workers = workers or default_workers()
-    n_chunks = min(workers * 4, max(1, n_items // min_chunk))
-    if workers <= 1 or n_chunks <= 1 or "fork" not in mp.get_all_start_methods():
-        return [fn(payload, 0, n_items)]
-    step = -(-n_items // n_chunks)
-    bounds = [(s, min(n_items, s + step)) for s in range(0, n_items, step)]
-    # The Rust tokenizers library warns after a fork once its thread pool has run; workers do
-    # not tokenize, so state that explicitly instead of printing the warning.
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _PAYLOAD, _FN = payload, fn
-    try:
-        with mp.get_context("fork").Pool(min(workers, len(bounds))) as pool:
-            return pool.map(_run, bounds, chunksize=1)
-    finally:
-        _PAYLOAD, _FN = None, None
+    if workers <= 1:
+        yield _InProcess()
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(workers) as pool:
+        yield _Pool(pool)
+
+
+def split(n_items: int, workers: int | None = None, per_worker: int = 4, min_chunk: int = 100) -> list[slice]:
+    """Consecutive slices covering range(n_items), a few per worker for load balance."""
+    workers = workers or default_workers()
+    n_chunks = max(1, min(workers * per_worker, n_items // min_chunk))
+    step = -(-n_items // n_chunks) if n_items else 1
+    return [slice(s, min(n_items, s + step)) for s in range(0, n_items, step)]

@@ -8,6 +8,7 @@ bit-parallel LCS on integer token ids, then apply rouge_score's own F-measure fo
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -16,16 +17,21 @@ from rapidfuzz.distance import LCSseq
 from rouge_score import scoring, tokenizers
 
 ROUGE_KEYS = ("rouge1", "rouge2", "rougeL")
+_NON_ALPHANUM = re.compile(r"[^a-z0-9]+")
 
 
 class RougeComputer:
     """Per-pair ROUGE F-measures with rouge_score's default tokenizer (optionally stemmed)."""
 
     def __init__(self, use_stemmer: bool = False) -> None:
-        self._tokenizer = tokenizers.DefaultTokenizer(use_stemmer=use_stemmer)
+        self._tokenizer = tokenizers.DefaultTokenizer(use_stemmer=use_stemmer) if use_stemmer else None
 
     def tokenize(self, text: str) -> list[str]:
-        return self._tokenizer.tokenize(text)
+        """rouge_score's tokens. Unstemmed, its lower → non-alphanumerics to spaces → split →
+        keep `^[a-z0-9]+$` tokens reduces to this one-liner (the filter only drops empties)."""
+        if self._tokenizer is not None:
+            return self._tokenizer.tokenize(text)
+        return _NON_ALPHANUM.sub(" ", text.lower()).split()
 
     def score_tokens(self, target: Sequence[str], prediction: Sequence[str]) -> tuple[float, float, float]:
         """(rouge1, rouge2, rougeL) F-measures for one pair of token lists."""
@@ -50,9 +56,10 @@ class RougeComputer:
 
 
 def _ngram_f(target: Sequence[str], prediction: Sequence[str], n: int) -> float:
-    tgt = Counter(tuple(target[i : i + n]) for i in range(len(target) - n + 1))
-    pred = Counter(tuple(prediction[i : i + n]) for i in range(len(prediction) - n + 1))
-    overlap = sum(min(c, pred[g]) for g, c in tgt.items())
-    precision = overlap / max(sum(pred.values()), 1)
-    recall = overlap / max(sum(tgt.values()), 1)
+    """rouge_score's `_score_ngrams` F-measure (clipped overlap over n-gram totals)."""
+    tgt = Counter(zip(*(target[i:] for i in range(n))))
+    pred = Counter(zip(*(prediction[i:] for i in range(n))))
+    overlap = sum((tgt & pred).values())
+    precision = overlap / max(len(prediction) - n + 1, 1)
+    recall = overlap / max(len(target) - n + 1, 1)
     return scoring.fmeasure(precision, recall)

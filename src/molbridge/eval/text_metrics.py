@@ -1,8 +1,9 @@
 """Molecule → text scoring: BLEU-2/4, ROUGE-1/2/L and METEOR under a declared convention.
 
-Per-item statistics are computed in parallel (BLEU sufficient statistics, METEOR, ROUGE), then
-aggregated once for the values and resampled for the bootstrap intervals. A missing prediction
-(ragged line, null field) is scored as the empty text: it counts in N and scores zero.
+Per-item statistics (BLEU sufficient statistics, ROUGE F-measures, METEOR) are computed in
+worker processes forked after WordNet is loaded (they share it), then aggregated once for the
+values and resampled for the intervals. A missing prediction (ragged line, null field) is scored
+as the empty text: it counts in N and scores zero.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from molbridge.eval import bleu, meteor
 from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
 from molbridge.eval.conventions import Convention
-from molbridge.eval.parallel import chunked_map
+from molbridge.eval.parallel import process_pool, split
 from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.eval.rouge import RougeComputer
 from molbridge.eval.text_tokenize import make_tokenizer
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class _TextPayload:
+class _TextChunk:
     ref_tokens: list[list[str]]
     hyp_tokens: list[list[str]]
     ref_texts: list[str]
@@ -34,14 +35,13 @@ class _TextPayload:
     rouge_stemmer: bool
 
 
-def _item_stats(p: _TextPayload, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    bleu_rows = np.array(
-        [bleu.bleu_stats([p.ref_tokens[i]], p.hyp_tokens[i]) for i in range(start, stop)],
-        dtype=np.int64,
-    ).reshape(-1, bleu.N_STATS)
-    meteors = meteor.meteor_values(p.ref_tokens[start:stop], p.hyp_tokens[start:stop])
+def _chunk_stats(c: _TextChunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-item BLEU statistics, METEOR and ROUGE F-measures of one chunk (runs in a worker)."""
+    bleu_rows = np.array([bleu.bleu_stats([r], h) for r, h in zip(c.ref_tokens, c.hyp_tokens)],
+                         dtype=np.int64).reshape(-1, bleu.N_STATS)
+    meteors = meteor.meteor_values(c.ref_tokens, c.hyp_tokens)
     # MolT5 calls scorer.score(output, ground_truth); F-measures are symmetric in the two.
-    rouges = RougeComputer(p.rouge_stemmer).score_many(p.ref_texts[start:stop], p.hyp_texts[start:stop])
+    rouges = RougeComputer(c.rouge_stemmer).score_many(c.ref_texts, c.hyp_texts)
     return bleu_rows, meteors, rouges
 
 
@@ -74,11 +74,13 @@ def score_mol2text(
     hyp_texts, missing, empty = _prepare_outputs(predictions, convention)
     ref_texts = list(references)
     tokenize = make_tokenizer(convention.text_tokenizer, convention.text_truncation)
-    tokens = tokenize(ref_texts + hyp_texts)
     n = len(ref_texts)
-    meteor.warm_up()
-    payload = _TextPayload(tokens[:n], tokens[n:], ref_texts, hyp_texts, convention.rouge_stemmer)
-    parts = chunked_map(_item_stats, payload, n, workers=workers)
+    tokens = tokenize(ref_texts + hyp_texts)
+    meteor.warm_up()  # before forking, so workers share the loaded WordNet
+    chunks = [_TextChunk(tokens[:n][s], tokens[n:][s], ref_texts[s], hyp_texts[s], convention.rouge_stemmer)
+              for s in split(n, workers)]
+    with process_pool(workers) as pool:
+        parts = pool.map(_chunk_stats, chunks)
     bleu_rows = np.concatenate([p[0] for p in parts])
     meteors = np.concatenate([p[1] for p in parts])
     rouges = np.concatenate([p[2] for p in parts])
