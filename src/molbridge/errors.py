@@ -34,3 +34,7 @@ class MissingResourceError(MolbridgeError, RuntimeError):
 
 class ConventionError(MolbridgeError, ValueError):
     """An unknown or inconsistent scoring-convention setting."""
+
+
+class ScoringInputError(MolbridgeError, ValueError):
+    """References and predictions that cannot be scored together (unequal lengths, none at all)."""

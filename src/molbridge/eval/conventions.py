@@ -69,8 +69,6 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(name="sepit",
                    text_tokenizer="microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext",
                    bleu_mode="sentence_mean", rouge_stemmer=True, scale=100),
-        # Mol-Instructions drops unparsable rows before scoring; we report all-N as well.
-        Convention(name="mol-instructions", headline_fingerprints="valid_only"),
         # Plain whitespace tokens: needs no tokenizer files (quick checks, tests).
         Convention(name="whitespace", text_tokenizer="whitespace"),
     )

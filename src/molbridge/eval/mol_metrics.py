@@ -22,6 +22,7 @@ from molbridge.eval import bleu
 from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
 from molbridge.eval.conventions import Convention
 from molbridge.eval.parallel import process_pool, split
+from molbridge.eval.predictions import check_aligned
 from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.eval.versions import package_versions
 
@@ -135,10 +136,7 @@ def score_text2mol(
     workers: int | None = None,
 ) -> MetricReport:
     """Score generated SMILES against reference SMILES (aligned lists)."""
-    if len(references) != len(predictions):
-        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    if not references:
-        raise ValueError("nothing to score: no prediction pairs")
+    check_aligned(references, predictions)
     missing = sum(p is None for p in predictions)
     refs, preds = list(references), list(predictions)
     chunks = [_MolPayload(refs[s], preds[s], convention.empty_smiles_valid, convention.morgan_radius, fcd)

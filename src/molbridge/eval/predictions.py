@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from molbridge.data.sources.chebi20 import ChEBI20Record, read_chebi20
 from molbridge.data.tables import Row, read_table, read_text
-from molbridge.errors import FileFormatError
+from molbridge.errors import FileFormatError, ScoringInputError
 
 Task = Literal["mol2text", "text2mol"]
 Format = Literal["molt5", "molregpt", "jsonl", "csv"]
@@ -63,6 +63,14 @@ class ColumnMap:
     reference: str = "reference"
     prediction: str = "prediction"
     source: str | None = "input"
+
+
+def check_aligned(references: Sequence[str], predictions: Sequence[str | None]) -> None:
+    """Scorers take aligned lists: one prediction (or None) per reference, at least one pair."""
+    if len(references) != len(predictions):
+        raise ScoringInputError(f"{len(references)} references but {len(predictions)} predictions")
+    if not references:
+        raise ScoringInputError("nothing to score: no prediction pairs")
 
 
 def read_predictions(

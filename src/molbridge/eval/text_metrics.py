@@ -18,6 +18,7 @@ from molbridge.eval import bleu, meteor
 from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
 from molbridge.eval.conventions import Convention
 from molbridge.eval.parallel import process_pool, split
+from molbridge.eval.predictions import check_aligned
 from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.eval.rouge import RougeComputer
 from molbridge.eval.text_tokenize import make_tokenizer
@@ -67,10 +68,7 @@ def score_mol2text(
     workers: int | None = None,
 ) -> MetricReport:
     """Score generated captions against reference captions (aligned lists)."""
-    if len(references) != len(predictions):
-        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    if not references:
-        raise ValueError("nothing to score: no prediction pairs")
+    check_aligned(references, predictions)
     hyp_texts, missing, empty = _prepare_outputs(predictions, convention)
     ref_texts = list(references)
     tokenize = make_tokenizer(convention.text_tokenizer, convention.text_truncation)
