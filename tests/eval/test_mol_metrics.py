@@ -67,3 +67,19 @@ def test_parallel_equals_serial() -> None:
 def test_length_mismatch() -> None:
     with pytest.raises(ValueError, match="references but"):
         score_text2mol(["CCO"], [], MOLT5)
+
+
+def test_fcd_follows_molt5_protocol() -> None:
+    """Canonical valid SMILES of each side, empty/invalid outputs dropped, value = fcd.get_fcd."""
+    from fcd import get_fcd, load_ref_model
+
+    from molbridge.chem import canonical_smiles
+
+    refs = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC", "OC(=O)CCC(=O)O", "CC(C)Cc1ccc(cc1)C(C)C(=O)O"]
+    outs = ["OCC", "c1ccccc1N", "", "CCN(CC)C", "C1CC", "CC(C)Cc1ccc(cc1)C(C)C(=O)O"]
+    report = score_text2mol(refs, outs, MOLT5, fcd=True, workers=1)
+    want = get_fcd([canonical_smiles(s) for s in refs], [canonical_smiles(s) for s in outs if s and s != "C1CC"],
+                   load_ref_model())
+    assert report.metrics["fcd"].value == pytest.approx(want, abs=1e-6)
+    assert report.metrics["fcd"].n == 4
+    assert any("fcd package" in note for note in report.notes)
