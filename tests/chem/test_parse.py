@@ -120,3 +120,13 @@ def test_canonical_equals_rdkit_on_chebi20(chebi20_test_smiles: list[str]) -> No
     for raw in chebi20_test_smiles:
         text = unescape_chebi(raw)
         assert canonical_smiles(raw) == Chem.MolToSmiles(Chem.MolFromSmiles(text)), raw
+
+
+@pytest.mark.parametrize(("smiles", "kind"), [
+    ("", "empty"), ("  ", "empty"), ("C1CC", "syntax"), ("CC(", "syntax"), ("C(" + "é" * 60, "syntax"),
+    ("N(C)(C)(C)(C)C", "valence"), ("c1cccc1", "kekulize"),
+])
+def test_failure_kind(smiles: str, kind: str) -> None:
+    from molbridge.chem import failure_kind
+
+    assert failure_kind(smiles) == kind

@@ -7,7 +7,6 @@ import importlib.metadata
 import os
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +14,12 @@ import torch
 
 fcd = pytest.importorskip("fcd")
 from fcd.utils import SmilesDataset  # noqa: E402
-from rdkit import Chem, RDLogger  # noqa: E402
+from rdkit import Chem  # noqa: E402
 
+from molbridge.chem.rdkit_log import divert_rdkit_messages  # noqa: E402
 from molbridge.eval.fcd import chemnet_activations, fcd_score, fcd_version  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from tests.conftest import SHARED_DATA  # noqa: E402
 CAPTION2SMILES = SHARED_DATA / "molt5-predictions" / "molt5-small-caption2smiles.txt"
 
 # Contract: activations equal fcd.get_predictions to 1e-5, FCD equal to fcd.get_fcd to 1e-4.
@@ -58,12 +58,13 @@ def pairs() -> tuple[list[str], list[str]]:
 
 
 def _canonical(smiles: list[str]) -> list[str]:
-    RDLogger.DisableLog("rdApp.*")
+    """Canonical SMILES of the parsable ones (RDKit's messages collected, not printed)."""
     out = []
-    for s in smiles:
-        mol = Chem.MolFromSmiles(s)
-        if mol is not None:
-            out.append(Chem.MolToSmiles(mol))
+    with divert_rdkit_messages():
+        for s in smiles:
+            mol = Chem.MolFromSmiles(s)
+            if mol is not None:
+                out.append(Chem.MolToSmiles(mol))
     return out
 
 

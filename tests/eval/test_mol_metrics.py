@@ -83,3 +83,15 @@ def test_fcd_follows_molt5_protocol() -> None:
     assert report.metrics["fcd"].value == pytest.approx(want, abs=1e-6)
     assert report.metrics["fcd"].n == 4
     assert any("fcd package" in note for note in report.notes)
+
+
+def test_failure_kinds_do_not_depend_on_rdkit_logging() -> None:
+    """An application that silenced RDKit still gets the reasons (they come from RDKit's structures)."""
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        report = score_text2mol(["CCO", "CCN", "CCC"], ["C1CC", "N(C)(C)(C)(C)C", "c1cccc1"], STRICT, workers=1)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    assert (report.counts["invalid_syntax"], report.counts["invalid_valence"], report.counts["invalid_kekulize"]) == (1, 1, 1)

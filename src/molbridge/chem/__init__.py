@@ -16,6 +16,7 @@ from molbridge.chem.fingerprints import maccs, morgan_bits, morgan_counts, rdk, 
 from molbridge.chem.parse import (
     canonical_smiles,
     connectivity_block,
+    failure_kind,
     formula,
     from_selfies,
     mol_to_selfies,
@@ -29,7 +30,6 @@ from molbridge.chem.rdkit_log import (
     capture_rdkit_messages,
     divert_rdkit_messages,
     enable_python_logging,
-    message_kind,
 )
 from molbridge.chem.scaffolds import murcko_scaffold
 
@@ -46,10 +46,10 @@ __all__ = [
     "descriptors_many",
     "divert_rdkit_messages",
     "enable_python_logging",
+    "failure_kind",
     "formula",
     "from_selfies",
     "maccs",
-    "message_kind",
     "map_molecules",
     "mol_to_selfies",
     "morgan_bits",

@@ -83,6 +83,32 @@ def to_mol(smiles: str, *, unescape: bool = True) -> Chem.Mol:
     return mol
 
 
+_PROBLEM_KINDS = {"AtomValenceException": "valence", "AtomKekulizeException": "kekulize",
+                  "KekulizeException": "kekulize"}
+
+
+def failure_kind(smiles: str) -> str:
+    """Why `Chem.MolFromSmiles(smiles)` rejects a string, as a countable kind.
+
+    'empty', 'syntax' (RDKit cannot read it), or the first chemistry problem RDKit detects
+    ('valence', 'kekulize', or another problem type, lower-cased). Derived from RDKit's structures,
+    not its log, so it holds whatever the application did to RDKit's logging.
+    """
+    if not smiles.strip():
+        return "empty"
+    try:
+        draft = Chem.MolFromSmiles(smiles, sanitize=False)
+    except Exception:  # noqa: BLE001 - RDKit's log bridge can raise on non-ASCII garbage
+        return "syntax"
+    if draft is None:
+        return "syntax"
+    problems = Chem.DetectChemistryProblems(draft)
+    if not problems:
+        return "other"
+    kind = problems[0].GetType()
+    return _PROBLEM_KINDS.get(kind, kind.removesuffix("Exception").lower())
+
+
 def canonical_smiles(smiles: str, *, isomeric: bool = True) -> str:
     """RDKit canonical SMILES, the form exact-match and validity metrics compare."""
     return Chem.MolToSmiles(to_mol(smiles), isomericSmiles=isomeric)

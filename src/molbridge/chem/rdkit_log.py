@@ -86,8 +86,8 @@ def capture_rdkit_messages() -> Iterator[list[str]]:
 def divert_rdkit_messages() -> Iterator[list[str]]:
     """Collect this thread's RDKit messages *instead of* printing them, inside the block.
 
-    For batch jobs over model outputs (thousands of expected parse errors) that report the
-    messages as counted reasons rather than a wall of stderr. Only the ``"rdkit"`` logger's own
+    For batch jobs over model outputs (thousands of expected parse errors) that count failure
+    kinds (`parse.failure_kind`) rather than print a wall of stderr. Only the ``"rdkit"`` logger's own
     handlers are swapped out, and only for the duration of the block.
     """
     enable_python_logging()
@@ -99,15 +99,3 @@ def divert_rdkit_messages() -> Iterator[list[str]]:
         yield messages
     finally:
         logger.handlers = saved
-
-
-def message_kind(message: str) -> str:
-    """A coarse, countable kind for an RDKit error message ('syntax', 'valence', 'kekulize', ...)."""
-    low = message.lower()
-    if low.startswith("smiles parse error"):
-        return "syntax"
-    for key, kind in (("valence", "valence"), ("kekulize", "kekulize"), ("aromatic", "aromaticity"),
-                      ("ring", "ring"), ("stereo", "stereo")):
-        if key in low:
-            return kind
-    return "other"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, cache
 
 import numpy as np
 from nltk.stem.porter import PorterStemmer
@@ -39,7 +39,7 @@ class _Lexicon:
         self._pid = os.getpid()
         self.stem: Callable[[str], str] = lru_cache(maxsize=None)(PorterStemmer().stem)
 
-    @lru_cache(maxsize=None)  # noqa: B019 - one lexicon per process, kept for its lifetime
+    @cache  # noqa: B019 - one lexicon per process, kept for its lifetime
     def synonyms(self, word: str) -> frozenset[str]:
         """The word and every single-word lemma name of its synsets (nltk's synonym set)."""
         if os.getpid() != self._pid:

@@ -84,21 +84,26 @@ def score_mol2text(
     rouges = np.concatenate([p[2] for p in parts])
 
     scale = float(convention.scale)
-    boot = dict(n_resamples=convention.bootstrap_resamples, seed=convention.seed)
+    resamples, seed = convention.bootstrap_resamples, convention.seed
+
+    def mean_metric(values: np.ndarray) -> MetricValue:
+        ci = mean_interval(values, n_resamples=resamples, seed=seed) if resamples else None
+        return _scaled(float(values.mean()), n, ci, scale)
+
     metrics: dict[str, MetricValue] = {}
     for name, order in (("bleu2", 2), ("bleu4", 4)):
-        if convention.bleu_mode == "corpus":
-            value = bleu.corpus_bleu(bleu_rows, order)
-            ci = _ci(lambda: bootstrap_interval(bleu_rows, lambda s, o=order: bleu.bleu_vectorised(s, o), **boot), boot)
-        else:
-            per_item = bleu.sentence_bleu_values(bleu_rows, order)
-            value = float(per_item.mean())
-            ci = _ci(lambda v=per_item: mean_interval(v, **boot), boot)
-        metrics[name] = _scaled(value, n, ci, scale)
+        if convention.bleu_mode == "sentence_mean":
+            metrics[name] = mean_metric(bleu.sentence_bleu_values(bleu_rows, order))
+            continue
+
+        def corpus(sums: np.ndarray, order: int = order) -> np.ndarray:
+            return bleu.bleu_vectorised(sums, order)
+
+        ci = bootstrap_interval(bleu_rows, corpus, n_resamples=resamples, seed=seed) if resamples else None
+        metrics[name] = _scaled(bleu.corpus_bleu(bleu_rows, order), n, ci, scale)
     for j, name in enumerate(("rouge1", "rouge2", "rougeL")):
-        col = rouges[:, j]
-        metrics[name] = _scaled(float(col.mean()), n, _ci(lambda c=col: mean_interval(c, **boot), boot), scale)
-    metrics["meteor"] = _scaled(float(meteors.mean()), n, _ci(lambda: mean_interval(meteors, **boot), boot), scale)
+        metrics[name] = mean_metric(rouges[:, j])
+    metrics["meteor"] = mean_metric(meteors)
 
     notes = []
     if missing:
@@ -111,10 +116,6 @@ def score_mol2text(
         counts={"missing_outputs": missing, "empty_outputs": empty},
         notes=notes,
     )
-
-
-def _ci(compute, boot: dict) -> tuple[float, float] | None:
-    return compute() if boot["n_resamples"] > 0 else None
 
 
 def _scaled(value: float, n: int, ci: tuple[float, float] | None, scale: float) -> MetricValue:
