@@ -57,3 +57,11 @@ def test_conventions_and_version() -> None:
     out = json.loads(runner.invoke(app, ["eval", "conventions", "--json"]).stdout)
     assert {"molt5", "molt5-strict", "icma", "3dmolm", "sepit"} <= out.keys()
     assert runner.invoke(app, ["--version"]).stdout.startswith("molbridge ")
+
+
+def test_text2mol_with_fcd() -> None:
+    result = runner.invoke(app, ["eval", "text2mol", str(EXAMPLES / "text2mol.tsv"), "--fcd", "--json", "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["fcd"] > 0 and out["convention"]["versions"]["fcd"] != "absent"
+    assert out["details"]["fcd"]["n"] == 8  # canonical valid outputs (the empty one is dropped)

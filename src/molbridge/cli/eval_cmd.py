@@ -27,9 +27,15 @@ PredFieldOpt = typer.Option("prediction", "--prediction-field", help="jsonl/csv:
 
 def _run(task: str, file: Path, fmt: str, reference: Path | None, text_tokenizer: str | None, convention: str,
          as_json: bool, workers: int | None, bootstrap: int | None, columns, fcd: bool = False) -> None:
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
     from molbridge.eval.engine import score_file
 
-    with user_errors():
+    status = nullcontext() if as_json else Console(stderr=True).status(
+        f"scoring {file} ({task}{', FCD' if fcd else ''}) …")
+    with user_errors(), status:
         report, pairs = score_file(
             file, task, fmt=fmt, reference=reference, convention=convention, text_tokenizer=text_tokenizer,
             columns=columns, fcd=fcd, workers=workers, bootstrap=bootstrap,
