@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import eval_cmd, setup_cmd
+from molbridge.cli import eval_cmd, retrieve_cmd, setup_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")
 
 
@@ -32,3 +33,6 @@ def main(
 ) -> None:
     """molbridge — see `molbridge COMMAND --help`."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # RDKit warns about many valid molecules (stereo, hydrogens); batch commands would drown in it.
+    # Errors still show, and --verbose shows everything.
+    logging.getLogger("rdkit").setLevel(logging.INFO if verbose else logging.ERROR)

@@ -65,6 +65,27 @@ class ColumnMap:
     source: str | None = "input"
 
 
+def write_molt5(path: str | Path, task: Task, rows: Iterable[tuple[str, str, str]]) -> int:
+    """Write `(input, ground truth, output)` rows as MolT5's TSV for `task`; returns the row count.
+
+    MolT5's files are unquoted TSV, so a tab or newline inside a field would shift columns:
+    those become spaces (predictions are single-line text or SMILES).
+    """
+    import os
+
+    path = Path(path)
+    header = f"{_MOLT5_SOURCE[task]}\tground truth\toutput\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(header)
+        for fields in rows:
+            handle.write("\t".join(" ".join(f.split("\t")).replace("\n", " ").replace("\r", " ") for f in fields) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
 def check_aligned(references: Sequence[str], predictions: Sequence[str | None]) -> None:
     """Scorers take aligned lists: one prediction (or None) per reference, at least one pair."""
     if len(references) != len(predictions):

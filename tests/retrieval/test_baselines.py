@@ -1,0 +1,88 @@
+"""Copy baselines: REFERENCE.md §C through the CLI, and behaviour on small inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from molbridge.cli.main import app
+from molbridge.data.sources.chebi20 import ChEBI20Record
+from molbridge.errors import ConventionError
+from molbridge.retrieval.baselines import copy_predictions, retrieve
+from tests.conftest import SCIBERT_DIR, SHARED_DATA, require
+
+runner = CliRunner()
+
+
+def rec(cid: str, smiles: str, text: str) -> ChEBI20Record:
+    return ChEBI20Record(cid, smiles, smiles, text, 0)
+
+
+POOL = [rec("1", "CCO", "ethanol, an alcohol"), rec("2", "c1ccccc1O", "phenol, an aromatic alcohol"),
+        rec("3", "CC(=O)O", "acetic acid, a carboxylic acid")]
+
+
+def test_reference_section_c_morgan_copy(tmp_path: Path) -> None:
+    """Morgan-nearest validation caption for each ChEBI-20 test molecule: §C's six values."""
+    val, test = require(SHARED_DATA / "chebi20" / "validation.txt"), require(SHARED_DATA / "chebi20" / "test.txt")
+    out = tmp_path / "m2t.tsv"
+    result = runner.invoke(app, ["retrieve", "baseline", "--task", "mol2text", "--pool", str(val), "--test", str(test),
+                                 "--retriever", "morgan", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    scored = runner.invoke(app, ["eval", "mol2text", str(out), "--json", "--bootstrap", "0",
+                                 "--text-tokenizer", str(require(SCIBERT_DIR))])
+    values = json.loads(scored.stdout)
+    want = {"bleu2": 0.4516, "bleu4": 0.3495, "rouge1": 0.5356, "rouge2": 0.3600, "rougeL": 0.4713, "meteor": 0.4735}
+    assert {k: round(values[k], 4) for k in want} == want
+
+
+def test_copy_answers_every_test_record_even_invalid_ones() -> None:
+    test = [rec("t1", "OCC", "?"), rec("t2", "C1CC", "?"), rec("t3", "CC(=O)OC", "?")]
+    rows, issues = copy_predictions("mol2text", "morgan", POOL, test)
+    assert [r[2] for r in rows] == ["ethanol, an alcohol", "", "acetic acid, a carboxylic acid"]
+    assert len(issues) == 1 and "t2" in issues[0]
+
+
+def test_invalid_pool_molecules_are_reported() -> None:
+    found = retrieve("mol2text", "morgan", [*POOL, rec("4", "N(C)(C)(C)(C)C", "bad")], [rec("q", "CCO", "?")], k=5)
+    assert any("pool CID 4" in issue for issue in found.issues)
+    row = list(found.indices[0])
+    assert row[0] == 0 and 3 not in row and row[3:] == [-1, -1]  # 3 valid pool molecules, 2 empty slots
+
+
+def test_exclude_self_and_k_larger_than_pool() -> None:
+    found = retrieve("mol2text", "morgan", POOL, POOL, k=5, exclude_self=True)
+    for row, own in zip(found.indices, range(3)):
+        assert own not in row and list(row[2:]) == [-1, -1, -1]
+
+
+def test_random_is_seeded_and_excludes_self() -> None:
+    a = retrieve("text2mol", "random", POOL, POOL, k=2, seed=7, exclude_self=True)
+    b = retrieve("text2mol", "random", POOL, POOL, k=2, seed=7, exclude_self=True)
+    assert (a.indices == b.indices).all() and all(i not in row for i, row in enumerate(a.indices))
+
+
+@pytest.mark.parametrize(("task", "retriever"), [("text2mol", "morgan"), ("mol2text", "bm25"), ("both", "random")])
+def test_retriever_must_fit_the_task(task: str, retriever: str) -> None:
+    with pytest.raises(ConventionError):
+        retrieve(task, retriever, POOL, POOL)
+
+
+def test_cli_neighbours_index_and_query(tmp_path: Path) -> None:
+    table = tmp_path / "pool.txt"
+    table.write_text("CID\tSMILES\tdescription\n" + "".join(f"{r.cid}\t{r.smiles}\t{r.description}\n" for r in POOL))
+    neighbours = tmp_path / "n.txt"
+    result = runner.invoke(app, ["retrieve", "neighbours", "--task", "mol2text", "--pool", str(table), "--queries",
+                                 str(table), "--retriever", "maccs", "--k", "2", "--out", str(neighbours)])
+    assert result.exit_code == 0, result.output
+    lines = neighbours.read_text().splitlines()
+    assert len(lines) == 6 and all(line.split("\t")[0] != line.split("\t")[1] for line in lines)
+    index = tmp_path / "pool.fpi"
+    assert runner.invoke(app, ["retrieve", "index", "--pool", str(table), "--out", str(index)]).exit_code == 0
+    hits = json.loads(runner.invoke(app, ["retrieve", "query", str(index), "--smiles", "OCC", "--k", "1", "--json"]).stdout)
+    assert hits == {"OCC": [{"id": "1", "score": 1.0}]}
+    bad = runner.invoke(app, ["retrieve", "query", str(index), "--smiles", "C1CC"])
+    assert bad.exit_code == 2 and "invalid molecule" in bad.stderr
