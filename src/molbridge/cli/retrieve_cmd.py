@@ -15,6 +15,8 @@ TaskOpt = typer.Option(..., "--task", help="mol2text | text2mol")
 PoolOpt = typer.Option(..., "--pool", help="ChEBI-20 TSV to retrieve from (e.g. validation.txt)")
 RetrieverOpt = typer.Option(..., "--retriever", help="mol2text: morgan | maccs | rdk | random; text2mol: bm25 | random")
 SeedOpt = typer.Option(0, "--seed", help="seed of the random retriever")
+TiesOpt = typer.Option("bm25s", "--ties", help="BM25 exact ties: bm25s (library order, reproduces published "
+                       "numbers; CPU-dependent) | lowest (first pool record, same on every machine)")
 
 
 @app.command("baseline")
@@ -23,7 +25,7 @@ def baseline(
     test: Path = typer.Option(..., "--test", help="ChEBI-20 TSV to answer (e.g. test.txt)"),
     retriever: str = RetrieverOpt,
     out: Path = typer.Option(..., "--out", help="MolT5-format prediction file to write"),
-    seed: int = SeedOpt,
+    seed: int = SeedOpt, ties: str = TiesOpt,
 ) -> None:
     """Copy the nearest pool record's answer for every test record; score it with `molbridge eval`."""
     from molbridge.data.sources.chebi20 import read_chebi20
@@ -32,7 +34,7 @@ def baseline(
 
     with user_errors():
         check_retriever(task, retriever)
-        rows, issues = copy_predictions(task, retriever, read_chebi20(pool), read_chebi20(test), seed=seed)
+        rows, issues = copy_predictions(task, retriever, read_chebi20(pool), read_chebi20(test), seed=seed, ties=ties)
         count = write_molt5(out, task, rows)  # type: ignore[arg-type]
     for issue in issues:
         typer.echo(f"issue: {issue}", err=True)
@@ -47,7 +49,7 @@ def neighbours(
     k: int = typer.Option(10, "--k", min=1, help="neighbours per query"),
     out: Path = typer.Option(..., "--out", help="neighbour file (query_CID, neighbour_CID, score)"),
     exclude_self: bool = typer.Option(True, help="never return a query's own CID (pool = queries)"),
-    seed: int = SeedOpt,
+    seed: int = SeedOpt, ties: str = TiesOpt,
 ) -> None:
     """Write ICMA's neighbour file: k pool neighbours per query record, best first."""
     from molbridge.data.sources.chebi20 import read_chebi20
@@ -56,7 +58,8 @@ def neighbours(
 
     with user_errors():
         pool_records, query_records = read_chebi20(pool), read_chebi20(queries)
-        found = retrieve(task, retriever, pool_records, query_records, k, seed=seed, exclude_self=exclude_self)
+        found = retrieve(task, retriever, pool_records, query_records, k, seed=seed, exclude_self=exclude_self,
+                         ties=ties)
         result = from_search([q.cid for q in query_records], [p.cid for p in pool_records], found.indices, found.scores)
         write_neighbours(out, result)
     for issue in found.issues:

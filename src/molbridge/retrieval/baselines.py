@@ -2,8 +2,10 @@
 
 Molecule → caption retrieves by molecule (fingerprint Tanimoto) and copies the pool caption;
 caption → molecule retrieves by caption (BM25) and copies the pool SMILES; `random` copies a
-seeded random pool record. On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits)
-and BM25 reproduce ../shared/REFERENCE.md §C exactly; ties go to the first pool record.
+seeded random pool record. On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits,
+ties to the first pool record) and BM25 (bm25s defaults, bm25s's own order among exactly tied
+scores) reproduce ../shared/REFERENCE.md §C exactly. Copied SMILES are written as the table
+stores them (ChEBI-20's doubled backslashes included), as that protocol did; RDKit reads them.
 A test record whose query cannot be featurised still gets a row (an empty output, scored as
 invalid) and an issue line; pool records that cannot be indexed are reported, not hidden.
 """
@@ -41,8 +43,13 @@ def check_retriever(task: str, retriever: str) -> None:
 
 
 def retrieve(task: str, retriever: str, pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record],
-             k: int = 1, *, seed: int = 0, exclude_self: bool = False) -> Retrieved:
-    """Top-k pool records for each query record (by molecule for mol2text, by caption for text2mol)."""
+             k: int = 1, *, seed: int = 0, exclude_self: bool = False, ties: str = "bm25s") -> Retrieved:
+    """Top-k pool records for each query record (by molecule for mol2text, by caption for text2mol).
+
+    `ties` (BM25 only): "bm25s" keeps the library's order among exactly equal scores (it reproduces
+    published numbers, but follows numpy's vectorised selection, which differs between CPUs);
+    "lowest" gives them to the first pool record on every machine.
+    """
     check_retriever(task, retriever)
     exclude = [q.cid for q in queries] if exclude_self else None
     if retriever == "random":
@@ -51,7 +58,7 @@ def retrieve(task: str, retriever: str, pool: Sequence[ChEBI20Record], queries: 
         from molbridge.retrieval.bm25 import BM25Index
 
         index = BM25Index.build([p.cid for p in pool], [p.description for p in pool])
-        scores, indices = index.search([q.description for q in queries], k, exclude_ids=exclude)
+        scores, indices = index.search([q.description for q in queries], k, exclude_ids=exclude, ties=ties)
         return Retrieved(indices, scores)
     return _fingerprints(retriever, pool, queries, k, exclude)
 
@@ -90,15 +97,16 @@ def _random(n_pool: int, queries: Sequence[ChEBI20Record], k: int, seed: int, ex
 
 
 def copy_predictions(task: str, retriever: str, pool: Sequence[ChEBI20Record], test: Sequence[ChEBI20Record],
-                     *, seed: int = 0) -> tuple[list[tuple[str, str, str]], list[str]]:
+                     *, seed: int = 0, ties: str = "bm25s") -> tuple[list[tuple[str, str, str]], list[str]]:
     """MolT5-format rows `(input, ground truth, output)` copying the nearest pool answer, and issues."""
-    found = retrieve(task, retriever, pool, test, 1, seed=seed)
+    found = retrieve(task, retriever, pool, test, 1, seed=seed, ties=ties)
     rows = []
     for record, best in zip(test, found.indices[:, 0]):
-        source, truth = (record.smiles, record.description) if task == "mol2text" else (record.description, record.smiles)
+        source, truth = ((record.smiles_raw, record.description) if task == "mol2text"
+                         else (record.description, record.smiles_raw))
         if best < 0:
             output = ""
         else:
-            output = pool[best].description if task == "mol2text" else pool[best].smiles
+            output = pool[best].description if task == "mol2text" else pool[best].smiles_raw
         rows.append((source, truth, output))
     return rows, found.issues
