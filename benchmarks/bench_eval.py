@@ -24,9 +24,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from report import write_section  # noqa: E402 - benchmarks/ is on the path above
+
 TEXT_FILE = "molt5-small-smiles2caption.txt"
 MOL_FILE = "molt5-small-caption2smiles.txt"
-START, END = "<!-- bench_eval:start -->", "<!-- bench_eval:end -->"
 
 
 def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
@@ -107,16 +108,6 @@ def machine() -> str:
         f"{k} {v}" for k, v in versions.items())
 
 
-def write_section(text: str, target: Path) -> None:
-    old = target.read_text() if target.exists() else "# Benchmarks\n\n"
-    if START in old:
-        head, rest = old.split(START, 1)
-        new = head + START + "\n" + text + END + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip() + "\n\n" + START + "\n" + text + END + "\n"
-    target.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default=os.environ.get("MOLBRIDGE_SHARED", str(REPO.parent / "shared")))
@@ -168,7 +159,7 @@ def main() -> None:
     for label, b, e, note in rows:
         ratio = f"{b / e:.1f}x" if b else "–"
         lines.append(f"| {label} | {'–' if b is None else f'{b:.2f}'} | {e:.2f} | {ratio} | {note} |")
-    write_section("\n".join(lines) + "\n\n", Path(args.out))
+    write_section("bench_eval", "\n".join(lines) + "\n\n", Path(args.out))
     print("\n".join(lines))
 
 

@@ -30,9 +30,9 @@ import numpy as np
 from rdkit import DataStructs, rdBase
 
 from molbridge.retrieval.fingerprint_index import FingerprintIndex, FingerprintSpec
+from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_retrieval:start -->", "<!-- bench_retrieval:end -->"
 K = 10
 COMMAND = "python benchmarks/bench_retrieval.py"
 
@@ -230,16 +230,6 @@ def report(rows: list[tuple], facts: dict, repeat: int) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def write_section(text: str, target: Path) -> None:
-    old = target.read_text() if target.exists() else "# Benchmarks\n\n"
-    if START in old:
-        head, rest = old.split(START, 1)
-        new = head + START + "\n" + text + END + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip() + "\n\n" + START + "\n" + text + END + "\n"
-    target.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default=os.environ.get("MOLBRIDGE_SHARED", str(REPO.parent / "shared")))
@@ -250,7 +240,7 @@ def main() -> None:
     args = parser.parse_args()
     rows, facts = run(Path(args.shared) / "data", args.n_large, args.repeat, Path(args.cache))
     text = report(rows, facts, args.repeat)
-    write_section(text, Path(args.out))
+    write_section("bench_retrieval", text, Path(args.out))
     print(text, file=sys.stdout)
 
 
