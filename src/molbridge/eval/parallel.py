@@ -1,9 +1,8 @@
 """A small process pool for CPU-bound scoring (RDKit, nltk), fed explicit chunks.
 
 Scoring is Python and RDKit code that holds the GIL, so threads do not help. Pools fork, so a
-pool started after the parent loaded a resource (WordNet) shares it copy-on-write, and one
-started earlier can work (`map_async`) while the parent is still preparing. With one worker
-everything runs in-process.
+pool started after the parent loaded a resource (WordNet) shares it copy-on-write. With one
+worker everything runs in-process.
 """
 
 from __future__ import annotations
@@ -25,30 +24,13 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-class Pending(Protocol[T]):
-    def get(self) -> list[T]: ...
-
-
 class Mapper(Protocol):
     def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]: ...
-
-    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]: ...
-
-
-class _Done:
-    def __init__(self, values: list) -> None:
-        self._values = values
-
-    def get(self) -> list:
-        return self._values
 
 
 class _InProcess:
     def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]:
         return [fn(chunk) for chunk in chunks]
-
-    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]:
-        return _Done(self.map(fn, chunks))
 
 
 class _Pool:
@@ -57,9 +39,6 @@ class _Pool:
 
     def map(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> list[T]:
         return self._pool.map(fn, chunks, chunksize=1)
-
-    def map_async(self, fn: Callable[[Any], T], chunks: Sequence[Any]) -> Pending[T]:
-        return self._pool.map_async(fn, chunks, chunksize=1)
 
 
 @contextmanager
