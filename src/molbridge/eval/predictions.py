@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +72,6 @@ def write_molt5(path: str | Path, task: Task, rows: Iterable[tuple[str, str, str
     MolT5's files are unquoted TSV, so a tab or newline inside a field would shift columns:
     those become spaces (predictions are single-line text or SMILES).
     """
-    import os
-
     path = Path(path)
     header = f"{_MOLT5_SOURCE[task]}\tground truth\toutput\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
