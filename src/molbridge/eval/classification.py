@@ -8,14 +8,14 @@ beside it. Labels are encoded to 0..K-1 with -1 for invalid, so sklearn never se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
 
 from molbridge.errors import MolbridgeError
-from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_interval
+from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_interval, resample_blocks
 from molbridge.eval.results import MetricReport, MetricValue
 
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
@@ -52,20 +52,6 @@ def _label_list(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[A
         return sorted(seen)
     except TypeError as exc:
         raise ClassificationInputError("labels of mixed types cannot be ordered; pass labels=") from exc
-
-
-def _resampled_counts(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Per-item multiplicities of each resample, drawn exactly as bootstrap.bootstrap_interval draws.
-
-    Macro-F1 and AUROC are not sums of per-item rows, so they need the resamples themselves; the
-    same seed gives the same resamples as the accuracy interval.
-    """
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_resamples, 2_000_000 // n))
-    for start in range(0, n_resamples, chunk):
-        rows = min(n_resamples, start + chunk) - start
-        idx = rng.integers(0, n, size=(rows, n)) + n * np.arange(rows)[:, None]
-        yield np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 def _interval(chunks: list[np.ndarray]) -> tuple[float | None, float | None]:
@@ -116,7 +102,7 @@ def _f1_interval(
     stats[rows[hit], yt[hit]] = 1.0
     stats[rows[wrong_valid], k + yp[wrong_valid]] = 1.0
     stats[rows[~hit], 2 * k + yt[~hit]] = 1.0
-    resamples = _resampled_counts(n, n_resamples, seed)
+    resamples = resample_blocks(n, n_resamples, seed)
     return _interval([_macro_f1_from_sums(c @ stats, k) for c in resamples])
 
 
@@ -149,7 +135,7 @@ def _auroc(
         return MetricValue(value=float("nan"), n=int(yt.shape[0]))
     value = float(np.mean([roc_auc_score(yt == c, score[:, c]) for c in usable]))
     boot = []
-    for counts in _resampled_counts(yt.shape[0], n_resamples, seed):
+    for counts in resample_blocks(yt.shape[0], n_resamples, seed):
         per_class = np.stack([_weighted_auc(score[:, c], yt == c, counts) for c in usable])
         valid = np.isfinite(per_class)
         total = np.where(valid, per_class, 0.0).sum(axis=0)
@@ -199,7 +185,7 @@ def classification_report(
         return float(f1_score(yt[mask], yp[mask], labels=np.arange(k), average="macro", zero_division=0.0))
 
     f1_low, f1_high = _f1_interval(yt, yp, k, n_resamples, seed)
-    acc_low, acc_high = mean_interval(correct, n_resamples=n_resamples, seed=seed) if n_resamples else (None, None)
+    acc_low, acc_high = mean_interval(correct, n_resamples=n_resamples, seed=seed)
     acc_valid = float(correct[valid].mean()) if n_valid else float("nan")
     metrics = {
         "accuracy": MetricValue(

@@ -10,7 +10,7 @@ the all-N values and is excluded from the valid-only fingerprint averages — bo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from Levenshtein import distance as levenshtein
@@ -20,7 +20,7 @@ from molbridge.chem import fingerprints as fp
 from molbridge.chem.parse import failure_kind
 from molbridge.chem.rdkit_log import divert_rdkit_messages
 from molbridge.eval import bleu
-from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
+from molbridge.eval.bootstrap import bootstrap_interval, mean_metric
 from molbridge.eval.conventions import Convention
 from molbridge.eval.parallel import process_pool, split
 from molbridge.eval.predictions import check_aligned
@@ -146,38 +146,25 @@ def score_text2mol(
     n = len(predictions)
     valid, ref_valid, exact, empty = (stats.flags[:, j] for j in range(4))
     both = valid & ref_valid
-    boot = dict(n_resamples=convention.bootstrap_resamples, seed=convention.seed)
-
-    def interval(values: np.ndarray) -> tuple[float | None, float | None]:
-        return mean_interval(values, **boot) if boot["n_resamples"] > 0 and len(values) else (None, None)
-
-    metrics: dict[str, MetricValue] = {}
-    bleu_ci = (
-        bootstrap_interval(stats.bleu_rows, lambda s: bleu.bleu_vectorised(s, 4), **boot)
-        if boot["n_resamples"] > 0 else (None, None)
-    )
-    metrics["bleu"] = MetricValue(bleu.corpus_bleu(stats.bleu_rows, 4), n, *bleu_ci)
+    boot = {"n_resamples": convention.bootstrap_resamples, "seed": convention.seed}
     exact_f = exact.astype(np.float64)
-    metrics["exact_match"] = MetricValue(
-        float(exact_f.mean()), n, *interval(exact_f),
-        valid_only=float(exact_f[both].mean()) if both.any() else None, n_valid=int(both.sum()),
-    )
-    lev = stats.lev.astype(np.float64)
-    metrics["levenshtein"] = MetricValue(float(lev.mean()), n, *interval(lev))
-    valid_f = valid.astype(np.float64)
-    metrics["validity"] = MetricValue(float(valid_f.mean()), n, *interval(valid_f))
+    metrics: dict[str, MetricValue] = {
+        "bleu": MetricValue(bleu.corpus_bleu(stats.bleu_rows, 4), n,
+                            *bootstrap_interval(stats.bleu_rows, lambda s: bleu.bleu_vectorised(s, 4), **boot)),
+        "exact_match": replace(mean_metric(exact_f, **boot), n_valid=int(both.sum()),
+                               valid_only=float(exact_f[both].mean()) if both.any() else None),
+        "levenshtein": mean_metric(stats.lev.astype(np.float64), **boot),
+        "validity": mean_metric(valid.astype(np.float64), **boot),
+    }
     for j, name in enumerate(_FLOAT_COLS):
         col = stats.sims[:, j]
         valid_vals = col[both]
-        all_vals = np.where(both, np.nan_to_num(col), 0.0)
-        valid_mean = float(valid_vals.mean()) if len(valid_vals) else float("nan")
-        all_mean = float(all_vals.mean())
-        if convention.headline_fingerprints == "valid_only":
-            metrics[f"{name}_fts"] = MetricValue(valid_mean, len(valid_vals), *interval(valid_vals),
-                                                 valid_only=valid_mean, n_valid=len(valid_vals), all_n=all_mean)
-        else:
-            metrics[f"{name}_fts"] = MetricValue(all_mean, n, *interval(all_vals),
-                                                 valid_only=valid_mean, n_valid=len(valid_vals), all_n=all_mean)
+        all_vals = np.where(both, np.nan_to_num(col), 0.0)  # invalid outputs score 0
+        headline = valid_vals if convention.headline_fingerprints == "valid_only" else all_vals
+        metrics[f"{name}_fts"] = replace(
+            mean_metric(headline, **boot), n_valid=len(valid_vals), all_n=float(all_vals.mean()),
+            valid_only=float(valid_vals.mean()) if len(valid_vals) else float("nan"),
+        )
     notes: list[str] = []
     if fcd:
         metrics["fcd"], fcd_note = _fcd_metric(stats.canonical)

@@ -210,7 +210,7 @@ def _error_metric(errors: np.ndarray, rms: bool, n_resamples: int, seed: int) ->
     stats = errors**2 if rms else np.abs(errors)
     value = float(np.sqrt(stats.mean())) if rms else float(stats.mean())
     agg = (lambda s: np.sqrt(s / nv)) if rms else (lambda s: s / nv)
-    low, high = bootstrap_interval(stats, agg, n_resamples=n_resamples, seed=seed) if n_resamples else (None, None)
+    low, high = bootstrap_interval(stats, agg, n_resamples=n_resamples, seed=seed)
     return MetricValue(value=value, n=nv, ci_low=low, ci_high=high, valid_only=value, n_valid=nv)
 
 
@@ -270,7 +270,7 @@ def numeric_report(
     errors = values[valid] - refs[valid]
     n_valid = int(valid.sum())
     ratio = valid.astype(np.float64)
-    low, high = mean_interval(ratio, n_resamples=n_resamples, seed=seed) if n_resamples else (None, None)
+    low, high = mean_interval(ratio, n_resamples=n_resamples, seed=seed)
     metrics = {
         "mae": _error_metric(errors, False, n_resamples, seed),
         "rmse": _error_metric(errors, True, n_resamples, seed),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -22,6 +22,15 @@ class MetricValue:
     valid_only: float | None = None
     n_valid: int | None = None
     all_n: float | None = None
+
+    def scaled(self, factor: float) -> MetricValue:
+        """The same metric on another scale (×100 conventions); counts are unchanged."""
+
+        def times(x: float | None) -> float | None:
+            return None if x is None else x * factor
+
+        return replace(self, value=self.value * factor, ci_low=times(self.ci_low), ci_high=times(self.ci_high),
+                       valid_only=times(self.valid_only), all_n=times(self.all_n))
 
 
 @dataclass

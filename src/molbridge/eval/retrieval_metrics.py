@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 
 from molbridge.errors import ConventionError, MolbridgeError
-from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_interval
-from molbridge.eval.results import MetricReport, MetricValue
+from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_metric
+from molbridge.eval.results import MetricReport
 
 Ties = Literal["pessimistic", "optimistic"]
 
@@ -102,11 +102,6 @@ def _check_convention(ks: tuple[int, ...], batch_size: int | None) -> tuple[tupl
     return tuple(sorted({int(k) for k in ks})), None if batch_size is None else int(batch_size)
 
 
-def _mean_metric(per_item: np.ndarray, n_resamples: int, seed: int) -> MetricValue:
-    low, high = mean_interval(per_item, n_resamples=n_resamples, seed=seed) if n_resamples else (None, None)
-    return MetricValue(value=float(per_item.mean()), n=int(per_item.shape[0]), ci_low=low, ci_high=high)
-
-
 def retrieval_report(
     scores: np.ndarray,
     *,
@@ -130,11 +125,11 @@ def retrieval_report(
     n = arr.shape[0]
     ranks, pools = _pooled_ranks(arr, batch_size, ties)
 
-    metrics = {"acc1": _mean_metric((ranks == 0).astype(np.float64), n_resamples, seed)}
+    metrics = {"acc1": mean_metric((ranks == 0).astype(np.float64), n_resamples=n_resamples, seed=seed)}
     for k in ks:
         if k != 1:
-            metrics[f"r@{k}"] = _mean_metric((ranks < k).astype(np.float64), n_resamples, seed)
-    metrics["mrr"] = _mean_metric(1.0 / (ranks + 1.0), n_resamples, seed)
+            metrics[f"r@{k}"] = mean_metric((ranks < k).astype(np.float64), n_resamples=n_resamples, seed=seed)
+    metrics["mrr"] = mean_metric(1.0 / (ranks + 1.0), n_resamples=n_resamples, seed=seed)
 
     notes: list[str] = []
     if batch_size is not None:

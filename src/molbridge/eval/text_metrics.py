@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from molbridge.eval import bleu, meteor
-from molbridge.eval.bootstrap import bootstrap_interval, mean_interval
+from molbridge.eval.bootstrap import bootstrap_interval, mean_metric
 from molbridge.eval.conventions import Convention
 from molbridge.eval.parallel import process_pool, split
 from molbridge.eval.predictions import check_aligned
@@ -83,27 +83,22 @@ def score_mol2text(
     meteors = np.concatenate([p[1] for p in parts])
     rouges = np.concatenate([p[2] for p in parts])
 
-    scale = float(convention.scale)
-    resamples, seed = convention.bootstrap_resamples, convention.seed
-
-    def mean_metric(values: np.ndarray) -> MetricValue:
-        ci = mean_interval(values, n_resamples=resamples, seed=seed) if resamples else None
-        return _scaled(float(values.mean()), n, ci, scale)
-
+    boot = {"n_resamples": convention.bootstrap_resamples, "seed": convention.seed}
     metrics: dict[str, MetricValue] = {}
     for name, order in (("bleu2", 2), ("bleu4", 4)):
         if convention.bleu_mode == "sentence_mean":
-            metrics[name] = mean_metric(bleu.sentence_bleu_values(bleu_rows, order))
+            metrics[name] = mean_metric(bleu.sentence_bleu_values(bleu_rows, order), **boot)
             continue
 
         def corpus(sums: np.ndarray, order: int = order) -> np.ndarray:
             return bleu.bleu_vectorised(sums, order)
 
-        ci = bootstrap_interval(bleu_rows, corpus, n_resamples=resamples, seed=seed) if resamples else None
-        metrics[name] = _scaled(bleu.corpus_bleu(bleu_rows, order), n, ci, scale)
+        low, high = bootstrap_interval(bleu_rows, corpus, **boot)
+        metrics[name] = MetricValue(bleu.corpus_bleu(bleu_rows, order), n, low, high)
     for j, name in enumerate(("rouge1", "rouge2", "rougeL")):
-        metrics[name] = mean_metric(rouges[:, j])
-    metrics["meteor"] = mean_metric(meteors)
+        metrics[name] = mean_metric(rouges[:, j], **boot)
+    metrics["meteor"] = mean_metric(meteors, **boot)
+    metrics = {name: m.scaled(float(convention.scale)) for name, m in metrics.items()}
 
     notes = []
     if missing:
@@ -115,14 +110,4 @@ def score_mol2text(
         metrics=metrics,
         counts={"missing_outputs": missing, "empty_outputs": empty},
         notes=notes,
-    )
-
-
-def _scaled(value: float, n: int, ci: tuple[float, float] | None, scale: float) -> MetricValue:
-    low, high = ci if ci else (None, None)
-    return MetricValue(
-        value=value * scale,
-        n=n,
-        ci_low=None if low is None else low * scale,
-        ci_high=None if high is None else high * scale,
     )
