@@ -48,11 +48,10 @@ def _parse_reason(messages: list[str]) -> str:
 def to_mol(smiles: str, *, unescape: bool = True) -> Chem.Mol:
     """Parse SMILES into a sanitised molecule identical to ``Chem.MolFromSmiles``; never returns None.
 
-    Parsing first without sanitisation separates syntax errors (RDKit's parse message) from
-    chemistry errors (the first problem of ``Chem.DetectChemistryProblems``, e.g. a valence
-    or kekulisation failure). The returned molecule is then built by the standard
-    ``Chem.MolFromSmiles`` call, so canonical SMILES are byte-identical to the ones every
-    published metric computes (same H removal and stereo perception).
+    Valid strings (the common case) cost one plain ``Chem.MolFromSmiles``. Only a failure is
+    diagnosed: an unsanitised parse separates syntax errors (RDKit's parse message) from
+    chemistry errors (the first problem of ``Chem.DetectChemistryProblems``, e.g. a valence or
+    kekulisation failure), so the reason names what is wrong.
     """
     if not isinstance(smiles, str):
         raise InvalidMolecule(repr(smiles), f"TypeError: expected str, got {type(smiles).__name__}")
@@ -63,24 +62,35 @@ def to_mol(smiles: str, *, unescape: bool = True) -> Chem.Mol:
         raise InvalidMolecule(smiles, f"UnicodeEncodeError: {err.reason} at position {err.start}") from None
     with capture_rdkit_messages() as messages:
         try:
-            draft = Chem.MolFromSmiles(text, sanitize=False)
+            mol = Chem.MolFromSmiles(text)
         except SystemError:
             # RDKit's Python-log bridge fails to decode its own syntax-error excerpt when that
             # excerpt cuts a non-ASCII character in half; the excerpt exists only because the
             # parse failed, and the complete first message has already been captured.
-            draft = None
-        if draft is None:
-            raise InvalidMolecule(smiles, _parse_reason(messages))
-        if draft.GetNumAtoms() == 0:  # RDKit parses "" into an empty molecule, not None
-            raise InvalidMolecule(smiles, "Empty: no atoms (empty or whitespace-only SMILES)")
-        problems = Chem.DetectChemistryProblems(draft)
-        if problems:
-            raise InvalidMolecule(smiles, f"{problems[0].GetType()}: {problems[0].Message()}")
-        mol = Chem.MolFromSmiles(text)
-    if mol is None:  # a failure DetectChemistryProblems does not model (e.g. during H removal)
-        detail = messages[-1] if messages else "RDKit rejected the molecule during sanitisation"
-        raise InvalidMolecule(smiles, f"SanitizationError: {detail}")
-    return mol
+            mol = None
+        if mol is not None and mol.GetNumAtoms() > 0:
+            return mol
+        raise InvalidMolecule(smiles, _diagnose(text, mol, messages))
+
+
+def _diagnose(text: str, mol: Chem.Mol | None, messages: list[str]) -> str:
+    """Why `text` did not give a molecule: empty, RDKit's parse message, or the first chemistry problem."""
+    if mol is not None:  # RDKit parses "" into an empty molecule, not None
+        return "Empty: no atoms (empty or whitespace-only SMILES)"
+    try:
+        draft = Chem.MolFromSmiles(text, sanitize=False)
+    except SystemError:  # see to_mol
+        draft = None
+    if draft is None:
+        return _parse_reason(messages)
+    if draft.GetNumAtoms() == 0:
+        return "Empty: no atoms (empty or whitespace-only SMILES)"
+    problems = Chem.DetectChemistryProblems(draft)
+    if problems:
+        return f"{problems[0].GetType()}: {problems[0].Message()}"
+    # a failure DetectChemistryProblems does not model (e.g. during H removal)
+    detail = messages[-1] if messages else "RDKit rejected the molecule during sanitisation"
+    return f"SanitizationError: {detail}"
 
 
 _PROBLEM_KINDS = {"AtomValenceException": "valence", "AtomKekulizeException": "kekulize",
