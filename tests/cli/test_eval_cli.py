@@ -65,3 +65,11 @@ def test_text2mol_with_fcd() -> None:
     out = json.loads(result.stdout)
     assert out["fcd"] > 0 and out["convention"]["versions"]["fcd"] != "absent"
     assert out["details"]["fcd"]["n"] == 8  # canonical valid outputs (the empty one is dropped)
+
+
+def test_uncached_hub_tokenizer_fails_fast_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = runner.invoke(app, ["eval", "mol2text", str(EXAMPLES / "mol2text.tsv"),
+                                 "--text-tokenizer", "nobody/no-such-tokenizer"])
+    assert result.exit_code == 2
+    assert "not in the Hugging Face cache and the hub cannot be reached" in result.stderr

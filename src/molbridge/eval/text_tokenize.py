@@ -59,41 +59,47 @@ def _wordpiece_from_vocab(path: Path):  # -> tokenizers.Tokenizer
 
 @lru_cache(maxsize=4)
 def _load_hf_tokenizer(source: str):  # -> tokenizers.Tokenizer (the Rust backend)
-    """Load a fast tokenizer from a directory or hub id, with a clear error when it is absent."""
-    path = Path(source).expanduser()
-    looks_local = source.startswith((".", "/", "~")) or path.exists()
-    if looks_local and not path.is_dir():
-        raise MissingResourceError(
-            f"text tokenizer directory {source!r} does not exist; pass --text-tokenizer DIR "
-            "(e.g. a SciBERT uncased vocab dir) or set MOLBRIDGE_TEXT_TOKENIZER"
-        )
-    if not looks_local and not _hub_cached(source) and not _hub_resolvable():
-        raise MissingResourceError(
-            f"text tokenizer {source!r} is not in the Hugging Face cache and the hub cannot be reached; "
-            "pass a local tokenizer directory with --text-tokenizer or MOLBRIDGE_TEXT_TOKENIZER"
-        )
-    try:
-        if looks_local and (path / "vocab.txt").is_file() and not (path / "tokenizer.json").exists():
-            return _wordpiece_from_vocab(path)
-        from transformers import AutoTokenizer
+    """Load a fast tokenizer from a directory or hub id, with a clear error when it is absent.
 
-        return AutoTokenizer.from_pretrained(str(path) if looks_local else source, use_fast=True).backend_tokenizer
+    A hub id is taken from the local Hugging Face cache when it is there; otherwise it is
+    downloaded, unless the hub's host does not even resolve (offline machines fail at once).
+    """
+    path = Path(source).expanduser()
+    if source.startswith((".", "/", "~")) or path.exists():
+        if not path.is_dir():
+            raise MissingResourceError(
+                f"text tokenizer directory {source!r} does not exist; pass --text-tokenizer DIR "
+                "(e.g. a SciBERT uncased vocab dir) or set MOLBRIDGE_TEXT_TOKENIZER"
+            )
+        if (path / "vocab.txt").is_file() and not (path / "tokenizer.json").exists():
+            return _guarded(source, lambda: _wordpiece_from_vocab(path))
+        return _guarded(source, lambda: _auto_tokenizer(str(path)))
+    try:
+        return _guarded(source, lambda: _auto_tokenizer(source, local_files_only=True))
+    except MissingResourceError:
+        if not _hub_resolvable():
+            raise MissingResourceError(
+                f"text tokenizer {source!r} is not in the Hugging Face cache and the hub cannot be reached; "
+                "pass a local tokenizer directory with --text-tokenizer or MOLBRIDGE_TEXT_TOKENIZER"
+            ) from None
+    return _guarded(source, lambda: _auto_tokenizer(source))
+
+
+def _auto_tokenizer(source: str, **kwargs):  # -> tokenizers.Tokenizer
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source, use_fast=True, **kwargs).backend_tokenizer
+
+
+def _guarded(source: str, load: Callable[[], object]):
+    """Run a loader, turning its I/O and format errors into one clear MissingResourceError."""
+    try:
+        return load()
     except (OSError, ValueError) as exc:
         raise MissingResourceError(
             f"cannot load text tokenizer {source!r}: {exc}. Offline, pass a local directory "
             "with --text-tokenizer or MOLBRIDGE_TEXT_TOKENIZER."
         ) from exc
-
-
-def _hub_cached(repo_id: str) -> bool:
-    """Whether a tokenizer for `repo_id` can be loaded from the local HF cache alone."""
-    from transformers import AutoTokenizer
-
-    try:
-        AutoTokenizer.from_pretrained(repo_id, local_files_only=True)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _hub_resolvable() -> bool:
