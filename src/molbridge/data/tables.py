@@ -18,7 +18,7 @@ from pathlib import Path
 
 from molbridge.errors import FileFormatError
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)  # csv's default 128 KiB cuts long generated outputs
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def read_table(
     text = read_text(path)
     if not text.strip():
         raise FileFormatError(str(path), None, "empty file: expected a header line")
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
     try:
         header = [h.strip() for h in next(reader)]
