@@ -1,4 +1,4 @@
-"""`molbridge retrieve`: fingerprint indexes, neighbour files and training-free copy baselines."""
+"""`molbridge retrieve`: indexes, neighbour files, GIN pre-training and training-free predictors."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import typer
 
 from molbridge.cli.errors import user_errors
 
-app = typer.Typer(help="Retrieval: indexes, neighbours (ICMA format) and copy baselines.", no_args_is_help=True)
+app = typer.Typer(help="Retrieval: indexes, neighbours (ICMA format), GIN pre-training, copy and in-context "
+                  "baselines.", no_args_is_help=True)
 
 TaskOpt = typer.Option(..., "--task", help="mol2text | text2mol")
 PoolOpt = typer.Option(..., "--pool", help="ChEBI-20 TSV to retrieve from (e.g. validation.txt)")
-RetrieverOpt = typer.Option(..., "--retriever", help="mol2text: morgan | maccs | rdk | random; text2mol: bm25 | random")
+RetrieverOpt = typer.Option(..., "--retriever", help="mol2text: morgan | maccs | rdk | gin | random; "
+                            "text2mol: bm25 | minilm | random")
 SeedOpt = typer.Option(0, "--seed", help="seed of the random retriever")
 TiesOpt = typer.Option("bm25s", "--ties", help="BM25 exact ties: bm25s (library order, reproduces published "
                        "numbers; CPU-dependent) | lowest (first pool record, same on every machine)")
+EncoderOpt = typer.Option(None, "--encoder", help="gin: encoder directory (default: the one `retrieve "
+                          "pretrain-gin` wrote); minilm: a sentence-transformers directory (default: packaged MiniLM)")
 
 
 @app.command("baseline")
@@ -25,7 +29,7 @@ def baseline(
     test: Path = typer.Option(..., "--test", help="ChEBI-20 TSV to answer (e.g. test.txt)"),
     retriever: str = RetrieverOpt,
     out: Path = typer.Option(..., "--out", help="MolT5-format prediction file to write"),
-    seed: int = SeedOpt, ties: str = TiesOpt,
+    seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
 ) -> None:
     """Copy the nearest pool record's answer for every test record; score it with `molbridge eval`."""
     from molbridge.data.sources.chebi20 import read_chebi20
@@ -34,7 +38,8 @@ def baseline(
 
     with user_errors():
         check_retriever(task, retriever)
-        rows, issues = copy_predictions(task, retriever, read_chebi20(pool), read_chebi20(test), seed=seed, ties=ties)
+        rows, issues = copy_predictions(task, retriever, read_chebi20(pool), read_chebi20(test), seed=seed, ties=ties,
+                                        encoder=encoder)
         count = write_molt5(out, task, rows)  # type: ignore[arg-type]
     for issue in issues:
         typer.echo(f"issue: {issue}", err=True)
@@ -49,7 +54,7 @@ def neighbours(
     k: int = typer.Option(10, "--k", min=1, help="neighbours per query"),
     out: Path = typer.Option(..., "--out", help="neighbour file (query_CID, neighbour_CID, score)"),
     exclude_self: bool = typer.Option(True, help="never return a query's own CID (pool = queries)"),
-    seed: int = SeedOpt, ties: str = TiesOpt,
+    seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
 ) -> None:
     """Write ICMA's neighbour file: k pool neighbours per query record, best first."""
     from molbridge.data.sources.chebi20 import read_chebi20
@@ -59,7 +64,7 @@ def neighbours(
     with user_errors():
         pool_records, query_records = read_chebi20(pool), read_chebi20(queries)
         found = retrieve(task, retriever, pool_records, query_records, k, seed=seed, exclude_self=exclude_self,
-                         ties=ties)
+                         ties=ties, encoder=encoder)
         result = from_search([q.cid for q in query_records], [p.cid for p in pool_records], found.indices, found.scores)
         write_neighbours(out, result)
     for issue in found.issues:
@@ -111,3 +116,79 @@ def query(
         typer.echo(s)
         for rank, hit in enumerate(rows, start=1):
             typer.echo(f"  {rank:>3}  {hit['id']:<14} {hit['score']:.4f}")
+
+
+@app.command("pretrain-gin")
+def pretrain_gin_cmd(
+    out: Path | None = typer.Option(None, "--out", help="run directory (default: the cache's gin-moses, which "
+                                    "the gin retriever uses); rerun with the same settings to resume"),
+    molecules: int = typer.Option(200_000, "--molecules", min=2, help="seeded MOSES training subset"),
+    minutes: float = typer.Option(4.0, "--minutes", min=0.0, help="wall-clock budget of this call"),
+    steps: int | None = typer.Option(None, "--steps", min=0, help="stop at this total step count"),
+    batch_size: int = typer.Option(256, "--batch-size", min=2),
+    seed: int = SeedOpt,
+) -> None:
+    """Pre-train the GIN graph encoder (contrastive, MOSES) for `--retriever gin`; resumable."""
+    from molbridge.retrieval.baselines import default_gin_dir
+    from molbridge.retrieval.graph_pretrain import pretrain_gin, read_moses_smiles
+
+    def report(p) -> None:
+        if p.step % 50 == 0:
+            typer.echo(f"step {p.step}{'/' + str(p.max_steps) if p.max_steps else ''}  loss {p.loss:.4f}  "
+                       f"{p.seconds:.0f} s", err=True)
+
+    with user_errors():
+        smiles = read_moses_smiles(molecules, seed=seed)
+        result = pretrain_gin(smiles, out or default_gin_dir(), max_minutes=minutes, max_steps=steps,
+                              batch_size=batch_size, seed=seed, progress=report)
+    resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""
+    typer.echo(f"pre-trained {result.steps} steps{resumed} on {result.molecules} molecules ({result.invalid} "
+               f"invalid skipped), loss {result.final_loss:.4f}, {result.seconds:.0f} s; encoder in {result.encoder_dir}")
+
+
+@app.command("icl")
+def icl(
+    task: str = TaskOpt, pool: Path = PoolOpt,
+    test: Path = typer.Option(..., "--test", help="ChEBI-20 TSV to answer"),
+    out: Path = typer.Option(..., "--out", help="MolT5-format prediction file to write"),
+    retriever: str | None = typer.Option(None, "--retriever", help="as for `baseline` (or give --neighbours)"),
+    neighbours_file: Path | None = typer.Option(None, "--neighbours", help="ICMA neighbour file instead of retrieving"),
+    k: int = typer.Option(2, "--k", min=0, help="examples in each prompt"),
+    candidates: int = typer.Option(10, "--candidates", min=1, help="retrieved candidates the selector picks from"),
+    selector: str = typer.Option("top", "--selector", help="top | random_walk | mmr"),
+    style: str = typer.Option("chat", "--style", help="chat (the model's chat template) | completion"),
+    model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: directory, hub id or the default"),
+    subset: int | None = typer.Option(None, "--subset", min=1, help="answer a seeded random subset of this size"),
+    max_prompt_tokens: int = typer.Option(1536, "--max-prompt-tokens", min=1),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
+    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
+) -> None:
+    """Answer test records in context: retrieve, select k examples, prompt the LLM greedily, extract."""
+    from molbridge.data.sources.chebi20 import read_chebi20
+    from molbridge.eval.predictions import write_molt5
+    from molbridge.models.causal_lm import load_causal_lm
+    from molbridge.retrieval.baselines import check_retriever, retrieve
+    from molbridge.retrieval.icl import IclSettings, IclSettingsError, fixed_subset, from_neighbours, icl_predictions
+    from molbridge.retrieval.neighbours import read_neighbours
+
+    settings = IclSettings(k=k, selector=selector, style=style, max_prompt_tokens=max_prompt_tokens,
+                           max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    with user_errors():
+        settings.check()
+        if (retriever is None) == (neighbours_file is None):
+            raise IclSettingsError("give exactly one of --retriever and --neighbours")
+        if retriever is not None:
+            check_retriever(task, retriever)
+        pool_records, test_records = read_chebi20(pool), fixed_subset(read_chebi20(test), subset, seed)
+        depth = max(candidates, k)
+        found = (retrieve(task, retriever, pool_records, test_records, depth, seed=seed, ties=ties, encoder=encoder)
+                 if retriever is not None else
+                 from_neighbours(read_neighbours(neighbours_file), pool_records, test_records, depth))
+        llm, tokenizer = load_causal_lm(model)
+        rows, issues = icl_predictions(task, pool_records, test_records, found, llm, tokenizer, settings,
+                                       progress=lambda n: typer.echo(f"answered {n}/{len(test_records)}", err=True))
+        count = write_molt5(out, task, rows)  # type: ignore[arg-type]
+    for issue in issues:
+        typer.echo(f"issue: {issue}", err=True)
+    typer.echo(f"wrote {count} {task} in-context predictions (k={k}, {selector}) to {out}")

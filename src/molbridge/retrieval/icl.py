@@ -26,6 +26,7 @@ from molbridge.errors import InvalidMolecule, MolbridgeError
 from molbridge.models.causal_lm import chat_prompt, count_tokens, generate
 from molbridge.retrieval.baselines import Retrieved
 from molbridge.retrieval.bm25 import tokenize_default
+from molbridge.retrieval.neighbours import Neighbours
 from molbridge.retrieval.prompts import STYLES, build_prompt
 from molbridge.retrieval.rerank import SELECTORS, mmr, random_walk, top
 
@@ -63,6 +64,44 @@ class IclSettings:
 
 
 _LABEL = {"mol2text": re.compile(r"^\s*caption\s*:\s*", re.I), "text2mol": re.compile(r"^\s*molecule\s*:\s*", re.I)}
+
+
+def fixed_subset(records: Sequence[ChEBI20Record], n: int | None, seed: int = 0) -> list[ChEBI20Record]:
+    """A seeded random sample of `n` records kept in file order (all records when `n` is None or larger).
+
+    Why: LLM generation on CPU is slow, so benchmarks and quick checks score a subset; sampling
+    rather than taking the head keeps it representative and the seed keeps it the same everywhere.
+    """
+    if n is not None and n < 1:
+        raise IclSettingsError(f"subset size must be >= 1, got {n}")
+    if n is None or n >= len(records):
+        return list(records)
+    chosen = np.sort(np.random.default_rng(seed).choice(len(records), size=n, replace=False))
+    return [records[i] for i in chosen]
+
+
+def from_neighbours(neighbours: Neighbours, pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record],
+                    k: int) -> Retrieved:
+    """Top-`k` candidates of each query from an ICMA neighbour file, as pool positions.
+
+    A query absent from the file, or a neighbour CID absent from the pool, is an issue (that query
+    gets fewer candidates), never an error that loses the other queries.
+    """
+    position = {p.cid: i for i, p in enumerate(pool)}
+    indices = np.full((len(queries), k), -1, np.int64)
+    scores = np.full((len(queries), k), np.nan)
+    issues = []
+    for row, query in enumerate(queries):
+        if query.cid not in neighbours.by_query:
+            issues.append(f"query CID {query.cid}: not in the neighbour file; no examples")
+            continue
+        found = [(position[n], s) for n, s in neighbours.by_query[query.cid] if n in position][:k]
+        missing = [n for n, _ in neighbours.by_query[query.cid] if n not in position]
+        if missing:
+            issues.append(f"query CID {query.cid}: neighbours {', '.join(missing)} are not in the pool")
+        for slot, (i, s) in enumerate(found):
+            indices[row, slot], scores[row, slot] = i, s
+    return Retrieved(indices, scores, issues)
 
 
 def extract_answer(task: str, reply: str) -> str:

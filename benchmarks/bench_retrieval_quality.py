@@ -1,0 +1,137 @@
+"""Retrieval quality on ChEBI-20 val→test: retrievers × predictors, scored by the engine; writes BENCHMARKS.md.
+
+    python benchmarks/bench_retrieval_quality.py [--shared ../shared] [--subset 100] [--ks 2 4]
+
+Protocol (../shared/REFERENCE.md §C): ChEBI-20 validation is the retrieval pool, test is scored.
+Predictors: *copy* (the nearest pool record's answer) on the full test set and on a fixed seeded
+test subset, and SmolLM2-135M-Instruct *in context* (greedy, ICMA chat prompt, the top-k
+retrieved examples, most similar last) with k = 2 and 4 on that subset. Every prediction file is
+scored by `molbridge.eval.engine.score_file` under the MolT5 convention (SciBERT tokens for
+captions) with 1,000-resample bootstrap 95% intervals; invalid molecules count as invalid.
+
+The GIN retriever needs the pre-trained encoder (`molbridge retrieve pretrain-gin`, ~4 min).
+Prediction files are kept under `--work`; a rerun reuses those already written (the LLM rows
+take minutes each on 2 cores), so a killed run resumes. `--fresh` recomputes everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from molbridge.data.sources.chebi20 import read_chebi20
+from molbridge.eval.engine import score_file
+from molbridge.eval.predictions import write_molt5
+from molbridge.retrieval.baselines import copy_predictions, retrieve
+from molbridge.retrieval.icl import IclSettings, fixed_subset, icl_predictions
+from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+
+REPO = Path(__file__).resolve().parents[1]
+COMMAND = "python benchmarks/bench_retrieval_quality.py"
+RETRIEVERS = {"mol2text": ("random", "morgan", "maccs", "gin"), "text2mol": ("random", "bm25", "minilm")}
+COLUMNS = {"mol2text": ("bleu2", "bleu4", "rougeL", "meteor"),
+           "text2mol": ("bleu", "exact_match", "validity", "maccs_fts", "morgan_fts")}
+CANDIDATES = 10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("MOLBRIDGE_SHARED", REPO.parent / "shared")))
+    parser.add_argument("--subset", type=int, default=100, help="fixed seeded test subset for the LLM rows")
+    parser.add_argument("--ks", type=int, nargs="*", default=[2, 4], help="in-context examples (none: copy only)")
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/molbridge-bench/quality"))
+    parser.add_argument("--fresh", action="store_true", help="ignore prediction files of an earlier run")
+    parser.add_argument("--target", type=Path, default=REPO / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    data = args.shared / "data"
+    pool, test = read_chebi20(data / "chebi20" / "validation.txt"), read_chebi20(data / "chebi20" / "test.txt")
+    subset = fixed_subset(test, args.subset, seed=0)
+    tokenizer_dir = str(data / "tokenizers" / "scibert_scivocab_uncased")
+    args.work.mkdir(parents=True, exist_ok=True)
+    llm = None
+    rows: list[tuple[str, str, str, int, dict, float]] = []
+
+    def run(task: str, retriever: str, predictor: str, records, make) -> None:
+        path = args.work / f"{task}-{retriever}-{predictor.replace(' ', '_')}-{len(records)}.tsv"
+        seconds = float("nan")
+        if args.fresh or not path.exists():
+            started = time.perf_counter()
+            predictions, _ = make(records)
+            seconds = time.perf_counter() - started
+            write_molt5(path, task, predictions)
+        report, _ = score_file(path, task, text_tokenizer=tokenizer_dir, bootstrap=1000)
+        rows.append((task, retriever, predictor, report.n, report.metrics, seconds))
+        print(f"{task:9} {retriever:7} {predictor:12} N={report.n:5} "
+              + " ".join(f"{c}={report.metrics[c].value:.4f}" for c in COLUMNS[task]), file=sys.stderr, flush=True)
+
+    for task, retrievers in RETRIEVERS.items():
+        for retriever in retrievers:
+            def copy(records, task=task, retriever=retriever):
+                return copy_predictions(task, retriever, pool, records, ties="lowest")
+
+            run(task, retriever, "copy", test, copy)
+            run(task, retriever, "copy", subset, copy)
+            for k in args.ks:
+                if llm is None:
+                    from molbridge.models.causal_lm import load_causal_lm
+                    llm = load_causal_lm()
+
+                def in_context(records, task=task, retriever=retriever, k=k):
+                    found = retrieve(task, retriever, pool, records, CANDIDATES, ties="lowest")
+                    settings = IclSettings(k=k, max_new_tokens=args.max_new_tokens, batch_size=4)
+                    return icl_predictions(task, pool, records, found, *llm, settings)
+
+                run(task, retriever, f"SmolLM2 k={k}", subset, in_context)
+
+    write_section("bench_retrieval_quality", render(rows, args, len(test), len(subset)), args.target)
+    print(f"wrote {args.target}", file=sys.stderr)
+
+
+def render(rows, args, n_test: int, n_subset: int) -> str:
+    import rdkit
+    import torch
+    import transformers
+
+    lines = [
+        "## Retrieval quality on ChEBI-20 val→test (`benchmarks/bench_retrieval_quality.py`)", "",
+        f"Run {date.today()} with `{COMMAND} --subset {args.subset}` on {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, rdkit {rdkit.__version__}, torch {torch.__version__}, transformers "
+        f"{transformers.__version__}.",
+        f"Pool: ChEBI-20 validation (3,301); scored: the full test set ({n_test:,}) and a fixed subset of "
+        f"{n_subset} test records (`fixed_subset(test, {args.subset}, seed=0)`). MolT5 convention (SciBERT "
+        "tokens, fingerprint similarities over valid outputs), 95% bootstrap intervals in brackets. "
+        "BM25 ties go to the first pool record (`--ties lowest`). In-context rows: SmolLM2-135M-Instruct "
+        f"(dequantised Q4_1 GGUF), greedy, at most {args.max_new_tokens} new tokens cut at the first newline, "
+        f"ICMA's chat prompt with the top-k of {CANDIDATES} retrieved examples, most similar last. Seconds: "
+        "retrieval + generation for that row on this machine (blank: reused from an earlier run).", "",
+    ]
+    for task in RETRIEVERS:
+        columns = COLUMNS[task]
+        lines += [f"**{'molecule → caption' if task == 'mol2text' else 'caption → molecule'}**", "",
+                  "| retriever | predictor | N | " + " | ".join(columns) + " | s |",
+                  "|---|---|---:|" + "---:|" * len(columns) + "---:|"]
+        for row_task, retriever, predictor, n, metrics, seconds in rows:
+            if row_task != task:
+                continue
+            cells = [_cell(metrics[c]) for c in columns]
+            lines.append(f"| {retriever} | {predictor} | {n:,} | " + " | ".join(cells)
+                         + f" | {'' if seconds != seconds else f'{seconds:.0f}'} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(metric) -> str:
+    if metric.ci_low is None:
+        return f"{metric.value:.3f}"
+    return f"{metric.value:.3f} [{metric.ci_low:.3f}, {metric.ci_high:.3f}]"
+
+
+if __name__ == "__main__":
+    main()
