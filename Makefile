@@ -22,6 +22,8 @@ bench: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_eval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_bm25.py
+	$(BIN)/molbridge retrieve pretrain-gin
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval_quality.py --subset 50
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

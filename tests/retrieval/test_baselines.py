@@ -65,6 +65,40 @@ def test_random_is_seeded_and_excludes_self() -> None:
     assert (a.indices == b.indices).all() and all(i not in row for i, row in enumerate(a.indices))
 
 
+@pytest.fixture(scope="module")
+def gin_dir(tmp_path_factory) -> Path:
+    from molbridge.retrieval.graph_pretrain import pretrain_gin
+
+    return pretrain_gin(["CCO", "c1ccccc1O", "CC(=O)O", "CCN", "CCCC"] * 4, tmp_path_factory.mktemp("gin"),
+                        max_steps=2, batch_size=8).encoder_dir
+
+
+def test_gin_reports_bad_molecules_pads_short_pools_and_is_deterministic(gin_dir: Path) -> None:
+    pool = [*POOL, rec("4", "N(C)(C)(C)(C)C", "bad")]
+    queries = [rec("q", "CCO", "?"), rec("bad", "C1CC", "?")]
+    found = retrieve("mol2text", "gin", pool, queries, k=5, encoder=gin_dir)
+    assert any("pool CID 4" in i for i in found.issues) and any("query CID bad" in i for i in found.issues)
+    assert found.indices[0, 0] == 0 and found.scores[0, 0] == pytest.approx(1.0, abs=1e-5)  # itself, cosine 1
+    assert 3 not in found.indices[0] and list(found.indices[0, 3:]) == [-1, -1] and (found.indices[1] == -1).all()
+    again = retrieve("mol2text", "gin", pool, queries, k=5, encoder=gin_dir)
+    assert (again.indices == found.indices).all()
+    self_excluded = retrieve("mol2text", "gin", POOL, POOL, k=3, exclude_self=True, encoder=gin_dir)
+    assert all(own not in row for own, row in enumerate(self_excluded.indices))
+
+
+def test_minilm_skips_empty_captions_with_an_issue() -> None:
+    pool = [*POOL, rec("4", "CCCC", "  ")]
+    found = retrieve("text2mol", "minilm", pool, [rec("q", "?", "an aromatic alcohol"), rec("e", "?", "")], k=4)
+    assert found.indices[0, 0] == 1 and 3 not in found.indices[0] and found.indices[0, 3] == -1
+    assert (found.indices[1] == -1).all()
+    assert any("pool CID 4" in i for i in found.issues) and any("query CID e" in i for i in found.issues)
+
+
+def test_empty_pool_gives_no_neighbours_for_learned_retrievers(gin_dir: Path) -> None:
+    assert (retrieve("text2mol", "minilm", [], POOL, k=2).indices == -1).all()
+    assert (retrieve("mol2text", "gin", [], POOL, k=2, encoder=gin_dir).indices == -1).all()
+
+
 @pytest.mark.parametrize(("task", "retriever"), [("text2mol", "morgan"), ("mol2text", "bm25"), ("both", "random")])
 def test_retriever_must_fit_the_task(task: str, retriever: str) -> None:
     with pytest.raises(ConventionError):

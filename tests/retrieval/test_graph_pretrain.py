@@ -12,7 +12,7 @@ from torch_geometric.data import Batch
 from molbridge.chem.parse import to_mol
 from molbridge.errors import FileFormatError, MissingResourceError
 from molbridge.models.gin import WEIGHTS_FILE, GINConfig, GINEncoder
-from molbridge.models.graph_features import smiles_to_graphs
+from molbridge.chem.graph_features import smiles_to_graphs
 from molbridge.retrieval import graph_pretrain
 from molbridge.retrieval.graph_pretrain import (
     CHECKPOINT_FILE,

@@ -34,5 +34,8 @@ def main(
     """molbridge — see `molbridge COMMAND --help`."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # RDKit warns about many valid molecules (stereo, hydrogens); batch commands would drown in it.
-    # Errors still show, and --verbose shows everything.
+    # Errors still show, and --verbose shows everything. RDKit sets its logger's level when first
+    # imported, so import it (with our routing) before setting ours, or a later import undoes it.
+    import molbridge.chem  # noqa: F401
+
     logging.getLogger("rdkit").setLevel(logging.INFO if verbose else logging.ERROR)

@@ -123,18 +123,23 @@ def pretrain_gin_cmd(
     out: Path | None = typer.Option(None, "--out", help="run directory (default: the cache's gin-moses, which "
                                     "the gin retriever uses); rerun with the same settings to resume"),
     molecules: int = typer.Option(200_000, "--molecules", min=2, help="seeded MOSES training subset"),
-    minutes: float = typer.Option(4.0, "--minutes", min=0.0, help="wall-clock budget of this call"),
-    steps: int | None = typer.Option(None, "--steps", min=0, help="stop at this total step count"),
+    steps: int = typer.Option(1000, "--steps", min=0, help="total optimiser steps (~4 min on 2 cores); a finished "
+                              "run rerun is a no-op, a larger value continues it"),
+    minutes: float = typer.Option(60.0, "--minutes", min=0.0, help="wall-clock cap of this call; rerun to resume"),
     batch_size: int = typer.Option(256, "--batch-size", min=2),
     seed: int = SeedOpt,
 ) -> None:
-    """Pre-train the GIN graph encoder (contrastive, MOSES) for `--retriever gin`; resumable."""
+    """Pre-train the GIN graph encoder (contrastive, MOSES) for `--retriever gin`; seeded and resumable.
+
+    A fixed step count, not a time budget, is the default, so the same command gives the same
+    encoder on every machine; `--minutes` only caps one call (rerun it to continue).
+    """
     from molbridge.retrieval.baselines import default_gin_dir
     from molbridge.retrieval.graph_pretrain import pretrain_gin, read_moses_smiles
 
     def report(p) -> None:
         if p.step % 50 == 0:
-            typer.echo(f"step {p.step}{'/' + str(p.max_steps) if p.max_steps else ''}  loss {p.loss:.4f}  "
+            typer.echo(f"step {p.step}/{p.max_steps}  loss {p.loss:.4f}  "
                        f"{p.seconds:.0f} s", err=True)
 
     with user_errors():

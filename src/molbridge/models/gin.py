@@ -1,6 +1,6 @@
 """A GIN graph encoder (Hu et al. 2020 / Mole-BERT layout) whose pooled output is a molecule embedding.
 
-Atoms and bonds enter as the categorical codes of :mod:`molbridge.models.graph_features`: one
+Atoms and bonds enter as the categorical codes of :mod:`molbridge.chem.graph_features`: one
 embedding table per column, summed. Each layer is a GINEConv (the bond embedding is added to
 the neighbour message) with its own bond tables, BatchNorm and ReLU. The graph embedding
 concatenates the pooled output of *every* layer (jumping knowledge, "cat") and projects it to
@@ -35,7 +35,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINEConv, global_add_pool, global_max_pool, global_mean_pool
 
 from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
-from molbridge.models.graph_features import ATOM_FEATURE_DIMS, BOND_FEATURE_DIMS, smiles_to_graphs
+from molbridge.chem.graph_features import ATOM_FEATURE_DIMS, BOND_FEATURE_DIMS, smiles_to_graphs
 
 FORMAT = "molbridge.gin/1"
 CONFIG_FILE = "config.json"
@@ -92,7 +92,7 @@ class CategoricalEmbedding(nn.Module):
 
 
 class GINEncoder(nn.Module):
-    """Graphs (PyG ``Batch`` of :func:`~molbridge.models.graph_features.mol_to_graph` outputs) -> embeddings."""
+    """Graphs (PyG ``Batch`` of :func:`~molbridge.chem.graph_features.mol_to_graph` outputs) -> embeddings."""
 
     def __init__(self, config: GINConfig | None = None) -> None:
         super().__init__()

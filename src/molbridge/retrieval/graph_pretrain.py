@@ -38,7 +38,7 @@ from torch_geometric.data import Data
 
 from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
 from molbridge.models.gin import ATOM_MASK_CODES, GINConfig, GINEncoder
-from molbridge.models.graph_features import smiles_to_graphs
+from molbridge.chem.graph_features import smiles_to_graphs
 
 CHECKPOINT_FILE = "checkpoint.pt"
 ENCODER_DIR = "encoder"

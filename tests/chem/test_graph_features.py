@@ -8,7 +8,7 @@ from rdkit import Chem
 from torch_geometric.data import Data
 
 from molbridge.errors import InvalidMolecule
-from molbridge.models.graph_features import (
+from molbridge.chem.graph_features import (
     ATOM_FEATURE_DIMS,
     ATOM_FEATURES,
     BOND_FEATURE_DIMS,
