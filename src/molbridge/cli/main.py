@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import eval_cmd, retrieve_cmd, setup_cmd
+from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")

@@ -1,0 +1,41 @@
+"""`molbridge data`: instruction-data tools (today: the leakage audit between two splits)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from molbridge.cli.errors import user_errors
+
+app = typer.Typer(help="Instruction data: leakage audit between splits or corpora.", no_args_is_help=True)
+KEYS = ("identical_inchikey", "shared_connectivity", "identical_caption")
+
+
+@app.command("audit")
+def audit_cmd(
+    a: Path = typer.Argument(..., help="the reference split (e.g. train or validation)"),
+    b: Path = typer.Argument(..., help="the split checked against it (e.g. test)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object with every shared record"),
+    show: int = typer.Option(10, "--show", min=0, help="shared records listed per key in the readable output"),
+) -> None:
+    """Count the records of B whose InChIKey, connectivity block or caption occurs in A, and list them."""
+    from molbridge.data.audit import audit, read_items
+
+    with user_errors():
+        report = audit(read_items(a), read_items(b))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    typer.echo(f"A {a}: {report.n_a} records ({report.invalid_molecules_a} invalid molecules)")
+    typer.echo(f"B {b}: {report.n_b} records ({report.invalid_molecules_b} invalid molecules)")
+    for key in KEYS:
+        count = getattr(report, key)
+        extra = f" ({report.distinct_shared_blocks} distinct blocks)" if key == "shared_connectivity" else ""
+        typer.echo(f"{key}: {count} of {report.n_b} records of B{extra}")
+        for item in report.shared[key][:show]:
+            shown = item.key if len(item.key) <= 60 else item.key[:57] + "..."
+            typer.echo(f"  {item.id}  ~ A {', '.join(item.in_a)}  [{shown}]")
+        if count > show:
+            typer.echo(f"  ... {count - show} more (--json lists all)")
