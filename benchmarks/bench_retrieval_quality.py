@@ -17,6 +17,7 @@ take minutes each on 2 cores), so a killed run resumes. `--fresh` recomputes eve
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import sys
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="ignore prediction files of an earlier run")
     parser.add_argument("--target", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
+    logging.getLogger("rdkit").setLevel(logging.ERROR)  # RDKit's per-molecule warnings on valid molecules
 
     data = args.shared / "data"
     pool, test = read_chebi20(data / "chebi20" / "validation.txt"), read_chebi20(data / "chebi20" / "test.txt")

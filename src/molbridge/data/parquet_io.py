@@ -1,0 +1,66 @@
+"""Records as sharded Parquet that Hugging Face `datasets.load_dataset("parquet", ...)` reads, and back.
+
+One fixed Arrow schema for every shard: the text fields, `modalities` as a struct (the
+conformer a struct of atom symbols and an N×3 coordinate list), and `meta` as a struct whose
+`extra` is a JSON string. Why JSON for `extra`: each task keeps different extra fields, and
+Parquet shards (and `datasets`) need one schema across all of them. Shards are written to a
+temporary name and renamed, so a shard on disk is always complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from molbridge.data.records import Record
+from molbridge.errors import FileFormatError
+
+_POINT = pa.list_(pa.float64(), 3)
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("task", pa.string()), ("instruction", pa.string()), ("input", pa.string()),
+    ("output", pa.string()),
+    ("modalities", pa.struct([
+        ("smiles", pa.string()), ("selfies", pa.string()), ("inchi", pa.string()), ("iupac", pa.string()),
+        ("caption", pa.string()), ("protein_sequence", pa.string()),
+        ("conformer", pa.struct([("atoms", pa.list_(pa.string())), ("coords", pa.list_(_POINT)),
+                                 ("energy", pa.float64()), ("method", pa.string())])),
+        ("protein_coords", pa.list_(_POINT)), ("image", pa.string()),
+    ])),
+    ("meta", pa.struct([("source", pa.string()), ("source_id", pa.string()), ("split", pa.string()),
+                        ("license", pa.string()), ("extra", pa.string())])),
+])
+
+
+def _row(record: Record) -> dict:
+    row = record.model_dump()
+    row["meta"]["extra"] = json.dumps(row["meta"]["extra"], ensure_ascii=False, sort_keys=True)
+    return row
+
+
+def write_shard(path: str | Path, records: Sequence[Record]) -> int:
+    """Write one Parquet shard atomically; returns the number of records."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([_row(r) for r in records], schema=SCHEMA)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return len(records)
+
+
+def read_shard(path: str | Path) -> Iterator[Record]:
+    """The records of one shard, validated; a file that is not a molbridge shard raises FileFormatError."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise FileFormatError(str(path), None, f"not a readable Parquet file: {err}") from None
+    if not table.schema.equals(SCHEMA):
+        raise FileFormatError(str(path), None, "Parquet schema is not molbridge's record schema")
+    for row in table.to_pylist():
+        row["meta"]["extra"] = json.loads(row["meta"]["extra"])
+        yield Record.model_validate(row)

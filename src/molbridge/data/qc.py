@@ -1,0 +1,191 @@
+"""Quality control of instruction records, with a report that counts every drop by its reason.
+
+Rules, in order (the first that fails drops the record):
+1. `invalid_molecule`: the record's SMILES does not parse and sanitise in RDKit.
+2. `element` / `too_small` / `too_large` / `charge`: elements outside the allowed set, heavy
+   atoms outside [min, max], or a net formal charge beyond the limit.
+3. `protein_length`: a sequence outside the length window (letters outside the amino-acid
+   alphabet never get this far: the record schema refuses them where the source is read).
+4. `duplicate`: the same task, property and molecule (canonical SMILES or InChIKey, by
+   `dedup_key`) as a record kept before.
+5. `near_duplicate`: the same task, property and InChIKey connectivity block (stereoisomers,
+   isotopologues, charge states) as a record kept before; drop, flag or keep (`near_duplicates`).
+Captions with little information (fewer than `min_caption_words` words, or the ChEBI-20
+boilerplate "... is a natural product found in ...") are flagged in the report, not dropped.
+
+`QualityControl` keeps the keys it has seen, so it filters a stream chunk by chunk with the
+same result as one pass over everything; `state()` / `from_state()` carry that memory across a
+resumed build.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rdkit import Chem
+
+from molbridge.chem.parse import canonical_smiles, to_inchikey, to_mol
+from molbridge.data.records import Record
+from molbridge.errors import InvalidMolecule, MolbridgeError
+
+ORGANIC = ("H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I")
+_FACTS_LIMIT = 100_000  # memoised molecules; bounded so a long stream does not grow without limit
+_BOILERPLATE = re.compile(r"\bis a natural product found in\b", re.I)
+
+
+class QCConfigError(MolbridgeError, ValueError):
+    """Quality-control settings that contradict each other."""
+
+
+@dataclass(frozen=True)
+class QCConfig:
+    """Thresholds of every rule; the defaults suit drug-like and QM9-like small molecules."""
+
+    elements: tuple[str, ...] = ORGANIC
+    min_heavy_atoms: int = 1
+    max_heavy_atoms: int = 150
+    max_abs_charge: int = 2
+    dedup_key: Literal["canonical", "inchikey"] = "inchikey"
+    near_duplicates: Literal["drop", "flag", "keep"] = "drop"
+    min_protein_length: int = 30
+    max_protein_length: int = 2000
+    min_caption_words: int = 8
+
+    def __post_init__(self) -> None:
+        if self.min_heavy_atoms > self.max_heavy_atoms or self.min_protein_length > self.max_protein_length:
+            raise QCConfigError("a minimum is above its maximum")
+        if self.dedup_key not in ("canonical", "inchikey") or self.near_duplicates not in ("drop", "flag", "keep"):
+            raise QCConfigError(f"dedup_key {self.dedup_key!r} / near_duplicates {self.near_duplicates!r} unknown")
+
+
+@dataclass
+class QCReport:
+    """Counts of records seen, kept, dropped per reason and flagged per reason; examples of each."""
+
+    seen: int = 0
+    kept: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    flagged: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)  # reason → first record ids
+
+    def note(self, kind: Counter, reason: str, record_id: str) -> None:
+        kind[reason] += 1
+        ids = self.examples.setdefault(reason, [])
+        if len(ids) < 5:
+            ids.append(record_id)
+
+    def to_dict(self) -> dict:
+        return {"seen": self.seen, "kept": self.kept, "dropped": dict(self.dropped), "flagged": dict(self.flagged),
+                "examples": self.examples}
+
+
+class QualityControl:
+    """Applies the rules to a stream of records; remembers kept molecules for deduplication."""
+
+    def __init__(self, config: QCConfig | None = None) -> None:
+        self.config = config or QCConfig()
+        self.report = QCReport()
+        self._exact: set[tuple] = set()
+        self._near: set[tuple] = set()
+        self._facts: dict[str, tuple[str | None, str, str]] = {}
+
+    def state(self) -> dict:
+        """What a resumed build needs to continue deduplicating (JSON-ready)."""
+        return {"report": self.report.to_dict(), "exact": sorted(map(list, self._exact)),
+                "near": sorted(map(list, self._near))}
+
+    @classmethod
+    def from_state(cls, state: dict, config: QCConfig | None = None) -> QualityControl:
+        qc = cls(config)
+        r = state["report"]
+        qc.report = QCReport(r["seen"], r["kept"], Counter(r["dropped"]), Counter(r["flagged"]), r["examples"])
+        qc._exact = {tuple(k) for k in state["exact"]}
+        qc._near = {tuple(k) for k in state["near"]}
+        return qc
+
+    def filter(self, records: Iterable[Record]) -> list[Record]:
+        """The records that pass, in order; every other one is counted in `report`."""
+        kept = []
+        for record in records:
+            self.report.seen += 1
+            reason = self._check(record)
+            if reason is None:
+                kept.append(record)
+                self.report.kept += 1
+            else:
+                self.report.note(self.report.dropped, reason, record.id)
+        return kept
+
+    def _molecule(self, smiles: str) -> tuple[str | None, str, str]:
+        """(failed rule or None, dedup key, connectivity block) of a SMILES, memoised: a molecule
+        usually comes with several task records, and parsing dominates the cost of QC."""
+        if smiles not in self._facts:
+            if len(self._facts) >= _FACTS_LIMIT:
+                self._facts.clear()
+            try:
+                mol = to_mol(smiles)
+                reason = self._molecule_rule(mol)
+                inchikey = to_inchikey(mol) if reason is None else ""
+            except InvalidMolecule:
+                reason, inchikey = "invalid_molecule", ""
+            key = canonical_smiles(smiles) if reason is None and self.config.dedup_key == "canonical" else inchikey
+            self._facts[smiles] = (reason, key, inchikey[:14])
+        return self._facts[smiles]
+
+    def _check(self, record: Record) -> str | None:
+        m = record.modalities
+        keys = None
+        if m.smiles is not None:
+            reason, key, block = self._molecule(m.smiles)
+            if reason:
+                return reason
+            scope = (record.task, str(record.meta.extra.get("property", "")))
+            keys = ((*scope, key), (*scope, block))
+        if m.protein_sequence is not None:
+            reason = self._protein_rule(m.protein_sequence)
+            if reason:
+                return reason
+        if m.caption is not None:
+            self._flag_caption(record.id, m.caption)
+        if keys is not None:
+            return self._dedup(record.id, *keys)
+        return None
+
+    def _molecule_rule(self, mol: Chem.Mol) -> str | None:
+        c = self.config
+        if any(atom.GetSymbol() not in c.elements for atom in mol.GetAtoms()):
+            return "element"
+        heavy = mol.GetNumHeavyAtoms()
+        if heavy < c.min_heavy_atoms:
+            return "too_small"
+        if heavy > c.max_heavy_atoms:
+            return "too_large"
+        if abs(Chem.GetFormalCharge(mol)) > c.max_abs_charge:
+            return "charge"
+        return None
+
+    def _protein_rule(self, sequence: str) -> str | None:
+        if not self.config.min_protein_length <= len(sequence) <= self.config.max_protein_length:
+            return "protein_length"
+        return None
+
+    def _flag_caption(self, record_id: str, caption: str) -> None:
+        if len(caption.split()) < self.config.min_caption_words:
+            self.report.note(self.report.flagged, "short_caption", record_id)
+        elif _BOILERPLATE.search(caption):
+            self.report.note(self.report.flagged, "boilerplate_caption", record_id)
+
+    def _dedup(self, record_id: str, exact: tuple, near: tuple) -> str | None:
+        if exact in self._exact:
+            return "duplicate"
+        if near in self._near and self.config.near_duplicates != "keep":
+            if self.config.near_duplicates == "drop":
+                return "near_duplicate"
+            self.report.note(self.report.flagged, "near_duplicate", record_id)
+        self._exact.add(exact)
+        self._near.add(near)
+        return None

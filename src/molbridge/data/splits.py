@@ -1,0 +1,78 @@
+"""Train/validation/test splits that keep every molecule (or scaffold) on one side, decided per record.
+
+A record's split is a hash of its group key and a seed, mapped onto the cumulative fractions,
+so the same record lands in the same split whatever the chunking, the worker count or a resume
+point, and no global pass is needed (a streaming build cannot hold every molecule).
+- `random`: the group is the molecule (InChIKey connectivity block), so all tasks about a
+  molecule, and its stereoisomers, share a split: no molecule leaks from train to test.
+- `scaffold`: the group is the Bemis–Murcko scaffold; molecules without a ring (an empty
+  scaffold) are grouped by themselves, or every acyclic molecule would land in one split.
+  Fractions hold in expectation over scaffolds, not exactly over records.
+Records without a molecule are grouped by their protein sequence, else by their id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from molbridge.chem.parse import connectivity_block, to_inchikey, to_mol
+from molbridge.chem.scaffolds import murcko_scaffold
+from molbridge.data.records import Record
+from molbridge.errors import InvalidMolecule, MolbridgeError
+
+METHODS = ("random", "scaffold")
+SPLITS = ("train", "validation", "test")
+
+
+class SplitError(MolbridgeError, ValueError):
+    """Split settings that cannot work (unknown method, fractions that are not a distribution)."""
+
+
+def check_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
+    if len(fractions) != len(SPLITS) or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
+        raise SplitError(f"fractions must be {len(SPLITS)} non-negative numbers summing to 1, got {list(fractions)}")
+    return tuple(fractions)
+
+
+def group_key(record: Record, method: str) -> str:
+    """What must not be divided between splits: molecule, scaffold, protein or the record itself."""
+    if method not in METHODS:
+        raise SplitError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
+    smiles, sequence = record.modalities.smiles, record.modalities.protein_sequence
+    if smiles:
+        try:
+            mol = to_mol(smiles)
+            molecule = "mol:" + connectivity_block(to_inchikey(mol))
+            if method == "random":
+                return molecule
+            scaffold = murcko_scaffold(mol)
+            return "scaffold:" + scaffold if scaffold else molecule
+        except InvalidMolecule:
+            pass  # QC drops invalid molecules; here they fall back to the record id
+    if sequence:
+        return "protein:" + sequence
+    return "record:" + record.id
+
+
+def split_of(key: str, fractions: Sequence[float], seed: int = 0) -> str:
+    """The split of a group key: its hash as a number in [0, 1) against the cumulative fractions."""
+    digest = hashlib.sha256(f"{seed}\x1f{key}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    total = 0.0
+    for name, fraction in zip(SPLITS, fractions):
+        total += fraction
+        if u < total:
+            return name
+    return SPLITS[-1]
+
+
+def assign_splits(records: Iterable[Record], method: str = "random", fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                  seed: int = 0) -> list[Record]:
+    """Copies of `records` with `meta.split` set."""
+    fractions = check_fractions(fractions)
+    out = []
+    for record in records:
+        split = split_of(group_key(record, method), fractions, seed)
+        out.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
+    return out
