@@ -35,10 +35,14 @@ def check_fractions(fractions: Sequence[float]) -> tuple[float, ...]:
     return tuple(fractions)
 
 
-def group_key(record: Record, method: str) -> str:
-    """What must not be divided between splits: molecule, scaffold, protein or the record itself."""
+def check_method(method: str) -> None:
     if method not in METHODS:
         raise SplitError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+def group_key(record: Record, method: str) -> str:
+    """What must not be divided between splits: molecule, scaffold, protein or the record itself."""
+    check_method(method)
     smiles, sequence = record.modalities.smiles, record.modalities.protein_sequence
     if smiles:
         try:
@@ -71,6 +75,7 @@ def assign_splits(records: Iterable[Record], method: str = "random", fractions: 
                   seed: int = 0) -> list[Record]:
     """Copies of `records` with `meta.split` set."""
     fractions = check_fractions(fractions)
+    check_method(method)
     out = []
     for record in records:
         split = split_of(group_key(record, method), fractions, seed)

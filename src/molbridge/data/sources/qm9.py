@@ -62,6 +62,8 @@ def data_dir() -> Path:
 
 
 def _molecule(row: dict[str, str], where: str) -> QM9Molecule:
+    if None in row.values() or None in row:
+        raise ValueError("truncated or over-long row (field count differs from the header)")
     try:
         atoms = [str(a) for a in json.loads(row["Elements"].replace("'", '"'))]
         coords = [tuple(float(c) for c in xyz) for xyz in json.loads(_BARE_POINT.sub(r"\1.0", row["XYZ_Ang"]))]
