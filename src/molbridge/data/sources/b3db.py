@@ -1,0 +1,60 @@
+"""Named molecules with IUPAC names from B3DB (PyPI `qc-b3db`): 7,807 compounds, read from its TSV.
+
+B3DB (Meng et al. 2021, CC0) collects blood-brain-barrier permeability data; every row has a
+common name, an IUPAC name, SMILES, a PubChem CID and the BBB+/BBB- label. We use the names for
+modality translation. The package is located, not imported (its loader needs pandas extras).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from molbridge.data.formats.common import Problem
+from molbridge.errors import MissingResourceError
+
+SOURCE = "b3db"
+LICENSE = "CC0 (B3DB, Meng et al. 2021, doi:10.1038/s41597-021-01069-5)"
+INSTALL = "pip install --no-deps qc-b3db"
+FILE = "B3DB_classification.tsv"
+
+
+@dataclass(frozen=True)
+class NamedMolecule:
+    """A molecule with its common and IUPAC names."""
+
+    number: str
+    name: str
+    iupac: str
+    smiles: str
+    cid: str
+    bbb: str
+    where: str
+
+
+def table_path() -> Path:
+    spec = importlib.util.find_spec("B3DB")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingResourceError(f"B3DB not found: the 'qc-b3db' package is not installed ({INSTALL})")
+    path = Path(next(iter(spec.submodule_search_locations))) / FILE
+    if not path.is_file():
+        raise MissingResourceError(f"{path} not found; reinstall: {INSTALL} --force-reinstall")
+    return path
+
+
+def read_b3db(path: str | Path | None = None, *, problems: list[Problem] | None = None) -> Iterator[NamedMolecule]:
+    """Rows with a SMILES and an IUPAC name; rows lacking either go to `problems`."""
+    path = Path(path) if path is not None else table_path()
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
+            where = f"{path}:{line}"
+            smiles, iupac = (row.get("SMILES") or "").strip(), (row.get("IUPAC_name") or "").strip()
+            if not smiles or not iupac:
+                if problems is not None:
+                    problems.append(Problem(where, "no SMILES" if not smiles else "no IUPAC name"))
+                continue
+            yield NamedMolecule(row.get("NO.") or str(line), (row.get("compound_name") or "").strip(), iupac, smiles,
+                                (row.get("CID") or "").strip(), (row.get("BBB+/BBB-") or "").strip(), where)
