@@ -47,14 +47,19 @@ def test_near_duplicates_can_be_flagged_or_kept_and_dedup_by_canonical_smiles():
     assert len(canonical.filter([rec("a", "CCO"), rec("b", "OCC"), rec("c", "[2H]OCC")])) == 2
 
 
-def test_chunked_filtering_equals_one_pass_and_state_resumes():
+def test_chunked_filtering_equals_one_pass_and_a_journal_resumes():
     whole = QualityControl()
     expected = [r.id for r in whole.filter(RECORDS)]
     first = QualityControl()
-    ids = [r.id for r in first.filter(RECORDS[:6])]
-    resumed = QualityControl.from_state(json.loads(json.dumps(first.state())))
-    ids += [r.id for r in resumed.filter(RECORDS[6:])]
+    ids = [r.id for r in first.filter(RECORDS[:5])]
+    journal = [first.take_new_keys()]
+    ids += [r.id for r in first.filter(RECORDS[5:7])]
+    journal.append(first.take_new_keys())
+    resumed = QualityControl()
+    resumed.restore(json.loads(json.dumps(first.report.to_dict())), json.loads(json.dumps(journal)))
+    ids += [r.id for r in resumed.filter(RECORDS[7:])]
     assert ids == expected and resumed.report.to_dict() == whole.report.to_dict()
+    assert first.take_new_keys() == {"exact": [], "near": []}
 
 
 def test_bad_settings():

@@ -1,4 +1,4 @@
-"""`molbridge data`: instruction-data tools (today: the leakage audit between two splits)."""
+"""`molbridge data`: build instruction datasets from real sources, and audit splits for leakage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from molbridge.cli.errors import user_errors
 
-app = typer.Typer(help="Instruction data: leakage audit between splits or corpora.", no_args_is_help=True)
+app = typer.Typer(help="Instruction data: build datasets, audit splits for leakage.", no_args_is_help=True)
 KEYS = ("identical_inchikey", "shared_connectivity", "identical_caption")
 
 
@@ -39,3 +39,27 @@ def audit_cmd(
             typer.echo(f"  {item.id}  ~ A {', '.join(item.in_a)}  [{shown}]")
         if count > show:
             typer.echo(f"  ... {count - show} more (--json lists all)")
+
+
+@app.command("build")
+def build_cmd(
+    config: Path = typer.Argument(..., help="build config (YAML), e.g. configs/mini-instructions.yaml"),
+    out: Path = typer.Option(..., "--out", help="output directory; rerun with the same config to resume"),
+    workers: int = typer.Option(1, "--workers", min=1, help="local worker processes"),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)"),
+    overrides: list[str] = typer.Option([], "--set", help="override a config value: KEY=VALUE (repeatable)"),
+) -> None:
+    """Build sources → tasks → QC → split → sharded Parquet + dataset card (card.md, card.json, plots/)."""
+    from molbridge.data.build.config import load_config
+    from molbridge.data.build.pipeline import build
+
+    def report(done) -> None:
+        typer.echo(f"source {done.source} chunk {done.chunk}: {done.records} records kept ({done.total} in all)",
+                   err=True)
+
+    with user_errors():
+        card = build(load_config(config, overrides), out, workers=workers, scheduler=scheduler, progress=report)
+    dropped = sum(card["qc"].get("dropped", {}).values())
+    unused = sum(e["reading"] + e["build"] for e in card["problems"].values())
+    typer.echo(f"built {card['records']} records ({', '.join(f'{k} {v}' for k, v in card['splits'].items())}) "
+               f"into {out}; QC dropped {dropped}, {unused} source items unusable; see {out / 'card.md'}")

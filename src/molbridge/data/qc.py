@@ -14,8 +14,8 @@ Captions with little information (fewer than `min_caption_words` words, or the C
 boilerplate "... is a natural product found in ...") are flagged in the report, not dropped.
 
 `QualityControl` keeps the keys it has seen, so it filters a stream chunk by chunk with the
-same result as one pass over everything; `state()` / `from_state()` carry that memory across a
-resumed build.
+same result as one pass over everything; `take_new_keys()` / `restore()` journal that memory
+per chunk so a resumed build continues it.
 """
 
 from __future__ import annotations
@@ -92,20 +92,22 @@ class QualityControl:
         self._exact: set[tuple] = set()
         self._near: set[tuple] = set()
         self._facts: dict[str, tuple[str | None, str, str]] = {}
+        self._new_exact: list[tuple] = []
+        self._new_near: list[tuple] = []
 
-    def state(self) -> dict:
-        """What a resumed build needs to continue deduplicating (JSON-ready)."""
-        return {"report": self.report.to_dict(), "exact": sorted(map(list, self._exact)),
-                "near": sorted(map(list, self._near))}
+    def take_new_keys(self) -> dict[str, list[list[str]]]:
+        """The dedup keys added since the last call (JSON-ready): what a resumable build journals per chunk."""
+        new = {"exact": [list(k) for k in self._new_exact], "near": [list(k) for k in self._new_near]}
+        self._new_exact, self._new_near = [], []
+        return new
 
-    @classmethod
-    def from_state(cls, state: dict, config: QCConfig | None = None) -> QualityControl:
-        qc = cls(config)
-        r = state["report"]
-        qc.report = QCReport(r["seen"], r["kept"], Counter(r["dropped"]), Counter(r["flagged"]), r["examples"])
-        qc._exact = {tuple(k) for k in state["exact"]}
-        qc._near = {tuple(k) for k in state["near"]}
-        return qc
+    def restore(self, report: dict, journal: Iterable[dict[str, list[list[str]]]]) -> None:
+        """Continue a resumed build: its cumulative report and every journalled key set, in order."""
+        self.report = QCReport(report["seen"], report["kept"], Counter(report["dropped"]), Counter(report["flagged"]),
+                               report["examples"])
+        for keys in journal:
+            self._exact.update(tuple(k) for k in keys["exact"])
+            self._near.update(tuple(k) for k in keys["near"])
 
     def filter(self, records: Iterable[Record]) -> list[Record]:
         """The records that pass, in order; every other one is counted in `report`."""
@@ -187,5 +189,8 @@ class QualityControl:
                 return "near_duplicate"
             self.report.note(self.report.flagged, "near_duplicate", record_id)
         self._exact.add(exact)
-        self._near.add(near)
+        self._new_exact.append(exact)
+        if near not in self._near:
+            self._near.add(near)
+            self._new_near.append(near)
         return None

@@ -24,23 +24,27 @@ def caption(name: str, klass: ChEBIClass) -> str:
     return f"The molecule is {name}. It belongs to the ChEBI class '{klass.name}', defined as {definition}."
 
 
-def class_member_records(klass: ChEBIClass, name: str, smiles: str, tasks: tuple[str, ...] = TASKS) -> list[Record]:
-    """The requested tasks for one named member of a class; raises InvalidMolecule for a bad SMILES."""
+def description_records(key: str, smiles: str, text: str, meta: dict, tasks: tuple[str, ...] = TASKS) -> list[Record]:
+    """Description and/or design records for one molecule and its caption; raises InvalidMolecule."""
     mol = to_mol(smiles)
-    text = caption(name, klass)
     canonical = canonical_smiles(smiles)
     modalities = Modalities(smiles=canonical, selfies=mol_to_selfies(mol), inchi=to_inchi(mol), caption=text)
     phrasings = load_phrasings("descriptions")
-    key = f"{klass.chebi_id}:{canonical}"
-    meta = {"source": SOURCE, "source_id": klass.chebi_id, "license": LICENSE,
-            "extra": {"chebi_class": klass.name, "name": name}}
     records = []
     if "molecule_description" in tasks:
-        rid = f"c3p:{key}:molecule_description"
+        rid = f"{key}:molecule_description"
         records.append(make_record(id=rid, task="molecule_description", instruction=choose(
             phrasings["describe_question"], rid), input=canonical, output=text, modalities=modalities, meta=meta))
     if "molecule_design" in tasks:
-        rid = f"c3p:{key}:molecule_design"
+        rid = f"{key}:molecule_design"
         records.append(make_record(id=rid, task="molecule_design", instruction=choose(
             phrasings["design_question"], rid), input=text, output=canonical, modalities=modalities, meta=meta))
     return records
+
+
+def class_member_records(klass: ChEBIClass, name: str, smiles: str, tasks: tuple[str, ...] = TASKS) -> list[Record]:
+    """The requested tasks for one named member of a ChEBI class, captioned from ChEBI's text."""
+    meta = {"source": SOURCE, "source_id": klass.chebi_id, "license": LICENSE,
+            "extra": {"chebi_class": klass.name, "name": name}}
+    return description_records(f"c3p:{klass.chebi_id}:{canonical_smiles(smiles)}", smiles, caption(name, klass),
+                               meta, tasks)
