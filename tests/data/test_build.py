@@ -1,0 +1,152 @@
+"""`molbridge data build` end to end on tiny real configs: output, card, resume after kill -9, Dask, bad configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from molbridge.cli.main import app
+from molbridge.data.build.config import ConfigError, load_config
+from molbridge.data.build.pipeline import BuildError, build
+from molbridge.data.parquet_io import read_shard
+
+runner = CliRunner()
+TINY = {
+    "name": "tiny", "description": "test build", "chunk_size": 10,
+    "sources": [{"kind": "qm9", "limit": 30, "tasks": ["property_prediction", "computed_property"]},
+                {"kind": "chebi_classes", "limit": 25, "tasks": ["molecule_description", "molecule_design"]},
+                {"kind": "b3db", "limit": 15, "tasks": ["smiles2iupac", "iupac2smiles"]}],
+    "split": {"method": "scaffold", "fractions": [0.6, 0.2, 0.2]},
+}
+
+
+def write_config(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def all_ids(out: Path) -> list[str]:
+    return [r.id for shard in sorted((out / "data").glob("*.parquet")) for r in read_shard(shard)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dict]:
+    tmp = tmp_path_factory.mktemp("build")
+    config = load_config(write_config(tmp / "tiny.yaml", TINY))
+    return tmp / "out", build(config, tmp / "out")
+
+
+def test_build_writes_shards_a_card_and_plots(built):
+    out, card = built
+    ids = all_ids(out)
+    assert len(ids) == len(set(ids)) == card["records"] > 300
+    assert set(card["tasks"]) == {"property_prediction", "computed_property", "molecule_description",
+                                  "molecule_design", "smiles2iupac", "iupac2smiles"}
+    assert card["qc"]["seen"] == card["qc"]["kept"] + sum(card["qc"]["dropped"].values())
+    assert json.loads((out / "card.json").read_text()) == card
+    text = (out / "card.md").read_text()
+    assert "## Quality control" in text and "licence CC0" in text and "![molecular weight" in text
+    assert all((out / path).stat().st_size > 1000 for path in card["plots"].values())
+
+
+def test_hugging_face_loads_the_build(built):
+    import datasets
+
+    out, card = built
+    ds = datasets.load_dataset("parquet", data_files={s: str(out / "data" / f"{s}-*.parquet")
+                                                      for s in ("train", "validation", "test")},
+                               cache_dir=str(out / ".hf"))
+    assert sum(d.num_rows for d in ds.values()) == card["records"]
+    assert {row["task"] for row in ds["train"]} <= set(card["tasks"])
+
+
+def test_rerun_of_a_finished_build_changes_nothing(built, tmp_path):
+    out, card = built
+    before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
+    again = build(load_config(write_config(tmp_path / "tiny.yaml", TINY)), out)
+    assert again["records"] == card["records"] and again["counts"] == card["counts"]
+    assert {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")} == before
+
+
+def test_workers_and_dask_give_the_same_records(built, tmp_path):
+    from distributed import LocalCluster
+
+    out, card = built
+    config = load_config(write_config(tmp_path / "tiny.yaml", TINY))
+    build(config, tmp_path / "pool", workers=2)
+    assert all_ids(tmp_path / "pool") == all_ids(out)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask_card = build(config, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert all_ids(tmp_path / "dask") == all_ids(out) and dask_card["counts"] == card["counts"]
+    assert dask_card["runner"].startswith("dask scheduler")
+
+
+def test_kill_9_mid_build_then_rerun_gives_every_record_exactly_once(built, tmp_path):
+    out, card = built
+    config = write_config(tmp_path / "tiny.yaml", {**TINY, "chunk_size": 3})
+    target = tmp_path / "killed"
+    command = [sys.executable, "-m", "molbridge", "data", "build", str(config), "--out", str(target)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((target / "state").glob("s*-c*.json"))) < 4:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    committed = len(list((target / "state").glob("s*-c*.json")))
+    assert 4 <= committed and not (target / "card.json").exists()  # killed mid-build
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    ids = all_ids(target)
+    assert len(ids) == len(set(ids)) and sorted(ids) == sorted(all_ids(out))
+    assert json.loads((target / "card.json").read_text())["counts"] == card["counts"]
+
+
+def test_an_output_directory_of_another_config_is_refused(built, tmp_path):
+    out, _ = built
+    other = load_config(write_config(tmp_path / "other.yaml", {**TINY, "chunk_size": 7}))
+    with pytest.raises(BuildError, match="another config"):
+        build(other, out)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"colour": "blue"}, "colour"),
+    ({"sources": [{"kind": "qm9", "tasks": ["retrosynthesis"]}]}, "retrosynthesis"),
+    ({"sources": [{"kind": "pubchem", "tasks": ["x"]}]}, "kind"),
+    ({"sources": [{"kind": "chebi20", "tasks": ["molecule_description"]}]}, "path"),
+    ({"split": {"method": "scaffold", "fractions": [0.5, 0.5, 0.5]}}, "fractions"),
+    ({"sources": []}, "sources"),
+])
+def test_bad_configs_are_refused_naming_the_key(tmp_path, change, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path / "bad.yaml", {**TINY, **change}))
+    assert message in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_cli_build_with_overrides_and_a_missing_config(tmp_path):
+    config = write_config(tmp_path / "tiny.yaml", TINY)
+    result = runner.invoke(app, ["data", "build", str(config), "--out", str(tmp_path / "o"),
+                                 "--set", "sources.0.limit=5", "--set", "sources.1.limit=3", "--set", "sources.2.limit=2"])
+    assert result.exit_code == 0, result.output
+    assert "built" in result.stdout and json.loads((tmp_path / "o" / "card.json").read_text())["sources"][0]["limit"] == 5
+    missing = runner.invoke(app, ["data", "build", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "x")])
+    assert missing.exit_code == 2 and "no such config file" in missing.output
+
+
+def test_chebi20_source_from_a_table(tmp_path):
+    table = tmp_path / "val.txt"
+    table.write_text("CID\tSMILES\tdescription\n1\tCCO\tThe molecule is ethanol, a primary alcohol used widely.\n"
+                     "2\tC1CC\tA broken ring that RDKit refuses to read at all.\n")
+    config = load_config(write_config(tmp_path / "c.yaml", {
+        "name": "c20", "sources": [{"kind": "chebi20", "path": str(table), "tasks": ["molecule_description"]}]}))
+    card = build(config, tmp_path / "out")
+    assert card["records"] == 1 and card["problems"]["0"]["build"] == 1
+    assert "CID 2" in card["problems"]["0"]["examples"][0][0]
