@@ -83,3 +83,21 @@ def test_caption_keeps_chebi_text():
     assert caption("pentane-2,4-dione", klass) == ("The molecule is pentane-2,4-dione. It belongs to the ChEBI class "
                                                    "'diketone', defined as a compound that contains two ketone "
                                                    "functionalities.")
+
+
+@pytest.mark.parametrize("name, folded", [
+    ("(2s,3r)-2-amino-3-hydroxybutanoic acid", True), ("1h-indole", True), ("n,n-dimethylformamide", True),
+    ("(e)-but-2-enoic acid", True), ("3-methylpentane", False), ("(2S,3R)-2-amino-3-hydroxybutanoic acid", False),
+    ("2-[2-(2,4-dichloroanilino)phenyl]acetic acid", False),
+])
+def test_case_folded_iupac_names_are_recognised(name, folded):
+    from molbridge.data.sources.b3db import case_folded
+
+    assert case_folded(name) is folded
+
+
+def test_b3db_skips_case_folded_names_with_a_reason():
+    problems = []
+    kept = list(read_b3db(problems=problems))
+    assert 1500 < len(kept) < 2500
+    assert sum("case-folded" in p.reason for p in problems) > 3000
