@@ -9,8 +9,7 @@ import pytest
 
 from molbridge.data.sources.qm9 import HARTREE_TO_EV, read_qm9
 from molbridge.data.tasks.phrasing import MIN_PHRASINGS, choose, load_phrasings
-from molbridge.data.tasks.properties import computed_property_qa, molecule_modalities, property_prediction, \
-    with_article
+from molbridge.data.tasks.properties import qm9_records, with_article
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def molecules():
 
 def test_property_prediction_is_mol_instructions_style(molecules):
     m = molecules[0]
-    records = property_prediction(m, molecule_modalities(m))
+    records = [r for r in qm9_records(m, ("property_prediction",))]
     assert [r.meta.extra["property"] for r in records] == ["homo", "lumo", "gap"]
     for r in records:
         assert r.input.startswith("[") and r.output == f"{r.meta.extra['value']:.4f}"
@@ -30,7 +29,7 @@ def test_property_prediction_is_mol_instructions_style(molecules):
 
 def test_computed_property_answers_carry_units_and_match_the_values(molecules):
     for m in molecules:
-        records = {r.meta.extra["property"]: r for r in computed_property_qa(m, molecule_modalities(m))}
+        records = {r.meta.extra["property"]: r for r in qm9_records(m, ("computed_property",))}
         assert set(records) == {"mol_weight", "logp", "tpsa", "bertz_complexity", "homo", "lumo", "gap"}
         assert records["gap"].meta.extra["value"] == pytest.approx(m.properties["gap"] * HARTREE_TO_EV, abs=1e-3)
         assert records["gap"].output.endswith(" eV.") and records["mol_weight"].output.endswith(" g/mol.")
@@ -43,7 +42,7 @@ def test_computed_property_answers_carry_units_and_match_the_values(molecules):
 
 def test_phrasings_vary_and_are_stable(molecules):
     questions = {r.instruction.split(" the ")[0] for m in molecules
-                 for r in computed_property_qa(m, molecule_modalities(m))}
+                 for r in qm9_records(m, ("computed_property",))}
     assert len(questions) >= 8
     assert choose(["a", "b", "c"], "id-1") == choose(["a", "b", "c"], "id-1")
     data = load_phrasings("properties")

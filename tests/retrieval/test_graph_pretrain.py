@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch_geometric.data import Batch
 
-from molbridge.chem.parse import to_mol
-from molbridge.errors import FileFormatError, MissingResourceError
+from molbridge.errors import FileFormatError
 from molbridge.models.gin import WEIGHTS_FILE, GINConfig, GINEncoder
 from molbridge.chem.graph_features import smiles_to_graphs
-from molbridge.retrieval import graph_pretrain
 from molbridge.retrieval.graph_pretrain import (
     CHECKPOINT_FILE,
     ContrastiveConfig,
@@ -22,7 +19,6 @@ from molbridge.retrieval.graph_pretrain import (
     PretrainProgress,
     nt_xent,
     pretrain_gin,
-    read_moses_smiles,
 )
 
 TINY = GINConfig(hidden=16, layers=2, proj_dim=16, dropout=0.1)
@@ -163,18 +159,3 @@ def test_bad_inputs_are_refused(tmp_path):
 def test_time_budget_stops_the_run(tmp_path):
     result = _fast(tmp_path, max_steps=None, max_minutes=0.0)
     assert result.steps == 0 and (tmp_path / "run" / CHECKPOINT_FILE).is_file()
-
-
-@pytest.mark.skipif(importlib.util.find_spec("moses") is None, reason="molsets not installed")
-def test_read_moses_smiles_gives_a_seeded_sample_of_valid_smiles():
-    sample = read_moses_smiles(25, seed=3)
-    assert len(sample) == 25 and sample == read_moses_smiles(25, seed=3)
-    assert sample != read_moses_smiles(25, seed=4)
-    for smiles in sample:
-        to_mol(smiles)
-
-
-def test_missing_moses_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(graph_pretrain.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(MissingResourceError, match="pip install --no-deps molsets"):
-        read_moses_smiles(10)

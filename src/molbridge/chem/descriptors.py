@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from rdkit import Chem
 from rdkit.Chem import Crippen, GraphDescriptors, rdMolDescriptors
@@ -46,3 +47,12 @@ def descriptors(mol: Chem.Mol) -> Descriptors:
         hba=rdMolDescriptors.CalcNumHBA(mol),
         rotatable_bonds=rdMolDescriptors.CalcNumRotatableBonds(mol),
     )
+
+
+@lru_cache(maxsize=65536)
+def descriptors_of(smiles: str) -> Descriptors:
+    """:func:`descriptors` of a SMILES, memoised: a build asks for the same molecule's profile from
+    several places (its tasks, the dataset card), and BertzCT alone costs ~0.5 ms."""
+    from molbridge.chem.parse import to_mol
+
+    return descriptors(to_mol(smiles))

@@ -135,7 +135,8 @@ def pretrain_gin_cmd(
     encoder on every machine; `--minutes` only caps one call (rerun it to continue).
     """
     from molbridge.retrieval.baselines import default_gin_dir
-    from molbridge.retrieval.graph_pretrain import pretrain_gin, read_moses_smiles
+    from molbridge.data.sources.moses import read_moses_smiles
+    from molbridge.retrieval.graph_pretrain import pretrain_gin
 
     def report(p) -> None:
         if p.step % 50 == 0:

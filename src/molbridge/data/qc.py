@@ -28,7 +28,7 @@ from typing import Literal
 
 from rdkit import Chem
 
-from molbridge.chem.parse import canonical_smiles, to_inchikey, to_mol
+from molbridge.chem.parse import to_inchikey, to_mol
 from molbridge.data.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
 
@@ -83,6 +83,45 @@ class QCReport:
                 "examples": self.examples}
 
 
+Facts = tuple[str | None, str, str]  # (failed rule or None, dedup key, InChIKey connectivity block)
+
+
+def to_mol_or_none(smiles: str) -> Chem.Mol | None:
+    try:
+        return to_mol(smiles)
+    except InvalidMolecule:
+        return None
+
+
+def molecule_facts(mol: Chem.Mol | None, config: QCConfig, inchi: str | None = None) -> Facts:
+    """What QC needs of a molecule, as a pure function of the config: picklable, computable anywhere.
+
+    `inchi`, when the record already has it, saves computing it again."""
+    if mol is None:
+        return "invalid_molecule", "", ""
+    reason = _molecule_rule(mol, config)
+    if reason:
+        return reason, "", ""
+    try:
+        inchikey = to_inchikey(mol, inchi)
+    except InvalidMolecule:
+        return "invalid_molecule", "", ""
+    return None, Chem.MolToSmiles(mol) if config.dedup_key == "canonical" else inchikey, inchikey[:14]
+
+
+def _molecule_rule(mol: Chem.Mol, c: QCConfig) -> str | None:
+    if any(atom.GetSymbol() not in c.elements for atom in mol.GetAtoms()):
+        return "element"
+    heavy = mol.GetNumHeavyAtoms()
+    if heavy < c.min_heavy_atoms:
+        return "too_small"
+    if heavy > c.max_heavy_atoms:
+        return "too_large"
+    if abs(Chem.GetFormalCharge(mol)) > c.max_abs_charge:
+        return "charge"
+    return None
+
+
 class QualityControl:
     """Applies the rules to a stream of records; remembers kept molecules for deduplication."""
 
@@ -91,7 +130,7 @@ class QualityControl:
         self.report = QCReport()
         self._exact: set[tuple] = set()
         self._near: set[tuple] = set()
-        self._facts: dict[str, tuple[str | None, str, str]] = {}
+        self._facts: dict[str, Facts] = {}
         self._new_exact: list[tuple] = []
         self._new_near: list[tuple] = []
 
@@ -109,8 +148,14 @@ class QualityControl:
             self._exact.update(tuple(k) for k in keys["exact"])
             self._near.update(tuple(k) for k in keys["near"])
 
-    def filter(self, records: Iterable[Record]) -> list[Record]:
-        """The records that pass, in order; every other one is counted in `report`."""
+    def filter(self, records: Iterable[Record], facts: dict[str, Facts] | None = None) -> list[Record]:
+        """The records that pass, in order; every other one is counted in `report`.
+
+        `facts` (from `molecule_facts`, computed where the records were built, e.g. in a worker)
+        spare this process the parsing, which would otherwise make it the bottleneck of a parallel build.
+        """
+        if facts:
+            self._facts.update(facts)
         kept = []
         for record in records:
             self.report.seen += 1
@@ -123,19 +168,11 @@ class QualityControl:
         return kept
 
     def _molecule(self, smiles: str) -> tuple[str | None, str, str]:
-        """(failed rule or None, dedup key, connectivity block) of a SMILES, memoised: a molecule
-        usually comes with several task records, and parsing dominates the cost of QC."""
+        """Facts of a SMILES, memoised: a molecule usually comes with several task records."""
         if smiles not in self._facts:
             if len(self._facts) >= _FACTS_LIMIT:
                 self._facts.clear()
-            try:
-                mol = to_mol(smiles)
-                reason = self._molecule_rule(mol)
-                inchikey = to_inchikey(mol) if reason is None else ""
-            except InvalidMolecule:
-                reason, inchikey = "invalid_molecule", ""
-            key = canonical_smiles(smiles) if reason is None and self.config.dedup_key == "canonical" else inchikey
-            self._facts[smiles] = (reason, key, inchikey[:14])
+            self._facts[smiles] = molecule_facts(to_mol_or_none(smiles), self.config)
         return self._facts[smiles]
 
     def _check(self, record: Record) -> str | None:
@@ -155,19 +192,6 @@ class QualityControl:
             self._flag_caption(record.id, m.caption)
         if keys is not None:
             return self._dedup(record.id, *keys)
-        return None
-
-    def _molecule_rule(self, mol: Chem.Mol) -> str | None:
-        c = self.config
-        if any(atom.GetSymbol() not in c.elements for atom in mol.GetAtoms()):
-            return "element"
-        heavy = mol.GetNumHeavyAtoms()
-        if heavy < c.min_heavy_atoms:
-            return "too_small"
-        if heavy > c.max_heavy_atoms:
-            return "too_large"
-        if abs(Chem.GetFormalCharge(mol)) > c.max_abs_charge:
-            return "charge"
         return None
 
     def _protein_rule(self, sequence: str) -> str | None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from rdkit import Chem
+
 from molbridge.chem.parse import connectivity_block, to_inchikey, to_mol
 from molbridge.chem.scaffolds import murcko_scaffold
 from molbridge.data.records import Record
@@ -40,20 +42,33 @@ def check_method(method: str) -> None:
         raise SplitError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
 
 
-def group_key(record: Record, method: str) -> str:
-    """What must not be divided between splits: molecule, scaffold, protein or the record itself."""
+def molecule_group(mol: Chem.Mol, method: str, inchikey: str | None = None) -> str:
+    """The group of a parsed molecule: its connectivity block, or its scaffold (own block if acyclic)."""
+    molecule = "mol:" + connectivity_block(inchikey or to_inchikey(mol))
+    if method == "random":
+        return molecule
+    scaffold = murcko_scaffold(mol)
+    return "scaffold:" + scaffold if scaffold else molecule
+
+
+def group_key(record: Record, method: str, groups: dict[str, str] | None = None) -> str:
+    """What must not be divided between splits: molecule, scaffold, protein or the record itself.
+
+    `groups` maps SMILES to precomputed molecule groups (from `molecule_group`, e.g. computed in
+    the worker that built the records) and is filled with the ones computed here.
+    """
     check_method(method)
     smiles, sequence = record.modalities.smiles, record.modalities.protein_sequence
     if smiles:
+        if groups is not None and smiles in groups:
+            return groups[smiles]
         try:
-            mol = to_mol(smiles)
-            molecule = "mol:" + connectivity_block(to_inchikey(mol))
-            if method == "random":
-                return molecule
-            scaffold = murcko_scaffold(mol)
-            return "scaffold:" + scaffold if scaffold else molecule
+            group = molecule_group(to_mol(smiles), method)
         except InvalidMolecule:
-            pass  # QC drops invalid molecules; here they fall back to the record id
+            group = "record:" + record.id  # QC drops invalid molecules; here they fall back to the record id
+        if groups is not None:
+            groups[smiles] = group
+        return group
     if sequence:
         return "protein:" + sequence
     return "record:" + record.id
@@ -72,12 +87,13 @@ def split_of(key: str, fractions: Sequence[float], seed: int = 0) -> str:
 
 
 def assign_splits(records: Iterable[Record], method: str = "random", fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                  seed: int = 0) -> list[Record]:
-    """Copies of `records` with `meta.split` set."""
+                  seed: int = 0, groups: dict[str, str] | None = None) -> list[Record]:
+    """Copies of `records` with `meta.split` set (`groups`: precomputed molecule groups, see `group_key`)."""
     fractions = check_fractions(fractions)
     check_method(method)
+    groups = dict(groups or {})
     out = []
     for record in records:
-        split = split_of(group_key(record, method), fractions, seed)
+        split = split_of(group_key(record, method, groups), fractions, seed)
         out.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
     return out

@@ -21,9 +21,7 @@ The learning rate is constant so that raising `max_steps` later continues the sa
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import importlib.util
 import math
 import os
 import time
@@ -36,7 +34,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
-from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
+from molbridge.errors import FileFormatError, MolbridgeError
 from molbridge.models.gin import ATOM_MASK_CODES, GINConfig, GINEncoder
 from molbridge.chem.graph_features import smiles_to_graphs
 
@@ -44,7 +42,6 @@ CHECKPOINT_FILE = "checkpoint.pt"
 ENCODER_DIR = "encoder"
 CHECKPOINT_FORMAT = "molbridge.gin-pretrain/1"
 _LOSS_WINDOW = 50
-MOSES_INSTALL = "pip install --no-deps molsets"
 
 
 class PretrainError(MolbridgeError, ValueError):
@@ -290,30 +287,3 @@ def pretrain_gin(
         molecules=len(data), invalid=len(failures), seconds=time.monotonic() - started,
         featurise_seconds=featurise_seconds, encoder_dir=encoder_dir,
     )
-
-
-def moses_path() -> Path:
-    """The MOSES training SMILES shipped in the `molsets` package, located without importing it."""
-    spec = importlib.util.find_spec("moses")
-    if spec is None or spec.origin is None:
-        raise MissingResourceError(f"MOSES SMILES not found: the 'molsets' package is not installed ({MOSES_INSTALL})")
-    path = Path(spec.origin).parent / "dataset" / "data" / "train.csv.gz"
-    if not path.is_file():
-        raise MissingResourceError(f"MOSES SMILES not found at {path}; reinstall with {MOSES_INSTALL}")
-    return path
-
-
-def read_moses_smiles(limit: int | None = None, *, seed: int = 0) -> list[str]:
-    """MOSES training SMILES (1.58 M); with `limit`, a seeded random subset kept in file order."""
-    if limit is not None and limit < 0:
-        raise PretrainError(f"limit must be >= 0, got {limit}")
-    path = moses_path()
-    with gzip.open(path, "rb") as handle:
-        lines = handle.read().decode("utf-8").splitlines()
-    if not lines or lines[0].strip() != "SMILES":  # a one-column table, so plain lines, 10x faster than csv
-        raise FileFormatError(str(path), 1, f"expected the one-column header 'SMILES', found {lines[:1]!r}")
-    smiles = [line for line in lines[1:] if line]
-    if limit is None or limit >= len(smiles):
-        return smiles
-    chosen = np.sort(np.random.default_rng(seed).choice(len(smiles), size=limit, replace=False))
-    return [smiles[i] for i in chosen]
