@@ -150,3 +150,20 @@ def test_chebi20_source_from_a_table(tmp_path):
     card = build(config, tmp_path / "out")
     assert card["records"] == 1 and card["problems"]["0"]["build"] == 1
     assert "CID 2" in card["problems"]["0"]["examples"][0][0]
+
+
+def test_import_source_passes_records_through_qc_and_split(tmp_path):
+    items = [{"instruction": "Predict the product.", "input": "[C][C][O].[O]", "output": "[C][C][=O]",
+              "metadata": {"task": "forward_reaction_prediction", "split": "train"}},
+             {"instruction": "Describe.", "input": "[C][C][O]", "output": "Ethanol, a primary alcohol used as fuel.",
+              "metadata": {"task": "molecular_description_generation", "split": "train"}},
+             {"instruction": "broken", "input": "x"}]
+    (tmp_path / "mi.json").write_text(json.dumps(items))
+    config = load_config(write_config(tmp_path / "i.yaml", {"name": "imp", "sources": [
+        {"kind": "import", "format": "mol_instructions", "path": str(tmp_path / "mi.json"),
+         "tasks": ["forward_reaction_prediction", "molecular_description_generation"]}]}))
+    card = build(config, tmp_path / "out")
+    assert card["records"] == 2 and card["problems"]["0"]["reading"] == 1
+    assert set(card["tasks"]) == {"forward_reaction_prediction", "molecular_description_generation"}
+    with pytest.raises(ConfigError, match="format"):
+        load_config(write_config(tmp_path / "j.yaml", {"name": "x", "sources": [{"kind": "import", "tasks": ["*"]}]}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 from rdkit import Chem
 from rdkit.Chem import Crippen, GraphDescriptors, rdMolDescriptors
@@ -49,10 +48,22 @@ def descriptors(mol: Chem.Mol) -> Descriptors:
     )
 
 
-@lru_cache(maxsize=65536)
-def descriptors_of(smiles: str) -> Descriptors:
-    """:func:`descriptors` of a SMILES, memoised: a build asks for the same molecule's profile from
-    several places (its tasks, the dataset card), and BertzCT alone costs ~0.5 ms."""
-    from molbridge.chem.parse import to_mol
+_MEMO: dict[str, Descriptors] = {}
+_MEMO_LIMIT = 65536
 
-    return descriptors(to_mol(smiles))
+
+def descriptors_of(smiles: str, mol: Chem.Mol | None = None) -> Descriptors:
+    """:func:`descriptors` of a SMILES, memoised (parsed only when `mol` is not given).
+
+    Why: a build asks for the same molecule's profile from several places (its tasks, the
+    dataset card), and BertzCT alone costs ~0.5 ms.
+    """
+    if smiles not in _MEMO:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        if mol is None:
+            from molbridge.chem.parse import to_mol
+
+            mol = to_mol(smiles)
+        _MEMO[smiles] = descriptors(mol)
+    return _MEMO[smiles]

@@ -72,9 +72,9 @@ def computed_property_qa(key: str, modalities: Modalities, values: dict[str, flo
     return records
 
 
-def descriptor_values(smiles: str) -> dict[str, float]:
-    """The four RDKit descriptors the computed-property task asks about (of a canonical SMILES, memoised)."""
-    profile = descriptors_of(smiles).as_dict()
+def descriptor_values(smiles: str, mol: Chem.Mol) -> dict[str, float]:
+    """The four RDKit descriptors the computed-property task asks about (memoised by canonical SMILES)."""
+    profile = descriptors_of(smiles, mol).as_dict()
     return {name: profile[name] for name in DESCRIPTORS}
 
 
@@ -85,7 +85,7 @@ def qm9_records(molecule: QM9Molecule, tasks: tuple[str, ...]) -> list[Record]:
     key, meta = f"qm9:{molecule.index}", {"source": "qm9", "source_id": str(molecule.index), "license": QM9_LICENSE}
     records = property_prediction(key, modalities, molecule.properties, meta) if "property_prediction" in tasks else []
     if "computed_property" in tasks:
-        values = descriptor_values(modalities.smiles) | {name: molecule.properties[name] * HARTREE_TO_EV for name in QUANTUM}
+        values = descriptor_values(modalities.smiles, mol) | {name: molecule.properties[name] * HARTREE_TO_EV for name in QUANTUM}
         records += computed_property_qa(key, modalities, values, meta)
     return records
 
@@ -94,7 +94,7 @@ def molecule_records(key: str, smiles: str, meta: dict) -> list[Record]:
     """Computed-property Q&A (RDKit descriptors) for any molecule; raises InvalidMolecule."""
     mol = to_mol(smiles)
     modalities = modalities_of(mol)
-    return computed_property_qa(key, modalities, descriptor_values(modalities.smiles), meta)
+    return computed_property_qa(key, modalities, descriptor_values(modalities.smiles, mol), meta)
 
 
 def with_article(noun: str) -> str:
