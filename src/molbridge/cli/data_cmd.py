@@ -63,3 +63,18 @@ def build_cmd(
     unused = sum(e["reading"] + e["build"] for e in card["problems"].values())
     typer.echo(f"built {card['records']} records ({', '.join(f'{k} {v}' for k, v in card['splits'].items())}) "
                f"into {out}; QC dropped {dropped}, {unused} source items unusable; see {out / 'card.md'}")
+
+
+@app.command("fetch")
+def fetch_cmd(
+    what: str = typer.Argument(..., help="uniprot-go: UniProt proteins with GO annotations + GO terms (Debian)"),
+) -> None:
+    """Download data packages into the molbridge cache (apt-get download + dpkg -x; no system install)."""
+    from molbridge.data.fetch import UNIPROT_GO, fetch_debian
+    from molbridge.errors import MissingResourceError
+
+    with user_errors():
+        if what != "uniprot-go":
+            raise MissingResourceError(f"unknown data {what!r}; available: uniprot-go")
+        for package in UNIPROT_GO:
+            typer.echo(f"{package}: {fetch_debian(package)}")

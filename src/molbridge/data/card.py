@@ -3,7 +3,8 @@
 Counts per split and task, every QC drop and flag by reason, every source record that could not
 be used (counted, with examples), the licences of the sources, and histograms over the distinct
 kept molecules: molecular weight, Bertz complexity, heavy atoms and rings, plus records per task.
-It also says how to load the data with Hugging Face `datasets`.
+Protein lengths are plotted when the build has proteins. It also says how to load the data
+with Hugging Face `datasets`.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def _tasks_plot(per_task: dict[str, int], path: Path) -> None:
     plt.close(fig)
 
 
-def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict, molecules: list, *,
-               runner: str) -> dict:
+def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict, molecules: list,
+               proteins: list[int], *, runner: str) -> dict:
     """Write card.json, card.md and plots/ into `out`; returns the card."""
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -66,12 +67,17 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
         summary[name] = {"min": min(values), "median": float(np.median(values)), "max": max(values)}
     from molbridge.data.build.units import license_of
 
+    if proteins:
+        _histogram(proteins, "protein length (residues)", plots / "protein_length.png", integer=False)
+        figures["protein length (residues)"] = "plots/protein_length.png"
+        summary["protein_length"] = {"min": min(proteins), "median": float(np.median(proteins)), "max": max(proteins)}
     sources = [{"kind": s.kind, "tasks": s.tasks, "limit": s.limit, "license": license_of(s.kind)}
                for s in config.sources]
     card = {
         "name": config.name, "description": config.description, "fingerprint": config.fingerprint(),
         "records": sum(per_task.values()), "splits": {k: sum(v.values()) for k, v in counts.items()},
-        "tasks": per_task, "counts": counts, "molecules": len(molecules), "molecule_stats": summary,
+        "tasks": per_task, "counts": counts, "molecules": len(molecules), "proteins": len(proteins),
+        "molecule_stats": summary,
         "qc": qc_report, "problems": problems, "sources": sources, "split": config.split.model_dump(mode="json"),
         "runner": runner, "plots": figures,
         "load": "datasets.load_dataset('parquet', data_files={s: f'data/{s}-*.parquet' for s in "
@@ -85,7 +91,7 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
 def _markdown(card: dict) -> str:
     lines = [f"# {card['name']}", "", card["description"], "",
              f"{card['records']:,} records ({', '.join(f'{k} {v:,}' for k, v in card['splits'].items())}) about "
-             f"{card['molecules']:,} distinct molecules; split `{card['split']['method']}` "
+             f"{card['molecules']:,} distinct molecules and {card['proteins']:,} proteins; split `{card['split']['method']}` "
              f"{tuple(card['split']['fractions'])}, seed {card['split']['seed']}. Built with {card['runner']}.", "",
              "## Load", "", "```python", "import datasets", f"ds = {card['load']}", "```", "",
              "## Records per task and split", "", "| task | " + " | ".join(card["counts"]) + " | all |",
@@ -102,7 +108,7 @@ def _markdown(card: dict) -> str:
         lines.append(f"- {entry['kind']}: {entry['reading']:,} unreadable rows, {entry['build']:,} items that "
                      "failed to build (invalid molecule or schema)")
         lines += [f"  - `{where}`: {reason}" for where, reason in entry["examples"][:5]]
-    lines += ["", "## Molecules", ""]
+    lines += ["", "## Molecules and proteins", ""]
     lines += [f"- {name}: min {s['min']:.1f}, median {s['median']:.1f}, max {s['max']:.1f}"
               for name, s in card["molecule_stats"].items()]
     lines += [""] + [f"![{label}]({path})" for label, path in card["plots"].items()]

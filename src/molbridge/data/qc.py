@@ -7,7 +7,7 @@ Rules, in order (the first that fails drops the record):
 3. `protein_length`: a sequence outside the length window (letters outside the amino-acid
    alphabet never get this far: the record schema refuses them where the source is read).
 4. `duplicate`: the same task, property and molecule (canonical SMILES or InChIKey, by
-   `dedup_key`) as a record kept before.
+   `dedup_key`) as a record kept before, or for a protein record the same task and sequence.
 5. `near_duplicate`: the same task, property and InChIKey connectivity block (stereoisomers,
    isotopologues, charge states) as a record kept before; drop, flag or keep (`near_duplicates`).
 Captions with little information (fewer than `min_caption_words` words, or the ChEBI-20
@@ -20,6 +20,7 @@ per chunk so a resumed build continues it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -188,6 +189,9 @@ class QualityControl:
             reason = self._protein_rule(m.protein_sequence)
             if reason:
                 return reason
+            if keys is None:  # a protein record: identical sequences are duplicates within a task
+                digest = hashlib.sha256(m.protein_sequence.encode()).hexdigest()[:32]
+                keys = ((record.task, "protein", digest), (record.task, "protein", digest))
         if m.caption is not None:
             self._flag_caption(record.id, m.caption)
         if keys is not None:

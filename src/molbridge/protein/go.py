@@ -1,0 +1,38 @@
+"""Gene Ontology term names, namespaces and definitions from Bioconductor's GO.db SQLite file.
+
+Debian's `r-bioc-go.db` ships `GO.sqlite` with the table `go_term(go_id, term, ontology,
+definition)` (43,559 terms; GO is CC BY 4.0). Reading it needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from molbridge.errors import FileFormatError
+
+NAMESPACES = {"MF": "molecular function", "BP": "biological process", "CC": "cellular component"}
+ROOTS = {"GO:0003674", "GO:0008150", "GO:0005575"}  # the three namespace roots say nothing about a protein
+
+
+@dataclass(frozen=True)
+class GOTerm:
+    go_id: str
+    name: str
+    namespace: str  # MF, BP or CC
+    definition: str
+
+
+def read_go_terms(path: str | Path) -> dict[str, GOTerm]:
+    """Every GO term by id; a file that is not GO.db's SQLite raises FileFormatError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(str(path), None, "GO.sqlite not found")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            rows = connection.execute("SELECT go_id, term, ontology, definition FROM go_term").fetchall()
+    except sqlite3.DatabaseError as err:
+        raise FileFormatError(str(path), None, f"not GO.db's SQLite file: {err}") from None
+    return {go_id: GOTerm(go_id, name, namespace, (definition or "").strip()) for go_id, name, namespace, definition
+            in rows if go_id not in ROOTS}

@@ -1,0 +1,57 @@
+"""UniProt/GO proteins: joined annotations, the three protein tasks, QC and split of proteins, in a build."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import yaml
+
+from molbridge.data.build.config import load_config
+from molbridge.data.build.pipeline import build
+from molbridge.data.fetch import uniprot_go_paths
+from molbridge.data.qc import QualityControl
+from molbridge.data.sources.uniprot_go import read_uniprot_go
+from molbridge.data.tasks.protein import description, protein_records
+
+
+@pytest.fixture(scope="module")
+def proteins():
+    problems = []
+    found = list(itertools.islice(read_uniprot_go(*uniprot_go_paths(), problems=problems), 300))
+    return found, problems
+
+
+def test_proteins_carry_known_mf_terms_and_unknown_ones_are_counted(proteins):
+    found, problems = proteins
+    assert len(found) == 300 and all(p.terms and all(t.namespace == "MF" for t in p.terms) for p in found)
+    assert problems and all("no GO term" in p.reason or "alphabet" in p.reason for p in problems)
+    assert found[0].accession == "B0RED7"
+
+
+def test_protein_tasks_use_go_text_only(proteins):
+    protein = proteins[0][5]
+    function, describe, design = protein_records(protein)
+    assert function.input == describe.input == design.output == protein.sequence
+    assert all(t.name in function.output for t in protein.terms)
+    assert describe.output == design.input == description(protein)
+    assert describe.output.startswith("This protein's molecular functions (Gene Ontology) are ")
+    assert function.meta.extra["go"] == [t.go_id for t in protein.terms] and function.meta.license.startswith("CC BY")
+
+
+def test_qc_drops_duplicate_and_out_of_window_sequences(proteins):
+    records = [r for p in proteins[0][:20] for r in protein_records(p, ("protein_function",))]
+    qc = QualityControl()
+    kept = qc.filter(records + records[:3])
+    assert qc.report.dropped["duplicate"] == 3
+    assert all(30 <= len(r.modalities.protein_sequence) <= 2000 for r in kept)
+    assert qc.report.dropped.get("protein_length", 0) == 20 - len(kept)
+
+
+def test_a_build_with_proteins_plots_their_lengths(tmp_path):
+    config = tmp_path / "p.yaml"
+    config.write_text(yaml.safe_dump({"name": "proteins", "chunk_size": 50, "sources": [
+        {"kind": "uniprot_go", "limit": 120, "tasks": ["protein_function", "protein_design"]}]}))
+    card = build(load_config(config), tmp_path / "out")
+    assert set(card["tasks"]) == {"protein_function", "protein_design"} and card["proteins"] > 100
+    assert "protein length (residues)" in card["plots"] and card["molecule_stats"]["protein_length"]["min"] >= 30
