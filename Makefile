@@ -9,6 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
+	$(BIN)/molbridge data build configs/mini-instructions.yaml --out runs/mini --workers 2
 	$(BIN)/molbridge eval text2mol examples/text2mol.tsv
 	$(BIN)/molbridge eval mol2text examples/mol2text.tsv --convention whitespace
 
@@ -22,6 +23,7 @@ bench: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_eval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_bm25.py
+	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/molbridge retrieve pretrain-gin
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval_quality.py --subset 50
 
