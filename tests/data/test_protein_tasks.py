@@ -55,3 +55,28 @@ def test_a_build_with_proteins_plots_their_lengths(tmp_path):
     card = build(load_config(config), tmp_path / "out")
     assert set(card["tasks"]) == {"protein_function", "protein_design"} and card["proteins"] > 100
     assert "protein length (residues)" in card["plots"] and card["molecule_stats"]["protein_length"]["min"] >= 30
+
+
+@pytest.mark.parametrize("method", ["mmseqs2", "kmer"])
+def test_clustering_groups_identical_and_homologous_sequences(method):
+    from molbridge.protein.cluster import cluster_sequences
+
+    base = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWUAYHLRELKLA"
+    variant = base[:100] + "W" + base[101:150] + "Y" + base[151:]  # two substitutions: ~99% identity
+    other = "MSEQNTLLVLGATGGVGRSLVEQLLARGHQVTAAVRNPAKAAALAGLDGVRVVQADLTDAASLPAALEGVDAVVSALGTSGLNPDGSTYREVDVEGTRNLLAAA"
+    clusters, used = cluster_sequences({"a": base, "b": variant, "c": other, "d": base}, method=method)
+    assert used == method
+    assert clusters["a"] == clusters["b"] == clusters["d"] != clusters["c"] == "c"
+
+
+def test_cluster_split_and_redundancy_in_a_build(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "clustered", "chunk_size": 100, "split": {"method": "cluster"},
+                                      "sources": [{"kind": "uniprot_go", "limit": 400, "tasks": ["protein_function"],
+                                                   "cluster": {"min_seq_id": 0.5, "method": "kmer"}}]}))
+    card = build(load_config(config), tmp_path / "out")
+    assert card["qc"]["dropped"]["redundant_protein"] > 0
+    from molbridge.data.parquet_io import read_shard
+
+    records = [r for shard in (tmp_path / "out" / "data").glob("*.parquet") for r in read_shard(shard)]
+    assert all(r.meta.extra["cluster"] == r.meta.source_id for r in records)  # only representatives kept

@@ -54,6 +54,15 @@ def test_records_without_molecules_and_bad_settings():
     assert group_key(rec("p", protein="MKV"), "scaffold") == "protein:MKV"
     assert group_key(rec("bad", "C1CC"), "random") == "record:bad"
     with pytest.raises(SplitError):
-        assign_splits([], "cluster")
+        assign_splits([], "butina")
     with pytest.raises(SplitError):
         assign_splits([], fractions=(0.5, 0.6, 0.1))
+
+
+def test_cluster_split_groups_proteins_by_cluster():
+    a = make_record(id="a", task="t", modalities={"protein_sequence": "MKV"},
+                    meta={"source": "u", "source_id": "A", "extra": {"cluster": "REP"}})
+    b = make_record(id="b", task="t", modalities={"protein_sequence": "MKI"},
+                    meta={"source": "u", "source_id": "B", "extra": {"cluster": "REP"}})
+    assert group_key(a, "cluster") == group_key(b, "cluster") == "cluster:REP"
+    assert group_key(a, "random") == "protein:MKV"

@@ -5,7 +5,9 @@ Rules, in order (the first that fails drops the record):
 2. `element` / `too_small` / `too_large` / `charge`: elements outside the allowed set, heavy
    atoms outside [min, max], or a net formal charge beyond the limit.
 3. `protein_length`: a sequence outside the length window (letters outside the amino-acid
-   alphabet never get this far: the record schema refuses them where the source is read).
+   alphabet never get this far: the record schema refuses them where the source is read);
+   `redundant_protein`: a protein clustered with another representative (`meta.extra["cluster"]`,
+   set by a source with clustering on), unless `protein_redundancy="keep"`.
 4. `duplicate`: the same task, property and molecule (canonical SMILES or InChIKey, by
    `dedup_key`) as a record kept before, or for a protein record the same task and sequence.
 5. `near_duplicate`: the same task, property and InChIKey connectivity block (stereoisomers,
@@ -55,6 +57,7 @@ class QCConfig:
     min_protein_length: int = 30
     max_protein_length: int = 2000
     min_caption_words: int = 8
+    protein_redundancy: Literal["drop", "keep"] = "drop"
 
     def __post_init__(self) -> None:
         if self.min_heavy_atoms > self.max_heavy_atoms or self.min_protein_length > self.max_protein_length:
@@ -189,6 +192,9 @@ class QualityControl:
             reason = self._protein_rule(m.protein_sequence)
             if reason:
                 return reason
+            cluster = record.meta.extra.get("cluster")
+            if self.config.protein_redundancy == "drop" and cluster not in (None, record.meta.source_id):
+                return "redundant_protein"
             if keys is None:  # a protein record: identical sequences are duplicates within a task
                 digest = hashlib.sha256(m.protein_sequence.encode()).hexdigest()[:32]
                 keys = ((record.task, "protein", digest), (record.task, "protein", digest))

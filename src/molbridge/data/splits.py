@@ -8,7 +8,10 @@ point, and no global pass is needed (a streaming build cannot hold every molecul
 - `scaffold`: the group is the Bemis–Murcko scaffold; molecules without a ring (an empty
   scaffold) are grouped by themselves, or every acyclic molecule would land in one split.
   Fractions hold in expectation over scaffolds, not exactly over records.
-Records without a molecule are grouped by their protein sequence, else by their id.
+- `cluster`: proteins are grouped by their sequence cluster (`meta.extra["cluster"]`, from a
+  source with clustering on: MMseqs2 at 50% identity by default), so no two splits share a
+  homologous protein; molecules are grouped as in `random`.
+Records without a molecule are grouped by their protein cluster or sequence, else by their id.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from molbridge.chem.scaffolds import murcko_scaffold
 from molbridge.data.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
 
-METHODS = ("random", "scaffold")
+METHODS = ("random", "scaffold", "cluster")
 SPLITS = ("train", "validation", "test")
 
 
@@ -45,7 +48,7 @@ def check_method(method: str) -> None:
 def molecule_group(mol: Chem.Mol, method: str, inchikey: str | None = None) -> str:
     """The group of a parsed molecule: its connectivity block, or its scaffold (own block if acyclic)."""
     molecule = "mol:" + connectivity_block(inchikey or to_inchikey(mol))
-    if method == "random":
+    if method in ("random", "cluster"):
         return molecule
     scaffold = murcko_scaffold(mol)
     return "scaffold:" + scaffold if scaffold else molecule
@@ -69,6 +72,9 @@ def group_key(record: Record, method: str, groups: dict[str, str] | None = None)
         if groups is not None:
             groups[smiles] = group
         return group
+    cluster = record.meta.extra.get("cluster")
+    if sequence and method == "cluster" and cluster:
+        return "cluster:" + cluster
     if sequence:
         return "protein:" + sequence
     return "record:" + record.id

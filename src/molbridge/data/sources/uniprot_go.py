@@ -27,6 +27,7 @@ class AnnotatedProtein:
     sequence: str
     terms: list[GOTerm]
     where: str
+    cluster: str | None = None  # accession of its cluster's representative, when clustered
 
 
 def read_uniprot_go(proteins: str | Path, go_sqlite: str | Path, *,
@@ -48,3 +49,15 @@ def read_uniprot_go(proteins: str | Path, go_sqlite: str | Path, *,
                 problems.append(Problem(f"{where} {accession}", reason))
             continue
         yield AnnotatedProtein(accession, sequence, known, where)
+
+
+def clustered(proteins: list[AnnotatedProtein], *, min_seq_id: float, coverage: float, method: str = "auto",
+              threads: int = 1) -> tuple[list[AnnotatedProtein], str]:
+    """The proteins with their cluster representative set, and the clustering method that ran."""
+    from dataclasses import replace
+
+    from molbridge.protein.cluster import cluster_sequences
+
+    clusters, used = cluster_sequences({p.accession: p.sequence for p in proteins}, min_seq_id=min_seq_id,
+                                       coverage=coverage, method=method, threads=threads)
+    return [replace(p, cluster=clusters[p.accession]) for p in proteins], used

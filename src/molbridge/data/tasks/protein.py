@@ -37,8 +37,8 @@ def protein_records(protein: AnnotatedProtein, tasks: tuple[str, ...] = TASKS) -
     phrasings = load_phrasings("protein")
     text = description(protein)
     modalities = Modalities(protein_sequence=protein.sequence, caption=text)
-    meta = {"source": SOURCE, "source_id": protein.accession, "license": LICENSE,
-            "extra": {"go": [t.go_id for t in protein.terms]}}
+    extra = {"go": [t.go_id for t in protein.terms]} | ({"cluster": protein.cluster} if protein.cluster else {})
+    meta = {"source": SOURCE, "source_id": protein.accession, "license": LICENSE, "extra": extra}
     answers = {"protein_function": ("function_question", protein.sequence, function_answer(protein)),
                "protein_description": ("description_question", protein.sequence, text),
                "protein_design": ("design_question", text, protein.sequence)}
