@@ -10,7 +10,8 @@ point, and no global pass is needed (a streaming build cannot hold every molecul
   Fractions hold in expectation over scaffolds, not exactly over records.
 - `cluster`: proteins are grouped by their sequence cluster (`meta.extra["cluster"]`, from a
   source with clustering on: MMseqs2 at 50% identity by default), so no two splits share a
-  homologous protein; molecules are grouped as in `random`.
+  homologous protein; molecules are grouped as in `random`. `scaffold` groups clustered
+  proteins by cluster too (the structure-aware split for both kinds of record).
 Records without a molecule are grouped by their protein cluster or sequence, else by their id.
 """
 
@@ -73,7 +74,7 @@ def group_key(record: Record, method: str, groups: dict[str, str] | None = None)
             groups[smiles] = group
         return group
     cluster = record.meta.extra.get("cluster")
-    if sequence and method == "cluster" and cluster:
+    if sequence and method in ("scaffold", "cluster") and cluster:
         return "cluster:" + cluster
     if sequence:
         return "protein:" + sequence
