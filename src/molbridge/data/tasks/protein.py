@@ -49,3 +49,22 @@ def protein_records(protein: AnnotatedProtein, tasks: tuple[str, ...] = TASKS) -
         records.append(make_record(id=rid, task=task, instruction=choose(phrasings[slot], rid), input=given,
                                    output=answer, modalities=modalities, meta=meta))
     return records
+
+
+def swissprot_records(entry, tasks: tuple[str, ...] = ("protein_description", "protein_design")) -> list[Record]:
+    """Description (sequence → curated FUNCTION text) and design (FUNCTION text → sequence) for a Swiss-Prot entry."""
+    from molbridge.data.sources.swissprot import LICENSE as SWISSPROT_LICENSE
+
+    phrasings = load_phrasings("protein")
+    modalities = Modalities(protein_sequence=entry.sequence, caption=entry.function, protein_coords=entry.coords)
+    meta = {"source": "swissprot", "source_id": entry.accession, "license": SWISSPROT_LICENSE,
+            "extra": {"name": entry.name}}
+    answers = {"protein_description": ("description_question", entry.sequence, entry.function),
+               "protein_design": ("design_question", entry.function, entry.sequence)}
+    records = []
+    for task in tasks:
+        slot, given, answer = answers[task]
+        rid = f"swissprot:{entry.accession}:{task}"
+        records.append(make_record(id=rid, task=task, instruction=choose(phrasings[slot], rid), input=given,
+                                   output=answer, modalities=modalities, meta=meta))
+    return records
