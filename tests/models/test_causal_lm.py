@@ -197,3 +197,14 @@ def test_a_half_written_copy_is_rebuilt_from_the_gguf(llm, tmp_path, monkeypatch
     assert sorted(p.name for p in partial.parent.iterdir()) == [DEFAULT_LLM]  # no staging left
     reference, _ = llm
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values(), strict=True))
+
+
+def test_reply_function_continues_raw_text_and_chat_turns(llm):
+    from molbridge.models.causal_lm import reply_function
+
+    model, tokenizer = llm
+    raw = reply_function(model, tokenizer, chat_template=False, max_new_tokens=8)
+    chat = reply_function(model, tokenizer, max_new_tokens=8)
+    texts = ["The capital of France is", "Water is made of"]
+    assert all(isinstance(r, str) and "\n" not in r for r in raw(texts) + chat(texts))
+    assert raw(texts) == raw(texts)

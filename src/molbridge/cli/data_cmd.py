@@ -78,3 +78,22 @@ def fetch_cmd(
             raise MissingResourceError(f"unknown data {what!r}; available: uniprot-go")
         for package in UNIPROT_GO:
             typer.echo(f"{package}: {fetch_debian(package)}")
+
+
+@app.command("paraphrase")
+def paraphrase_cmd(
+    family: str = typer.Argument(..., help="phrasing family: properties | descriptions | translation | protein"),
+    out_dir: Path = typer.Option(..., "--out-dir", help="directory for the extended file (use as phrasings_dir:)"),
+    model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: directory, hub id or the default"),
+    rounds: int = typer.Option(1, "--rounds", min=1, help="rewrites asked per phrasing"),
+) -> None:
+    """Expand a family's phrasings with a local chat model; kept rewrites are checked and listed as generated."""
+    from molbridge.data.tasks.paraphrase import paraphrase_family, write_family
+    from molbridge.models.causal_lm import load_causal_lm, reply_function
+
+    with user_errors():
+        reply = reply_function(*load_causal_lm(model), chat_template=False)
+        data, rejected = paraphrase_family(family, reply, rounds=rounds)
+        path = write_family(out_dir, family, data)
+    kept = sum(len(v) for v in data["generated"].values())
+    typer.echo(f"kept {kept} generated phrasings, rejected {sum(rejected.values())} {rejected}; wrote {path}")

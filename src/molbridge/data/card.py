@@ -79,13 +79,24 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
         "tasks": per_task, "counts": counts, "molecules": len(molecules), "proteins": len(proteins),
         "molecule_stats": summary,
         "qc": qc_report, "problems": problems, "sources": sources, "split": config.split.model_dump(mode="json"),
-        "runner": runner, "plots": figures,
+        "runner": runner, "plots": figures, "phrasings": _phrasings(config.phrasings_dir),
         "load": "datasets.load_dataset('parquet', data_files={s: f'data/{s}-*.parquet' for s in "
                 "('train', 'validation', 'test')})",
     }
     write_atomic(out / "card.json", json.dumps(card, indent=2) + "\n")
     write_atomic(out / "card.md", _markdown(card))
     return card
+
+
+def _phrasings(directory: str | None) -> dict:
+    """Which phrasing files replaced the package's, and how many of their phrasings a model generated."""
+    if not directory:
+        return {"dir": None, "generated": {}}
+    generated = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        lists = json.loads(path.read_text(encoding="utf-8")).get("generated", {})
+        generated[path.stem] = sum(len(v) for v in lists.values())
+    return {"dir": directory, "generated": generated}
 
 
 def _markdown(card: dict) -> str:
@@ -112,6 +123,9 @@ def _markdown(card: dict) -> str:
     lines += [f"- {name}: min {s['min']:.1f}, median {s['median']:.1f}, max {s['max']:.1f}"
               for name, s in card["molecule_stats"].items()]
     lines += [""] + [f"![{label}]({path})" for label, path in card["plots"].items()]
+    if card["phrasings"]["dir"]:
+        lines += ["", f"Phrasings from `{card['phrasings']['dir']}`; model-generated phrasings per family: "
+                  + ", ".join(f"{k} {v}" for k, v in card["phrasings"]["generated"].items())]
     lines += ["", "## Sources and licences", ""]
     lines += [f"- {s['kind']}: tasks {', '.join(s['tasks'])}" + (f" (first {s['limit']:,} items)" if s["limit"] else "")
               + f"; licence {s['license']}" for s in card["sources"]]

@@ -289,3 +289,15 @@ class _StopStrings(StoppingCriteria):
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
         done = [any(s in text for s in self.stop) for text in texts]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def reply_function(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, chat_template: bool = True,
+                   max_new_tokens: int = 60, batch_size: int = 8) -> Callable[[Sequence[str]], list[str]]:
+    """A batch function: each text (as one bare user turn, or as raw text to continue) → the first line of the
+    greedy reply."""
+
+    def reply(texts: Sequence[str]) -> list[str]:
+        prompts = [chat_prompt(tokenizer, t) for t in texts] if chat_template else list(texts)
+        return generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, stop=("\n",))
+
+    return reply

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from molbridge.errors import MolbridgeError
@@ -21,13 +22,29 @@ class PhrasingError(MolbridgeError, ValueError):
 
 
 MIN_PHRASINGS = 10
+_directory: str | None = None  # a directory of (paraphrased) phrasing files that replaces the package's
+
+
+def use_phrasings_dir(directory: str | None) -> None:
+    """Read phrasing files from `directory` where it has one (None: the package's own files only)."""
+    global _directory
+    _directory = directory
+
+
+def load_phrasings(family: str) -> dict[str, Any]:
+    """The phrasings of `family`: `{dir}/{family}.json` when set and present, else the package's file."""
+    return _load(family, _directory)
 
 
 @cache
-def load_phrasings(family: str) -> dict[str, Any]:
-    """The phrasing file `phrasings/{family}.json` of this package; lists named `*question*` need 10+."""
+def _load(family: str, directory: str | None) -> dict[str, Any]:
+    """Parse and check a phrasing file; lists named `*question*` need at least MIN_PHRASINGS entries."""
+    override = Path(directory) / f"{family}.json" if directory else None
     try:
-        text = resources.files(__package__).joinpath("phrasings", f"{family}.json").read_text(encoding="utf-8")
+        if override is not None and override.is_file():
+            text = override.read_text(encoding="utf-8")
+        else:
+            text = resources.files(__package__).joinpath("phrasings", f"{family}.json").read_text(encoding="utf-8")
         data = json.loads(text)
     except (FileNotFoundError, json.JSONDecodeError) as err:
         raise PhrasingError(f"phrasings/{family}.json: {err}") from None
