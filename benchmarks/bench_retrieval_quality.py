@@ -62,12 +62,13 @@ def main() -> None:
 
     def run(task: str, retriever: str, predictor: str, records, make) -> None:
         path = args.work / f"{task}-{retriever}-{predictor.replace(' ', '_')}-{len(records)}.tsv"
-        seconds = float("nan")
+        timing = path.with_suffix(".seconds")
         if args.fresh or not path.exists():
             started = time.perf_counter()
             predictions, _ = make(records)
-            seconds = time.perf_counter() - started
+            timing.write_text(f"{time.perf_counter() - started}\n")
             write_molt5(path, task, predictions)
+        seconds = float(timing.read_text()) if timing.exists() else float("nan")
         report, _ = score_file(path, task, text_tokenizer=tokenizer_dir, bootstrap=1000)
         rows.append((task, retriever, predictor, report.n, report.metrics, seconds))
         print(f"{task:9} {retriever:7} {predictor:12} N={report.n:5} "
@@ -87,7 +88,9 @@ def main() -> None:
 
                 def in_context(records, task=task, retriever=retriever, k=k):
                     found = retrieve(task, retriever, pool, records, CANDIDATES, ties="lowest")
-                    settings = IclSettings(k=k, max_new_tokens=args.max_new_tokens, batch_size=4)
+                    # caption → molecule in completion style: asked in a chat turn, SmolLM2 answers in prose
+                    style = "completion" if task == "text2mol" else "chat"
+                    settings = IclSettings(k=k, style=style, max_new_tokens=args.max_new_tokens, batch_size=4)
                     return icl_predictions(task, pool, records, found, *llm, settings)
 
                 run(task, retriever, f"SmolLM2 k={k}", subset, in_context)
@@ -111,8 +114,10 @@ def render(rows, args, n_test: int, n_subset: int) -> str:
         "tokens, fingerprint similarities over valid outputs), 95% bootstrap intervals in brackets. "
         "BM25 ties go to the first pool record (`--ties lowest`). In-context rows: SmolLM2-135M-Instruct "
         f"(dequantised Q4_1 GGUF), greedy, at most {args.max_new_tokens} new tokens cut at the first newline, "
-        f"ICMA's chat prompt with the top-k of {CANDIDATES} retrieved examples, most similar last. Seconds: "
-        "retrieval + generation for that row on this machine (blank: reused from an earlier run).", "",
+        f"ICMA's prompt with the top-k of {CANDIDATES} retrieved examples, most similar last: in a chat turn for "
+        "molecule → caption, in completion style (ending in an open \"Molecule:\") for caption → molecule, "
+        "where the chat turn makes SmolLM2 answer in prose (validity 0 on a 50-record trial). Seconds: "
+        "retrieval + generation for that row on this machine, while other jobs shared the 2 cores.", "",
     ]
     for task in RETRIEVERS:
         columns = COLUMNS[task]

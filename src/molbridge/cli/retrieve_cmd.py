@@ -162,7 +162,9 @@ def icl(
     k: int = typer.Option(2, "--k", min=0, help="examples in each prompt"),
     candidates: int = typer.Option(10, "--candidates", min=1, help="retrieved candidates the selector picks from"),
     selector: str = typer.Option("top", "--selector", help="top | random_walk | mmr"),
-    style: str = typer.Option("chat", "--style", help="chat (the model's chat template) | completion"),
+    style: str | None = typer.Option(None, "--style", help="chat (the model's chat template) | completion "
+                                     "(default: chat for mol2text; completion for text2mol, where a chat model "
+                                     "answers in prose)"),
     model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: directory, hub id or the default"),
     subset: int | None = typer.Option(None, "--subset", min=1, help="answer a seeded random subset of this size"),
     max_prompt_tokens: int = typer.Option(1536, "--max-prompt-tokens", min=1),
@@ -178,6 +180,7 @@ def icl(
     from molbridge.retrieval.icl import IclSettings, IclSettingsError, fixed_subset, from_neighbours, icl_predictions
     from molbridge.retrieval.neighbours import read_neighbours
 
+    style = style or ("completion" if task == "text2mol" else "chat")
     settings = IclSettings(k=k, selector=selector, style=style, max_prompt_tokens=max_prompt_tokens,
                            max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     with user_errors():
