@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rdkit import Chem, rdBase
 
@@ -48,6 +48,7 @@ def test_arbitrary_text(text: str) -> None:
 
 @FUZZ
 @given(st.text(alphabet=SMILES_ALPHABET, max_size=60))
+@example("B:F")  # selfies' kekulisation raised KeyError (found by this test)
 def test_smiles_alphabet_text(text: str) -> None:
     check_all(text)
 

@@ -143,6 +143,8 @@ def mol_to_selfies(mol: Chem.Mol) -> str:
         return selfies.encoder(Chem.MolToSmiles(kekule, kekuleSmiles=True))
     except selfies.EncoderError as err:
         raise InvalidMolecule(canonical, f"EncoderError: {_one_line(err)}") from None
+    except (KeyError, IndexError, ValueError) as err:  # selfies' own kekulisation crashes on e.g. "B:F"
+        raise InvalidMolecule(canonical, f"EncoderError: selfies failed ({type(err).__name__}: {err})") from None
 
 
 def to_selfies(smiles: str) -> str:
