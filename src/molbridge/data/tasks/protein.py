@@ -34,7 +34,6 @@ def description(protein: AnnotatedProtein) -> str:
 
 def protein_records(protein: AnnotatedProtein, tasks: tuple[str, ...] = TASKS) -> list[Record]:
     """The requested tasks for one annotated protein; raises RecordError for a sequence the schema refuses."""
-    phrasings = load_phrasings("protein")
     text = description(protein)
     modalities = Modalities(protein_sequence=protein.sequence, caption=text)
     extra = {"go": [t.go_id for t in protein.terms]} | ({"cluster": protein.cluster} if protein.cluster else {})
@@ -42,29 +41,29 @@ def protein_records(protein: AnnotatedProtein, tasks: tuple[str, ...] = TASKS) -
     answers = {"protein_function": ("function_question", protein.sequence, function_answer(protein)),
                "protein_description": ("description_question", protein.sequence, text),
                "protein_design": ("design_question", text, protein.sequence)}
-    records = []
-    for task in tasks:
-        slot, given, answer = answers[task]
-        rid = f"uniprot:{protein.accession}:{task}"
-        records.append(make_record(id=rid, task=task, instruction=choose(phrasings[slot], rid), input=given,
-                                   output=answer, modalities=modalities, meta=meta))
-    return records
+    return _records(f"uniprot:{protein.accession}", tasks, answers, modalities, meta)
 
 
 def swissprot_records(entry, tasks: tuple[str, ...] = ("protein_description", "protein_design")) -> list[Record]:
     """Description (sequence → curated FUNCTION text) and design (FUNCTION text → sequence) for a Swiss-Prot entry."""
     from molbridge.data.sources.swissprot import LICENSE as SWISSPROT_LICENSE
 
-    phrasings = load_phrasings("protein")
     modalities = Modalities(protein_sequence=entry.sequence, caption=entry.function, protein_coords=entry.coords)
     meta = {"source": "swissprot", "source_id": entry.accession, "license": SWISSPROT_LICENSE,
             "extra": {"name": entry.name}}
     answers = {"protein_description": ("description_question", entry.sequence, entry.function),
                "protein_design": ("design_question", entry.function, entry.sequence)}
+    return _records(f"swissprot:{entry.accession}", tasks, answers, modalities, meta)
+
+
+def _records(key: str, tasks: tuple[str, ...], answers: dict[str, tuple[str, str, str]], modalities: Modalities,
+             meta: dict) -> list[Record]:
+    """One record per task from `answers[task] = (phrasing list, input, output)`."""
+    phrasings = load_phrasings("protein")
     records = []
     for task in tasks:
         slot, given, answer = answers[task]
-        rid = f"swissprot:{entry.accession}:{task}"
+        rid = f"{key}:{task}"
         records.append(make_record(id=rid, task=task, instruction=choose(phrasings[slot], rid), input=given,
                                    output=answer, modalities=modalities, meta=meta))
     return records
