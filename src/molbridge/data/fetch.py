@@ -9,6 +9,7 @@ marker is written last, so an interrupted fetch is redone, never half-used.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -42,6 +43,9 @@ def fetch_debian(package: str) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         log.info("downloading Debian package %s", package)
         done = subprocess.run(["apt-get", "download", package], cwd=work, capture_output=True, text=True)
+        if done.returncode != 0 and os.geteuid() == 0:  # a fresh machine may have no package lists yet
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            done = subprocess.run(["apt-get", "download", package], cwd=work, capture_output=True, text=True)
         debs = list(Path(work).glob(f"{package}_*.deb"))
         if done.returncode != 0 or not debs:
             raise MissingResourceError(f"apt-get download {package} failed: {done.stderr.strip()[-300:]} "
