@@ -167,3 +167,14 @@ def test_import_source_passes_records_through_qc_and_split(tmp_path):
     assert set(card["tasks"]) == {"forward_reaction_prediction", "molecular_description_generation"}
     with pytest.raises(ConfigError, match="format"):
         load_config(write_config(tmp_path / "j.yaml", {"name": "x", "sources": [{"kind": "import", "tasks": ["*"]}]}))
+
+
+def test_card_ring_counts_are_the_sssr_size():
+    from molbridge.chem.parse import to_mol
+    from molbridge.data.build.units import sssr_size
+
+    beta_cyclodextrin = ("OC[C@H]1O[C@@H]2O[C@H]3[C@H](O)[C@@H](O)[C@@H](O[C@H]4[C@H](O)[C@@H](O)[C@@H](O[C@H]5[C@H](O)"
+                         "[C@@H](O)[C@@H](O[C@H]6[C@H](O)[C@@H](O)[C@@H](O[C@H]7[C@H](O)[C@@H](O)[C@@H](O[C@H]8[C@H](O)"
+                         "[C@@H](O)[C@@H](O[C@H]9[C@H](O)[C@@H](O)[C@@H](O[C@H]1[C@H](O)[C@H]2O)O[C@@H]9CO)O[C@@H]8CO)"
+                         "O[C@@H]7CO)O[C@@H]6CO)O[C@@H]5CO)O[C@@H]4CO)O[C@@H]3CO")
+    assert sssr_size(to_mol(beta_cyclodextrin)) == 8 and sssr_size(to_mol("c1ccccc1.C1CC1")) == 2

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from molbridge.data.formats.common import write_atomic  # noqa: E402
 
 PLOTS = (("mol_weight", "molecular weight (g/mol)"), ("bertz_complexity", "Bertz complexity"),
-         ("heavy_atoms", "heavy atoms"), ("rings", "rings"))
+         ("heavy_atoms", "heavy atoms"), ("rings", "rings (SSSR)"))
 
 
 def _histogram(values: list[float], label: str, path: Path, integer: bool) -> None:
