@@ -173,8 +173,8 @@ def test_card_ring_counts_are_the_sssr_size():
     from molbridge.chem.parse import to_mol
     from molbridge.data.build.units import sssr_size
 
-    beta_cyclodextrin = ("OC[C@H]1O[C@@H]2O[C@H]3[C@H](O)[C@@H](O)[C@@H](O[C@H]4[C@H](O)[C@@H](O)[C@@H](O[C@H]5[C@H](O)"
+    gamma_cyclodextrin = ("OC[C@H]1O[C@@H]2O[C@H]3[C@H](O)[C@@H](O)[C@@H](O[C@H]4[C@H](O)[C@@H](O)[C@@H](O[C@H]5[C@H](O)"
                          "[C@@H](O)[C@@H](O[C@H]6[C@H](O)[C@@H](O)[C@@H](O[C@H]7[C@H](O)[C@@H](O)[C@@H](O[C@H]8[C@H](O)"
                          "[C@@H](O)[C@@H](O[C@H]9[C@H](O)[C@@H](O)[C@@H](O[C@H]1[C@H](O)[C@H]2O)O[C@@H]9CO)O[C@@H]8CO)"
                          "O[C@@H]7CO)O[C@@H]6CO)O[C@@H]5CO)O[C@@H]4CO)O[C@@H]3CO")
-    assert sssr_size(to_mol(beta_cyclodextrin)) == 8 and sssr_size(to_mol("c1ccccc1.C1CC1")) == 2
+    assert sssr_size(to_mol(gamma_cyclodextrin)) == 9 and sssr_size(to_mol("c1ccccc1.C1CC1")) == 2
