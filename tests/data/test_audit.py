@@ -70,3 +70,22 @@ def test_readable_output_and_bad_inputs(tmp_path: Path) -> None:
     ragged.write_text("CID\tSMILES\tdescription\n1\tCCO\n")
     result = runner.invoke(app, ["data", "audit", str(a), str(ragged)])
     assert result.exit_code == 2 and "r.txt:2" in result.output
+
+
+def test_audit_of_build_splits(tmp_path: Path) -> None:
+    import yaml
+
+    from molbridge.data.build.config import load_config
+    from molbridge.data.build.pipeline import build
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "a", "split": {"method": "random", "fractions": [0.5, 0.25, 0.25]},
+                                      "sources": [{"kind": "qm9", "limit": 200, "tasks": ["computed_property"]}]}))
+    build(load_config(config), tmp_path / "out")
+    result = runner.invoke(app, ["data", "audit", f"{tmp_path / 'out'}:train", f"{tmp_path / 'out'}:test", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["n_a"] > 50 and out["n_b"] > 20
+    assert out["identical_inchikey"] == 0 and out["shared_connectivity"] == 0  # the split is by skeleton
+    missing = runner.invoke(app, ["data", "audit", f"{tmp_path / 'out'}:train", str(tmp_path / "none.parquet")])
+    assert missing.exit_code == 2

@@ -15,8 +15,8 @@ KEYS = ("identical_inchikey", "shared_connectivity", "identical_caption")
 
 @app.command("audit")
 def audit_cmd(
-    a: Path = typer.Argument(..., help="the reference split (e.g. train or validation)"),
-    b: Path = typer.Argument(..., help="the split checked against it (e.g. test)"),
+    a: str = typer.Argument(..., help="the reference split: a ChEBI-20(-MM) table or a build split DIR:train"),
+    b: str = typer.Argument(..., help="the split checked against it, e.g. test.txt or DIR:test"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object with every shared record"),
     show: int = typer.Option(10, "--show", min=0, help="shared records listed per key in the readable output"),
 ) -> None:

@@ -20,6 +20,7 @@ from molbridge.chem.parse import connectivity_block, to_inchikey
 from molbridge.errors import FileFormatError
 
 TABLE_SUFFIXES = (".txt", ".tsv", ".csv")
+SPLITS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,33 @@ def audit(a: Sequence[AuditItem], b: Sequence[AuditItem]) -> AuditReport:
 
 
 def read_items(path: str | Path) -> list[AuditItem]:
-    """Records of a ChEBI-20 table (TSV: `.txt`, `.tsv`) or a ChEBI-20-MM table (`.csv`)."""
+    """Records to audit: a ChEBI-20 table (`.txt`, `.tsv`), a ChEBI-20-MM table (`.csv`), or one split of a
+    `molbridge data build` output written `DIR:SPLIT` (e.g. `runs/mini:test`), one item per distinct molecule
+    or caption record."""
     from molbridge.data.sources.chebi20 import read_chebi20, read_chebi20_mm
 
+    text = str(path)
+    directory, _, split = text.rpartition(":")
+    if split in SPLITS and directory and (Path(directory) / "data").is_dir():
+        return _build_items(Path(directory), split)
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise FileFormatError(str(path), None, f"cannot audit a {path.suffix or 'suffix-less'} file; expected a "
-                              "ChEBI-20 table (.txt/.tsv) or a ChEBI-20-MM table (.csv)")
+                              "ChEBI-20 table (.txt/.tsv), a ChEBI-20-MM table (.csv) or a build split DIR:SPLIT")
     records = read_chebi20_mm(path) if path.suffix.lower() == ".csv" else read_chebi20(path)
     return [AuditItem(r.cid, r.smiles, r.description) for r in records]
+
+
+def _build_items(directory: Path, split: str) -> list[AuditItem]:
+    from molbridge.data.parquet_io import read_shard
+
+    shards = sorted((directory / "data").glob(f"{split}-*.parquet"))
+    if not shards:
+        raise FileFormatError(str(directory), None, f"no {split} shards in this build")
+    items = {}
+    for shard in shards:
+        for record in read_shard(shard):
+            m = record.modalities
+            if m.smiles or m.caption:
+                items.setdefault((m.smiles, m.caption), AuditItem(record.id, m.smiles or "", m.caption or ""))
+    return list(items.values())
