@@ -178,3 +178,23 @@ def test_card_ring_counts_are_the_sssr_size():
                          "[C@@H](O)[C@@H](O[C@H]9[C@H](O)[C@@H](O)[C@@H](O[C@H]1[C@H](O)[C@H]2O)O[C@@H]9CO)O[C@@H]8CO)"
                          "O[C@@H]7CO)O[C@@H]6CO)O[C@@H]5CO)O[C@@H]4CO)O[C@@H]3CO")
     assert sssr_size(to_mol(gamma_cyclodextrin)) == 9 and sssr_size(to_mol("c1ccccc1.C1CC1")) == 2
+
+
+def test_conformers_are_added_and_a_failed_one_keeps_its_records(tmp_path):
+    from molbridge.data.parquet_io import read_shard
+
+    source = {"kind": "b3db", "limit": 3, "tasks": ["smiles2selfies"], "conformers": True}
+    config = load_config(write_config(tmp_path / "c.yaml", {"name": "c", "sources": [source]}))
+    card = build(config, tmp_path / "out")
+    records = [r for s in (tmp_path / "out" / "data").glob("*.parquet") for r in read_shard(s)]
+    assert len(records) == card["records"] == 3
+    assert all(r.modalities.conformer and "MMFF94" in r.modalities.conformer.method for r in records)
+    assert all("H" in r.modalities.conformer.atoms for r in records)
+    rushed = load_config(write_config(tmp_path / "d.yaml", {"name": "d", "sources": [
+        {**source, "conformer_deadline_s": 0.0001}]}))
+    card = build(rushed, tmp_path / "rushed")
+    assert card["records"] == 3 and card["problems"]["0"]["build"] == 3
+    assert "timeout" in card["problems"]["0"]["examples"][0][1]
+    with pytest.raises(ConfigError, match="conformers"):
+        load_config(write_config(tmp_path / "e.yaml", {"name": "e", "sources": [
+            {"kind": "qm9", "tasks": ["computed_property"], "conformers": True}]}))

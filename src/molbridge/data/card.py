@@ -116,8 +116,8 @@ def _markdown(card: dict) -> str:
     lines += [f"- flagged (kept), {reason}: {n:,}" for reason, n in sorted(qc.get("flagged", {}).items())]
     lines += ["", "## Source records not used", ""]
     for entry in card["problems"].values():
-        lines.append(f"- {entry['kind']}: {entry['reading']:,} unreadable rows, {entry['build']:,} items that "
-                     "failed to build (invalid molecule or schema)")
+        lines.append(f"- {entry['kind']}: {entry['reading']:,} unreadable rows, {entry['build']:,} build problems "
+                     "(an invalid molecule or schema violation drops the item; a missing conformer keeps its records)")
         lines += [f"  - `{where}`: {reason}" for where, reason in entry["examples"][:5]]
     lines += ["", "## Molecules and proteins", ""]
     lines += [f"- {name}: min {s['min']:.1f}, median {s['median']:.1f}, max {s['max']:.1f}"
