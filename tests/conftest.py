@@ -28,3 +28,14 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def scibert_dir() -> str:
     return str(require(SCIBERT_DIR))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models gain nothing from threads, whose OpenMP spinning costs seconds on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

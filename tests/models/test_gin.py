@@ -18,13 +18,7 @@ SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "[Na+].[Cl-]", "C", "CN1CC
           "O=C(O)CCC(=O)O", "C1CCCCC1N"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, whose OpenMP spinning costs seconds on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _encoder(config: GINConfig = TINY, seed: int = 0) -> GINEncoder:

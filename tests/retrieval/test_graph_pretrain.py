@@ -33,13 +33,7 @@ MOLECULES = [
 ]  # 40 molecules
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads, whose OpenMP spinning costs seconds on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fast(tmp_path, name="run", **kwargs):
