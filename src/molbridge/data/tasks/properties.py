@@ -68,7 +68,8 @@ def computed_property_qa(key: str, modalities: Modalities, values: dict[str, flo
         records.append(make_record(
             id=rid, task="computed_property", instruction=choose(phrasings["qa_question"], rid).format(property=prop),
             input=modalities.smiles, output=_capitalised(answer), modalities=modalities,
-            meta={**meta, "extra": {"property": name, "unit": unit, "value": round(values[name], decimals)}}))
+            meta={**meta, "extra": {**meta.get("extra", {}), "property": name, "unit": unit,
+                                    "value": round(values[name], decimals)}}))
     return records
 
 
@@ -78,15 +79,28 @@ def descriptor_values(smiles: str, mol: Chem.Mol) -> dict[str, float]:
     return {name: profile[name] for name in DESCRIPTORS}
 
 
-def qm9_records(molecule: QM9Molecule, tasks: tuple[str, ...]) -> list[Record]:
-    """The requested property tasks for one QM9 molecule (parsed once)."""
+def qm9_records(molecule: QM9Molecule, tasks: tuple[str, ...], quantum: str = "qm9") -> list[Record]:
+    """The requested property tasks for one QM9 molecule (parsed once).
+
+    `quantum="xtb"` answers the computed-property HOMO/LUMO/gap questions with GFN2-xTB on QM9's
+    geometry instead of QM9's B3LYP values (recorded in `meta.extra["method"]`); the
+    Mol-Instructions property-prediction records always keep QM9's published numbers.
+    """
     mol = to_mol(molecule.smiles)
     modalities = modalities_of(mol, Conformer(atoms=molecule.atoms, coords=molecule.coords, method=QM9_METHOD))
     key, meta = f"qm9:{molecule.index}", {"source": "qm9", "source_id": str(molecule.index), "license": QM9_LICENSE}
     records = property_prediction(key, modalities, molecule.properties, meta) if "property_prediction" in tasks else []
     if "computed_property" in tasks:
-        values = descriptor_values(modalities.smiles, mol) | {name: molecule.properties[name] * HARTREE_TO_EV for name in QUANTUM}
-        records += computed_property_qa(key, modalities, values, meta)
+        records += computed_property_qa(key, modalities, descriptor_values(modalities.smiles, mol),
+                                        {**meta, "extra": {"method": "RDKit"}})
+        if quantum == "xtb":
+            from molbridge.chem.xtb import METHOD, frontier_orbitals
+
+            orbitals = frontier_orbitals(molecule.atoms, molecule.coords)
+            values, method = {"homo": orbitals.homo_ev, "lumo": orbitals.lumo_ev, "gap": orbitals.gap_ev}, METHOD
+        else:
+            values, method = {name: molecule.properties[name] * HARTREE_TO_EV for name in QUANTUM}, QM9_METHOD
+        records += computed_property_qa(key, modalities, values, {**meta, "extra": {"method": method}})
     return records
 
 
