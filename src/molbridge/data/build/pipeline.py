@@ -1,0 +1,145 @@
+"""`molbridge data build`: sources → tasks → QC → split → sharded Parquet + dataset card, resumable.
+
+Each source is read as a stream and cut into chunks of `chunk_size` items. Workers (this
+process, a local pool or a Dask cluster) turn chunks into records; the main process takes the
+results in order, applies QC (stateful deduplication) and the split, writes the chunk's shards
+and then a commit file `state/sNN-cNNNNN.json` holding the dedup keys the chunk added, the
+cumulative counts and the chunk's molecule statistics. A chunk is done exactly when its commit
+file exists. Killed at any moment (even `kill -9`), a rerun with the same config replays the
+commit files, skips the committed chunks and rebuilds the first uncommitted one under the same
+shard names, so every record ends up in the output exactly once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import platform
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from molbridge.data.build.config import BuildConfig
+from molbridge.data.build.executor import run_ordered
+from molbridge.data.build.units import build_chunk, source_items
+from molbridge.data.card import write_card
+from molbridge.data.formats.common import Problem, write_atomic
+from molbridge.data.parquet_io import write_shard
+from molbridge.data.qc import QualityControl
+from molbridge.data.splits import SPLITS, assign_splits
+from molbridge.errors import MolbridgeError
+
+_EXAMPLES = 20  # problems listed per source in the card (all are counted)
+
+
+class BuildError(MolbridgeError, RuntimeError):
+    """A build that cannot start or continue (an output directory of another config)."""
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    """Progress report after each committed chunk."""
+
+    source: int
+    chunk: int
+    records: int  # kept records of this chunk
+    total: int  # kept records so far
+
+
+@dataclass
+class Progress:
+    """What a build has committed: QC report, counts per split and task, problems, molecule stats."""
+
+    counts: dict
+    problems: dict
+    report: dict | None
+    molecules: list
+    proteins: list  # lengths of the distinct kept protein sequences
+
+
+def _read_commits(state_dir: Path, qc: QualityControl) -> tuple[dict[int, int], Progress]:
+    """Replay commit files: chunks done per source (consecutive only) and the cumulative progress."""
+    done: dict[int, int] = {}
+    progress = Progress({split: {} for split in SPLITS}, {}, None, [], [])
+    journal = []
+    for path in sorted(state_dir.glob("s[0-9][0-9]-c[0-9][0-9][0-9][0-9][0-9].json")):
+        source, chunk = int(path.name[1:3]), int(path.name[5:10])
+        if chunk != done.get(source, 0):
+            break  # a gap: later files belong to a run that never finished its earlier chunk
+        commit = json.loads(path.read_text(encoding="utf-8"))
+        journal.append(commit["keys"])
+        progress.counts, progress.problems, progress.report = commit["counts"], commit["problems"], commit["report"]
+        progress.molecules.extend(commit["molecules"])
+        progress.proteins.extend(commit["proteins"])
+        done[source] = chunk + 1
+    if progress.report is not None:
+        qc.restore(progress.report, journal)
+    return done, progress
+
+
+def _check_out_dir(out: Path, config: BuildConfig) -> None:
+    marker = out / "state" / "config.json"
+    if marker.exists():
+        previous = json.loads(marker.read_text(encoding="utf-8"))["fingerprint"]
+        if previous != config.fingerprint():
+            raise BuildError(f"{out} holds a build of another config (fingerprint {previous}); use a new --out "
+                             "or remove that directory")
+    else:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(marker, json.dumps({"fingerprint": config.fingerprint(), "name": config.name}) + "\n")
+        write_atomic(out / "config.yaml", yaml.safe_dump(
+            {"config": config.model_dump(mode="json"), "python": platform.python_version()}, sort_keys=False))
+
+
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, scheduler: str | None = None,
+          progress: Callable[[ChunkDone], None] | None = None) -> dict:
+    """Build (or resume) the dataset into `out_dir`; returns the dataset card (also written there)."""
+    out = Path(out_dir)
+    _check_out_dir(out, config)
+    state_dir = out / "state"
+    qc = QualityControl(config.qc.to_qc())
+    done, state = _read_commits(state_dir, qc)
+    total = sum(sum(tasks.values()) for tasks in state.counts.values())
+    for s, source in enumerate(config.sources):
+        reading: list[Problem] = []
+        chunks = _chunks(source_items(source, reading), config.chunk_size)
+        skipped = sum(1 for _ in itertools.islice(chunks, done.get(s, 0)))  # committed: read past, not rebuilt
+        deadline = source.conformer_deadline_s if source.conformers else None
+        calls = ((source.kind, tuple(source.tasks), chunk, qc.config, config.split.method, config.phrasings_dir,
+                  deadline, source.quantum) for chunk in chunks)
+        for c, result in enumerate(run_ordered(build_chunk, calls, workers=workers, scheduler=scheduler), skipped):
+            kept = assign_splits(qc.filter(result.records, result.facts), config.split.method, config.split.fractions,
+                                 config.split.seed, result.groups)
+            for split in SPLITS:
+                rows = [r for r in kept if r.meta.split == split]
+                if rows:
+                    write_shard(out / "data" / f"{split}-s{s:02d}-c{c:05d}.parquet", rows)
+                    for task, n in Counter(r.task for r in rows).items():
+                        state.counts[split][task] = state.counts[split].get(task, 0) + n
+            entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
+            entry["build"] += len(result.problems)
+            entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in result.problems])[:_EXAMPLES]
+            kept_smiles = {r.modalities.smiles for r in kept}
+            molecules = [[smiles, *stats] for smiles, stats in result.molecules.items() if smiles in kept_smiles]
+            proteins = [len(p) for p in {r.modalities.protein_sequence for r in kept} - {None}]
+            commit = {"keys": qc.take_new_keys(), "counts": state.counts, "problems": state.problems,
+                      "report": qc.report.to_dict(), "molecules": molecules, "proteins": proteins}
+            write_atomic(state_dir / f"s{s:02d}-c{c:05d}.json", json.dumps(commit))
+            state.molecules.extend(molecules)
+            state.proteins.extend(proteins)
+            total += len(kept)
+            if progress is not None:
+                progress(ChunkDone(s, c, len(kept), total))
+        entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
+        entry["reading"] = len(reading)  # the whole stream was read (skipped chunks too): the full count
+        entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in reading])[:_EXAMPLES]
+    return write_card(out, config, state.counts, qc.report.to_dict(), state.problems, state.molecules, state.proteins,
+                      runner=f"dask scheduler {scheduler}" if scheduler else f"{workers} local worker(s)")
