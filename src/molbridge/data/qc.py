@@ -58,6 +58,8 @@ class QCConfig:
     max_protein_length: int = 2000
     min_caption_words: int = 8
     protein_redundancy: Literal["drop", "keep"] = "drop"
+    # read by pydantic where a build config holds a QCConfig: a misspelt key is an error, not ignored
+    __pydantic_config__ = {"extra": "forbid"}
 
     def __post_init__(self) -> None:
         if self.min_heavy_atoms > self.max_heavy_atoms or self.min_protein_length > self.max_protein_length:

@@ -82,23 +82,6 @@ class SourceConfig(_Strict):
         return self
 
 
-class QCSettings(_Strict):
-    elements: list[str] | None = None
-    min_heavy_atoms: int = 1
-    max_heavy_atoms: int = 150
-    max_abs_charge: int = 2
-    dedup_key: Literal["canonical", "inchikey"] = "inchikey"
-    near_duplicates: Literal["drop", "flag", "keep"] = "drop"
-    min_caption_words: int = 8
-    min_protein_length: int = 30
-    max_protein_length: int = 2000
-    protein_redundancy: Literal["drop", "keep"] = "drop"
-
-    def to_qc(self) -> QCConfig:
-        fields = self.model_dump(exclude={"elements"})
-        return QCConfig(**fields, **({"elements": tuple(self.elements)} if self.elements else {}))
-
-
 class SplitSettings(_Strict):
     method: str = "random"
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -118,7 +101,7 @@ class BuildConfig(_Strict):
     chunk_size: int = Field(default=1000, ge=1)
     phrasings_dir: str | None = None  # paraphrased phrasing files (`molbridge data paraphrase`)
     sources: list[SourceConfig] = Field(min_length=1)
-    qc: QCSettings = Field(default_factory=QCSettings)
+    qc: QCConfig = Field(default_factory=QCConfig)  # validated from the YAML mapping, unknown keys refused
     split: SplitSettings = Field(default_factory=SplitSettings)
 
     def fingerprint(self) -> str:
