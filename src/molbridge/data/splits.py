@@ -46,9 +46,10 @@ def check_method(method: str) -> None:
         raise SplitError(f"unknown split method {method!r}; expected one of {', '.join(METHODS)}")
 
 
-def molecule_group(mol: Chem.Mol, method: str, inchikey: str | None = None) -> str:
-    """The group of a parsed molecule: its connectivity block, or its scaffold (own block if acyclic)."""
-    molecule = "mol:" + connectivity_block(inchikey or to_inchikey(mol))
+def molecule_group(mol: Chem.Mol, method: str, block: str | None = None) -> str:
+    """The group of a parsed molecule: its connectivity block (pass it when known), or its scaffold
+    (own block if acyclic)."""
+    molecule = "mol:" + (block or connectivity_block(to_inchikey(mol)))
     if method in ("random", "cluster"):
         return molecule
     scaffold = murcko_scaffold(mol)

@@ -105,11 +105,12 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
     out = Path(out_dir)
     _check_out_dir(out, config)
     state_dir = out / "state"
-    qc = QualityControl(config.qc.to_qc())
+    qc = QualityControl(config.qc)
     done, state = _read_commits(state_dir, qc)
     total = sum(sum(tasks.values()) for tasks in state.counts.values())
     for s, source in enumerate(config.sources):
         reading: list[Problem] = []
+        entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
         chunks = _chunks(source_items(source, reading), config.chunk_size)
         skipped = sum(1 for _ in itertools.islice(chunks, done.get(s, 0)))  # committed: read past, not rebuilt
         deadline = source.conformer_deadline_s if source.conformers else None
@@ -124,7 +125,6 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
                     write_shard(out / "data" / f"{split}-s{s:02d}-c{c:05d}.parquet", rows)
                     for task, n in Counter(r.task for r in rows).items():
                         state.counts[split][task] = state.counts[split].get(task, 0) + n
-            entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
             entry["build"] += len(result.problems)
             entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in result.problems])[:_EXAMPLES]
             kept_smiles = {r.modalities.smiles for r in kept}
@@ -138,7 +138,6 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
             total += len(kept)
             if progress is not None:
                 progress(ChunkDone(s, c, len(kept), total))
-        entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
         entry["reading"] = len(reading)  # the whole stream was read (skipped chunks too): the full count
         entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in reading])[:_EXAMPLES]
     return write_card(out, config, state.counts, qc.report.to_dict(), state.problems, state.molecules, state.proteins,

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.chem.descriptors import descriptors_of
-from molbridge.chem.parse import to_inchikey
 from molbridge.chem.xtb import XTBError
 from molbridge.data.build.config import SourceConfig
 from molbridge.data.formats.common import Problem
@@ -206,7 +205,7 @@ def build_chunk(kind: str, tasks: tuple[str, ...], items: list[Any], qc: QCConfi
             mol = to_mol_or_none(smiles)
             facts = result.facts[smiles] = molecule_facts(mol, qc, inchis[smiles])
             if mol is not None and facts[0] is None:
-                result.groups[smiles] = molecule_group(mol, split_method, to_inchikey(mol, inchis[smiles]))
+                result.groups[smiles] = molecule_group(mol, split_method, facts[2])
             if mol is not None:
                 d = descriptors_of(smiles, mol)
                 result.molecules[smiles] = (d.mol_weight, d.bertz_complexity, d.heavy_atoms, sssr_size(mol))
