@@ -2,7 +2,7 @@
 
 Unknown keys, unknown source kinds or tasks, and bad split fractions are errors that name the
 key, so a typo never silently builds a different dataset. `--set a.b=c` overrides are applied
-to the parsed YAML before validation (values are read as YAML scalars: `--set qc.max_heavy_atoms=40`).
+to the parsed YAML before validation (`molbridge.config_files`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from molbridge.config_files import load_yaml_config
 from molbridge.data.qc import QCConfig
 from molbridge.data.splits import METHODS, check_fractions
 from molbridge.errors import MolbridgeError
@@ -109,40 +109,6 @@ class BuildConfig(_Strict):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _override(data: dict, assignment: str) -> None:
-    if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE")
-    key, value = assignment.split("=", 1)
-    parts = key.split(".")
-    node = data
-    for part in parts[:-1]:
-        node = node.setdefault(part, {}) if not part.isdigit() else node[int(part)]
-    last = parts[-1]
-    parsed = yaml.safe_load(value)
-    if last.isdigit():
-        node[int(last)] = parsed
-    else:
-        node[last] = parsed
-
-
 def load_config(path: str | Path, overrides: list[str] = ()) -> BuildConfig:
     """Read, override and validate a build config."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        for assignment in overrides:
-            _override(data, assignment)
-    except (KeyError, IndexError, TypeError) as err:
-        raise ConfigError(f"{path}: --set cannot be applied: {err}") from None
-    try:
-        return BuildConfig.model_validate(data)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+    return load_yaml_config(path, BuildConfig, ConfigError, overrides)
