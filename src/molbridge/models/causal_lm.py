@@ -63,7 +63,7 @@ def load_causal_lm(
     name_or_path: str = DEFAULT_LLM, *, dtype: torch.dtype = torch.float32
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The model in eval mode and its tokenizer, set up for left-padded batched generation."""
-    source = _default_copy() if name_or_path == DEFAULT_LLM else _resolve(name_or_path)
+    source = ensure_default_model() if name_or_path == DEFAULT_LLM else resolve_model(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
@@ -79,7 +79,7 @@ def load_causal_lm(
     return model, tokenizer
 
 
-def _resolve(name_or_path: str) -> str:
+def resolve_model(name_or_path: str) -> str:
     """A local directory as is, a hub id as is; a path that does not exist fails here, not on the hub."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
@@ -92,7 +92,7 @@ def _resolve(name_or_path: str) -> str:
     return name_or_path
 
 
-def _default_copy() -> Path:
+def ensure_default_model() -> Path:
     """The safetensors copy of SmolLM2-135M-Instruct, built from the GGUF file when absent or partial."""
     target = default_model_dir()
     if (target / _MARKER).is_file():
@@ -203,20 +203,34 @@ def generate(
     batch_size: int = 8,
     stop: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
+    num_beams: int = 1,
+    temperature: float | None = None,
+    seed: int = 0,
 ) -> list[str]:
-    """Greedy continuations of `prompts` (new text only, cut at the first stop string, stripped).
+    """Greedy (or beam-search, or with `temperature` seeded sampled) continuations of `prompts`
+    (new text only, cut at the first stop string, stripped).
 
     Prompts are batched by token length, so a batch holds little padding, and the results come back
     in the caller's order. A row stops early once it holds a stop string; the text is the same as
     decoding to the end and cutting there. `progress(n_done)` is called after each batch.
     """
     _check_arguments(prompts, max_new_tokens, batch_size, stop)
-    encoded = [_encode(tokenizer, prompt) for prompt in prompts]
+    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
+        raise GenerationInputError(f"num_beams must be a positive int, got {num_beams!r}")
+    if temperature is not None and not temperature > 0:
+        raise GenerationInputError(f"temperature must be > 0 (or None for greedy), got {temperature!r}")
+    encoded = [encode_prompt(tokenizer, prompt) for prompt in prompts]
     empty = [position for position, ids in enumerate(encoded) if not ids]
     if empty:
         raise GenerationInputError(f"prompt {empty[0]} encodes to no tokens; a model needs some context")
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     config = _greedy_config(model, tokenizer, max_new_tokens)
+    if num_beams > 1 or temperature is not None:
+        config.num_beams = num_beams
+        if temperature is not None:
+            config.do_sample, config.temperature, config.top_k = True, temperature, 0
+            torch.manual_seed(seed)
+    encoder_decoder = bool(getattr(model.config, "is_encoder_decoder", False))
     results = [""] * len(prompts)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
@@ -224,7 +238,7 @@ def generate(
             batch = tokenizer.pad(
                 {"input_ids": [encoded[i] for i in rows]}, padding_side="left", return_tensors="pt"
             ).to(model.device)
-            prompt_len = batch["input_ids"].shape[1]
+            prompt_len = 0 if encoder_decoder else batch["input_ids"].shape[1]
             criteria = StoppingCriteriaList([_StopStrings(tokenizer, stop, prompt_len)]) if stop else None
             output = model.generate(**batch, generation_config=config, stopping_criteria=criteria)
             for i, new_tokens in zip(rows, output[:, prompt_len:], strict=True):
@@ -247,7 +261,7 @@ def _check_arguments(prompts: Sequence[str], max_new_tokens: int, batch_size: in
             raise GenerationInputError(f"{name} must be a positive int, got {value!r}")
 
 
-def _encode(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
     """Token ids of a prompt; no second BOS when the prompt (a rendered chat template) already has one."""
     bos = tokenizer.bos_token
     return tokenizer.encode(prompt, add_special_tokens=not (bos and prompt.startswith(bos)))

@@ -1,0 +1,137 @@
+"""The YAML config of `molbridge train`, checked completely before any model is loaded.
+
+Unknown keys, a model path that does not exist, data files that are missing and settings that
+cannot work together are `TrainConfigError`s naming the file and key, raised before the first
+weight is read; an empty training set is caught when examples are built, still before training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from molbridge.config_files import load_yaml_config
+from molbridge.errors import MolbridgeError
+from molbridge.models.causal_lm import DEFAULT_LLM
+
+
+class TrainConfigError(MolbridgeError, ValueError):
+    """A training config that cannot be used; names the file and the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoraSettings(_Strict):
+    r: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    # PEFT's "all-linear": every linear layer of the blocks, not the output head
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class DataSettings(_Strict):
+    """Where the examples come from.
+
+    - `instructions`: `dataset` is a `molbridge data build` output directory (or one Parquet file);
+      `tasks` keeps some of its tasks; `limit_per_task` caps each task's training records.
+    - `sft` / `icma`: `train` and `eval` are ChEBI-20 TSV files; `direction` is mol2text,
+      text2mol or both. ICMA shows each record's `k` nearest training neighbours (by `retriever`,
+      itself excluded) in the prompt, so the model learns to use retrieved context.
+    """
+
+    dataset: str | None = None
+    tasks: list[str] = Field(default_factory=list)
+    train_split: str = "train"
+    eval_split: str = "validation"
+    limit_per_task: int | None = Field(default=None, ge=1)
+    train: str | None = None
+    eval: str | None = None
+    direction: Literal["mol2text", "text2mol", "both"] = "both"
+    limit: int | None = Field(default=None, ge=1)
+    k: int = Field(default=2, ge=1)
+    retriever_mol2text: str = "morgan"
+    retriever_text2mol: str = "bm25"
+    eval_examples: int = Field(default=32, ge=0)
+
+
+class TrainConfig(_Strict):
+    model: str = DEFAULT_LLM  # "smollm2-135m-instruct", a local save_pretrained directory, or a hub id
+    task: Literal["instructions", "sft", "icma"] = "instructions"
+    method: Literal["lora", "full"] = "lora"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    max_length: int = Field(default=512, ge=16)
+    batch_size: int = Field(default=8, ge=1)  # per process and micro-batch
+    grad_accum: int = Field(default=1, ge=1)
+    learning_rate: float = Field(default=2e-4, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    max_grad_norm: float | None = Field(default=1.0, gt=0)
+    warmup_ratio: float = Field(default=0.05, ge=0, lt=1)
+    max_steps: int = Field(default=200, ge=1)  # optimizer steps: the cosine schedule's length
+    budget_minutes: float | None = Field(default=None, gt=0)  # stop (and save) when training time runs out
+    batching: Literal["length_grouped", "random"] = "length_grouped"
+    loss_on: Literal["answer", "all"] = "answer"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a GPU that has it, else fp32
+    eval_every: int = Field(default=50, ge=0)  # 0: only at the end
+    eval_generate: int = Field(default=0, ge=0)  # examples generated and scored per evaluation
+    save_every: int = Field(default=50, ge=1)
+    keep_checkpoints: int = Field(default=2, ge=1)
+    log_every: int = Field(default=1, ge=1)
+    tensorboard: bool = True
+    seed: int = 0
+    out: str = "runs/train"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainConfig:
+        data = self.data
+        if self.task == "instructions":
+            if not data.dataset:
+                raise ValueError("data.dataset is required for task 'instructions' (a `molbridge data build` output)")
+            if data.train or data.eval:
+                raise ValueError("data.train / data.eval are ChEBI-20 files for tasks 'sft' and 'icma'; "
+                                 "task 'instructions' reads data.dataset")
+        else:
+            if not data.train:
+                raise ValueError(f"data.train (a ChEBI-20 TSV) is required for task {self.task!r}")
+            if data.dataset:
+                raise ValueError(f"data.dataset is for task 'instructions'; task {self.task!r} reads data.train")
+        if self.method == "full" and self.lora != LoraSettings():
+            raise ValueError("lora settings were given but method is 'full'")
+        return self
+
+    def fingerprint(self) -> str:
+        """A hash of everything that changes training (not `out` or the budget): a resume must match it."""
+        settings = self.model_dump(mode="json", exclude={"out", "budget_minutes", "eval_every", "eval_generate",
+                                                         "log_every", "tensorboard", "keep_checkpoints"})
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_paths(config: TrainConfig, where: str) -> None:
+    """Files the config names must exist (a hub id for the model is left to the loader)."""
+    from molbridge.models.causal_lm import resolve_model
+    from molbridge.errors import MissingResourceError
+
+    if config.model != DEFAULT_LLM:
+        try:
+            resolve_model(config.model)
+        except MissingResourceError as err:
+            raise TrainConfigError(f"{where}: model: {err}") from None
+    for key in ("dataset", "train", "eval"):
+        value = getattr(config.data, key)
+        if value and not Path(value).exists():
+            raise TrainConfigError(f"{where}: data.{key}: {value} does not exist")
+
+
+def load_train_config(path: str | Path, overrides: list[str] = (), out: str | None = None) -> TrainConfig:
+    """Read, override and validate a training config; `out` (the command line's) wins over the file's."""
+    config = load_yaml_config(path, TrainConfig, TrainConfigError, overrides)
+    if out is not None:
+        config = config.model_copy(update={"out": out})
+    check_paths(config, str(path))
+    return config

@@ -1,0 +1,257 @@
+"""`molbridge train`: one Accelerate training loop for LoRA or full fine-tuning, resumable exactly.
+
+The same loop runs in one process on a laptop CPU and under `accelerate launch` / `torchrun` on
+GPUs (DDP; FSDP and DeepSpeed settings come from Accelerate's own config). Every rank computes
+the same examples and the same micro-batch plan and takes its own slice of it, so the batches,
+the RNG state and the schedule after a resume are the ones an uninterrupted run would have had;
+a test checks that the weights come out identical. At the end the ranks compare checksums of
+their trainable weights and the run fails loudly if they ever diverged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from torch.optim.lr_scheduler import LambdaLR
+
+from molbridge.errors import MolbridgeError
+from molbridge.train import checkpoints
+from molbridge.train.batches import BatchPlan, collate, encode
+from molbridge.train.config import TrainConfig
+from molbridge.train.examples import Example, ExampleError, config_examples, spread
+from molbridge.train.modeling import AnswerLoss, is_seq2seq, load_for_training, load_tokenizer, save_trained, trainable_state
+from molbridge.train.run_log import RunLog
+
+SUMMARY = "train_state.json"
+
+
+class TrainingError(MolbridgeError, RuntimeError):
+    """Training went wrong in a way the user must see (ranks diverged, the loss became NaN)."""
+
+
+@dataclass
+class TrainResult:
+    out: str
+    steps: int
+    planned_steps: int
+    stopped: str  # "max_steps" | "budget"
+    train_examples: int
+    left_out: int
+    real_tokens: int
+    padded_tokens: int
+    seconds: float
+    real_tokens_per_s: float
+    padded_tokens_per_s: float
+    final_loss: float | None
+    eval_loss: float | None
+    rank_checksums: list[float] = field(default_factory=list)
+    evaluations: list[dict] = field(default_factory=list)
+
+
+def _precision(config: TrainConfig) -> str:
+    if config.precision == "bf16" or (config.precision == "auto" and torch.cuda.is_available()
+                                      and torch.cuda.is_bf16_supported()):
+        return "bf16"
+    return "no"
+
+
+def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
+    """Train (or resume, or find finished) the run in `config.out`; returns its summary."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    out = Path(config.out)
+    done = _finished(out, config)
+    if done is not None:
+        return done
+    accelerator = Accelerator(mixed_precision=_precision(config), cpu=not torch.cuda.is_available())
+    rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
+
+    tokenizer = load_tokenizer(config)
+    seq2seq = is_seq2seq(config.model)
+    train_examples, eval_examples, problems = config_examples(config, tokenizer)
+    encoded, too_long = encode(train_examples, tokenizer, config.max_length, loss_on=config.loss_on, seq2seq=seq2seq)
+    if not encoded:
+        raise ExampleError(f"all {len(train_examples)} training examples are over max_length {config.max_length}")
+    problems += too_long
+    eval_encoded, _ = encode(eval_examples, tokenizer, config.max_length, loss_on="answer", seq2seq=seq2seq)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        (out / "left_out.txt").write_text("".join(f"{p}\n" for p in problems))
+    accelerator.wait_for_everyone()
+
+    set_seed(config.seed)  # the same LoRA initialisation on every rank
+    model, _ = load_for_training(config)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    schedule = checkpoints.CosineWithWarmup(math.ceil(config.warmup_ratio * config.max_steps), config.max_steps)
+    scheduler = LambdaLR(optimizer, schedule)
+    loss_module, optimizer = accelerator.prepare(AnswerLoss(model, seq2seq), optimizer)
+
+    plan = BatchPlan([len(e.input_ids) for e in encoded], config.batch_size, config.seed,
+                     config.batching == "length_grouped")
+    state = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
+    step = 0
+    found = checkpoints.step_dirs(out / "checkpoints")
+    if found:
+        state = checkpoints.load(found[-1], model, optimizer, scheduler, rank, world, config.fingerprint())
+        step = state["step"]
+    run_log = RunLog(out, step, schedule.total, config.tensorboard, show_progress and main) if main else None
+    device, pad = accelerator.device, tokenizer.pad_token_id
+    stopped, loss_value, eval_loss, step_seconds = "max_steps", None, None, []
+
+    def checkpoint() -> None:
+        checkpoints.save(out / "checkpoints", step, trainable_state(model), optimizer, scheduler,
+                         {**state, "fingerprint": config.fingerprint(), "world_size": world,
+                          "planned_steps": schedule.total}, rank, accelerator.wait_for_everyone,
+                         config.keep_checkpoints)
+
+    while step < schedule.total:
+        started = time.perf_counter()
+        losses, real, padded = 0.0, 0, 0
+        for micro in range(config.grad_accum):
+            batch = collate([encoded[i] for i in plan[(step * config.grad_accum + micro) * world + rank]], pad,
+                            seq2seq=seq2seq)
+            real, padded = real + int(batch.pop("real_tokens")), padded + int(batch.pop("padded_tokens"))
+            sync = accelerator.no_sync(loss_module) if micro < config.grad_accum - 1 else contextlib.nullcontext()
+            with sync, accelerator.autocast():
+                loss = loss_module(**{k: v.to(device) for k, v in batch.items()})
+                accelerator.backward(loss / config.grad_accum)
+            losses += float(loss.detach()) / config.grad_accum
+        grad_norm = accelerator.clip_grad_norm_(params, config.max_grad_norm) if config.max_grad_norm else None
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        elapsed = time.perf_counter() - started
+        over = config.budget_minutes is not None and state["seconds"] + elapsed >= config.budget_minutes * 60
+        totals = accelerator.reduce(torch.tensor([losses, real, padded, elapsed, float(over)], dtype=torch.float64,
+                                                 device=device), "sum")
+        loss_value, real, padded = float(totals[0]) / world, int(totals[1]), int(totals[2])
+        elapsed = float(totals[3]) / world
+        if not math.isfinite(loss_value):
+            raise TrainingError(f"step {step}: the loss is {loss_value}; lower learning_rate or check the data")
+        state["real_tokens"] += real
+        state["padded_tokens"] += padded
+        state["seconds"] += elapsed
+        step_seconds.append(elapsed)
+        if config.budget_minutes is not None and len(step_seconds) == 3 and not state.get("replanned"):
+            _replan(schedule, step, config, sum(step_seconds[1:]) / 2, state["seconds"])
+            state["replanned"] = True
+            if run_log is not None:
+                run_log.retotal(schedule.total)
+        row = {"step": step, "epoch": round(plan.epoch_of(step * config.grad_accum * world), 4), "loss": loss_value,
+               "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm) if grad_norm is not None else "",
+               "real_tokens": state["real_tokens"], "padded_tokens": state["padded_tokens"],
+               "real_tokens_per_s": real / elapsed, "padded_tokens_per_s": padded / elapsed,
+               "elapsed_s": round(state["seconds"], 3)}
+        last = step >= schedule.total or float(totals[4]) > 0
+        if eval_encoded and ((config.eval_every and step % config.eval_every == 0) or last):
+            eval_loss = _evaluate(accelerator, loss_module, eval_encoded, eval_examples, config, tokenizer, seq2seq,
+                                  step, state)
+            row["eval_loss"] = eval_loss
+        if run_log is not None and (step % config.log_every == 0 or last):
+            run_log.step(row)
+        if step % config.save_every == 0 or last:
+            checkpoint()
+        if float(totals[4]) > 0:
+            stopped = "budget"
+            break
+    if run_log is not None:
+        run_log.close()
+    return _finish(accelerator, model, tokenizer, config, seq2seq, step, schedule.total, stopped, state,
+                   len(encoded), len(problems), loss_value, eval_loss)
+
+
+def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConfig, step_s: float,
+            spent_s: float) -> None:
+    """Fit the schedule's length to the time budget from the measured step time (once, after step 3)."""
+    remaining = config.budget_minutes * 60 - spent_s
+    total = min(config.max_steps, step + max(0, int(remaining / max(step_s, 1e-9))))
+    schedule.total = max(total, step)
+    schedule.warmup = min(schedule.warmup, math.ceil(config.warmup_ratio * schedule.total))
+
+
+def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Example], config: TrainConfig, tokenizer,
+              seq2seq: bool, step: int, state: dict) -> float | None:
+    """Answer-token loss on the held-out examples and, with `eval_generate`, engine scores of generations."""
+    value = None
+    if accelerator.is_main_process:
+        module = accelerator.unwrap_model(loss_module)
+        module.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for start in range(0, len(eval_encoded), config.batch_size):
+                items = eval_encoded[start:start + config.batch_size]
+                batch = collate(items, tokenizer.pad_token_id, seq2seq=seq2seq)
+                for key in ("real_tokens", "padded_tokens"):
+                    batch.pop(key)
+                with accelerator.autocast():
+                    total += float(module(**{k: v.to(accelerator.device) for k, v in batch.items()})) * len(items)
+                count += len(items)
+        value = total / count
+        evaluation = {"step": step, "eval_loss": value}
+        if config.eval_generate:
+            from molbridge.train.predict import predict
+            from molbridge.train.scoring import score_predictions
+
+            tokenizer.padding_side = "left"
+            chosen = spread(eval_examples, config.eval_generate)
+            predictions = predict(module.model, tokenizer, chosen, max_new_tokens=config.max_length // 2)
+            evaluation["scores"] = {group: report.values() for group, report in score_predictions(predictions).items()}
+            tokenizer.padding_side = "right"
+        state["evaluations"].append(evaluation)
+        module.train()
+    accelerator.wait_for_everyone()
+    return value
+
+
+def _finish(accelerator, model, tokenizer, config: TrainConfig, seq2seq: bool, step: int, planned: int, stopped: str,
+            state: dict, n_train: int, n_left_out: int, loss_value, eval_loss) -> TrainResult:
+    """Check the ranks agree, save the trained model atomically and write the run summary."""
+    checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in model.parameters() if p.requires_grad)],
+                            dtype=torch.float64, device=accelerator.device)
+    checksums = [float(c) for c in accelerator.gather(checksum)]
+    if len(set(checksums)) > 1:
+        raise TrainingError(f"trainable weights differ between ranks after step {step}: checksums {checksums}")
+    out = Path(config.out)
+    result = TrainResult(str(out), step, planned, stopped, n_train, n_left_out, state["real_tokens"],
+                         state["padded_tokens"], round(state["seconds"], 3),
+                         state["real_tokens"] / max(state["seconds"], 1e-9),
+                         state["padded_tokens"] / max(state["seconds"], 1e-9), loss_value, eval_loss, checksums,
+                         state["evaluations"])
+    if accelerator.is_main_process:
+        staging = out / ".final.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        save_trained(accelerator.unwrap_model(model), tokenizer, config, seq2seq, staging)
+        if (out / "final").exists():
+            shutil.rmtree(out / "final")
+        os.replace(staging, out / "final")
+        summary = {**asdict(result), "fingerprint": config.fingerprint()}
+        (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    accelerator.wait_for_everyone()
+    return result
+
+
+def _finished(out: Path, config: TrainConfig) -> TrainResult | None:
+    """The summary of a finished run with the same settings (a rerun is a no-op), else None."""
+    path = out / SUMMARY
+    if not path.is_file() or not (out / "final").is_dir():
+        return None
+    summary = json.loads(path.read_text())
+    if summary.pop("fingerprint", None) != config.fingerprint():
+        return None
+    more_time = config.budget_minutes is None or config.budget_minutes * 60 > summary["seconds"]
+    if summary["stopped"] == "budget" and more_time:
+        return None  # stopped by a budget that has since grown: resume from the last checkpoint
+    return TrainResult(**summary)

@@ -1,0 +1,150 @@
+"""The model being trained: loading (causal or seq2seq, LoRA or full), the loss, and the saved result.
+
+Answer-only loss computes the vocabulary projection only where a label is learned. Why: with
+SmolLM2's 49,152-token vocabulary the output head over every position is a large share of a
+training step on CPU, and prompts (especially ICMA prompts with retrieved examples) are most of
+the tokens; the loss is the same number as transformers' `labels=` loss (tested).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from molbridge.errors import MissingResourceError, MolbridgeError
+from molbridge.models.causal_lm import DEFAULT_LLM, load_causal_lm, resolve_model
+from molbridge.train.config import TrainConfig
+
+INFO_FILE = "molbridge-model.json"
+
+
+class TrainedModelError(MolbridgeError, ValueError):
+    """A directory that is not a trained molbridge model (or a plain Hugging Face model)."""
+
+
+def is_seq2seq(name_or_path: str) -> bool:
+    if name_or_path == DEFAULT_LLM:
+        return False
+    from transformers import AutoConfig
+
+    return bool(AutoConfig.from_pretrained(resolve_model(name_or_path)).is_encoder_decoder)
+
+
+def load_tokenizer(config: TrainConfig):
+    """The tokenizer alone (cheap): examples are built and checked before any weight is read."""
+    from transformers import AutoTokenizer
+
+    if config.model == DEFAULT_LLM:
+        from molbridge.models.causal_lm import ensure_default_model
+
+        tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model))
+        except OSError as err:
+            raise MissingResourceError(f"could not load the tokenizer of {config.model!r}: {err}") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_for_training(config: TrainConfig, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, bool]:
+    """The model in train mode with LoRA adapters (only they train) or all weights trainable; seq2seq or not."""
+    seq2seq = is_seq2seq(config.model)
+    if seq2seq:
+        from transformers import AutoModelForSeq2SeqLM
+
+        model = AutoModelForSeq2SeqLM.from_pretrained(resolve_model(config.model), dtype=dtype)
+    else:
+        model, _ = load_causal_lm(config.model, dtype=dtype)
+    if config.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = config.lora
+        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                 target_modules=lora.target_modules,
+                                                 task_type="SEQ_2_SEQ_LM" if seq2seq else "CAUSAL_LM"))
+    model.train()
+    return model, seq2seq
+
+
+class AnswerLoss(nn.Module):
+    """Mean cross-entropy over the learned label positions; one module, so DDP sees one forward."""
+
+    def __init__(self, model: nn.Module, seq2seq: bool) -> None:
+        super().__init__()
+        self.model, self.seq2seq = model, seq2seq
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.seq2seq:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        if not _plain_head(base):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+        decoder = getattr(base, base.base_model_prefix)
+        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        targets = labels[:, 1:]
+        learned = targets != -100
+        logits = base.get_output_embeddings()(hidden[:, :-1][learned])
+        return F.cross_entropy(logits.float(), targets[learned])
+
+
+def _plain_head(base: nn.Module) -> bool:
+    """Whether logits are just the output head on the last hidden state (no soft-capping or scaling)."""
+    config = base.config
+    return (hasattr(base, "base_model_prefix") and hasattr(base, base.base_model_prefix)
+            and base.get_output_embeddings() is not None
+            and not getattr(config, "final_logit_softcapping", None) and not getattr(config, "logit_scale", None))
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights that training changes (LoRA adapters, or everything), detached copies."""
+    return {name: p.detach().clone().contiguous() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def save_trained(model: nn.Module, tokenizer, config: TrainConfig, seq2seq: bool, target: Path) -> None:
+    """A PEFT adapter or a full model with its tokenizer and what it was trained from."""
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    info = {"base": config.model, "method": config.method, "task": config.task, "seq2seq": seq2seq,
+            "max_length": config.max_length, "fingerprint": config.fingerprint()}
+    (target / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+
+
+def load_trained(path: str | Path, dtype: torch.dtype = torch.float32):
+    """(model in eval mode, tokenizer left-padded, info) of a trained model directory, or of any HF model.
+
+    A run directory is accepted too (its `final/`). A plain model directory or hub id loads as is.
+    """
+    path = Path(path)
+    if (path / "final" / INFO_FILE).is_file():
+        path = path / "final"
+    if not (path / INFO_FILE).is_file():
+        model, tokenizer = load_causal_lm(str(path) if path.exists() else str(path), dtype=dtype)
+        return model, tokenizer, {"base": str(path), "method": "none", "seq2seq": False}
+    info = json.loads((path / INFO_FILE).read_text())
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    if info["method"] == "lora":
+        from peft import PeftModel
+
+        if info["seq2seq"]:
+            base = AutoModelForSeq2SeqLM.from_pretrained(resolve_model(info["base"]), dtype=dtype)
+        else:
+            base, _ = load_causal_lm(info["base"], dtype=dtype)
+        model = PeftModel.from_pretrained(base, path).merge_and_unload()
+    elif info["seq2seq"]:
+        model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=dtype)
+    else:
+        model, _ = load_causal_lm(str(path), dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.eval()
+    return model, tokenizer, info

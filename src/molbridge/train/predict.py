@@ -1,0 +1,82 @@
+"""`molbridge predict`: batched generation on examples, answer extraction, validity-aware re-sampling.
+
+Output is a JSONL file, one row per example in input order (id, task, kind, group, reference,
+prediction, raw reply, valid, attempts, meta) that `molbridge eval` reads with `-f jsonl`; for
+ChEBI-20 directions it also writes MolT5 TSV files (`{stem}.{mol2text|text2mol}.tsv`) that
+`molbridge eval mol2text|text2mol` scores under any paper's convention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from molbridge.eval.predictions import write_molt5
+from molbridge.models.causal_lm import generate
+from molbridge.train.examples import Example
+from molbridge.train.extract import MOLECULE_KINDS, extract, is_valid
+
+
+@dataclass
+class Prediction:
+    id: str
+    task: str
+    kind: str
+    group: str
+    reference: str
+    prediction: str
+    raw: str
+    valid: bool
+    attempts: int = 1
+    meta: dict = field(default_factory=dict)
+
+
+def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: int = 128, batch_size: int = 8,
+            num_beams: int = 1, resample: int = 0, temperature: float = 0.7, seed: int = 0,
+            progress: Callable[[int], None] | None = None) -> list[Prediction]:
+    """One prediction per example; molecule answers that come out invalid are re-sampled up to `resample` times."""
+    replies = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens=max_new_tokens,
+                       batch_size=batch_size, num_beams=num_beams, progress=progress)
+    predictions = []
+    for example, reply in zip(examples, replies, strict=True):
+        answer = extract(example.kind, reply)
+        predictions.append(Prediction(example.id, example.task, example.kind, example.group, example.answer, answer,
+                                      reply, is_valid(example.kind, answer), 1, dict(example.meta)))
+    for attempt in range(resample):
+        retry = [i for i, p in enumerate(predictions) if p.kind in MOLECULE_KINDS and not p.valid]
+        if not retry:
+            break
+        again = generate(model, tokenizer, [examples[i].prompt for i in retry], max_new_tokens=max_new_tokens,
+                         batch_size=batch_size, temperature=temperature, seed=seed + attempt)
+        for i, reply in zip(retry, again, strict=True):
+            p = predictions[i]
+            p.attempts += 1
+            answer = extract(p.kind, reply)
+            if is_valid(p.kind, answer):
+                p.prediction, p.raw, p.valid = answer, reply, True
+    return predictions
+
+
+def write_predictions(path: str | Path, predictions: Sequence[Prediction]) -> list[Path]:
+    """The JSONL file and, for ChEBI-20 directions, MolT5 TSVs beside it; returns the paths written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for p in predictions:
+            handle.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
+    written = [path]
+    for task in ("mol2text", "text2mol"):
+        rows = [p for p in predictions if p.task == task and "smiles_raw" in p.meta]
+        if rows:
+            tsv = path.with_name(f"{path.stem}.{task}.tsv")
+            write_molt5(tsv, task, [(p.meta["smiles_raw"] if task == "mol2text" else p.meta["source"], p.reference
+                                     if task == "mol2text" else p.meta["smiles_raw"], p.prediction) for p in rows])
+            written.append(tsv)
+    return written
+
+
+def read_predictions_file(path: str | Path) -> list[Prediction]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return [Prediction(**json.loads(line)) for line in handle if line.strip()]
