@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd
+from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd, train_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -19,6 +19,8 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")
+app.command("train")(train_cmd.train)
+app.command("predict")(train_cmd.predict)
 
 
 def _version(value: bool) -> None:

@@ -192,7 +192,7 @@ def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", 
     (ICMA neighbours retrieved from the training file); at most `per_task` per task, spread evenly."""
     data = config.data
     if config.task == "instructions":
-        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer)
+        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer, per_task)
     else:
         from molbridge.retrieval.icl import fixed_subset
 
@@ -206,14 +206,6 @@ def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", 
                                                 "text2mol": data.retriever_text2mol},
                                     max_length=config.max_length, answer_budget=config.max_length // 2,
                                     exclude_self=False)[0]
-    if per_task is not None and config.task == "instructions":
-        groups: dict[str, int] = defaultdict(int)
-        kept = []
-        for example in examples:
-            if groups[example.task] < per_task:
-                groups[example.task] += 1
-                kept.append(example)
-        examples = kept
     if not examples:
         raise ExampleError("no examples to predict")
     return examples

@@ -1,0 +1,78 @@
+"""`molbridge train` and `molbridge predict`: fine-tune a causal LM (or T5) and generate from the result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from molbridge.cli.errors import user_errors
+
+
+def train(
+    config: Path = typer.Argument(..., help="training config (YAML); see configs/train-*.yaml"),
+    out: Path | None = typer.Option(None, "--out", help="run directory (default: the config's `out`)"),
+    overrides: list[str] = typer.Option([], "--set", help="override a config key: --set max_steps=20"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Train, resume an interrupted run, or report a finished one (same settings = no-op).
+
+    On GPUs: `accelerate launch --multi_gpu -m molbridge train CONFIG` (or torchrun).
+    """
+    from molbridge.train.config import load_train_config
+    from molbridge.train.loop import train as run
+
+    with user_errors():
+        settings = load_train_config(config, overrides, out=str(out) if out else None)
+        result = run(settings, show_progress=not quiet)
+    typer.echo(f"{result.stopped}: {result.steps}/{result.planned_steps} steps, {result.real_tokens:,} real / "
+               f"{result.padded_tokens:,} padded tokens, {result.real_tokens_per_s:,.0f} real tokens/s; "
+               f"loss {result.final_loss:.4f}" + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss else "")
+               + f"; model in {Path(result.out) / 'final'}")
+
+
+def predict(
+    run: Path = typer.Argument(..., help="a `molbridge train` run directory"),
+    out: Path = typer.Option(..., "--out", help="JSONL prediction file (ChEBI-20 runs also get MolT5 TSVs beside it)"),
+    split: str = typer.Option("test", "--split", help="dataset split to answer (instruction runs)"),
+    test: Path | None = typer.Option(None, "--test", help="ChEBI-20 TSV to answer (sft / icma runs; default: data.eval)"),
+    per_task: int | None = typer.Option(None, "--per-task", help="at most this many examples per task (a seeded "
+                                        "subset for ChEBI-20)"),
+    beams: int = typer.Option(1, "--beams", help="beam width (1 = greedy)"),
+    resample: int = typer.Option(0, "--resample", help="re-sample invalid molecule answers up to this many times"),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
+    batch_size: int = typer.Option(8, "--batch-size"),
+    score: bool = typer.Option(True, "--score/--no-score", help="print engine scores per task"),
+) -> None:
+    """Answer held-out examples with a trained model, prompted exactly as in training."""
+    from molbridge.train.config import TrainConfig
+    from molbridge.train.examples import prediction_examples
+    from molbridge.train.modeling import load_trained
+    from molbridge.train.predict import predict as run_predict
+    from molbridge.train.predict import write_predictions
+    from molbridge.train.scoring import score_predictions
+
+    with user_errors():
+        config = _run_config(run, TrainConfig)
+        model, tokenizer, _ = load_trained(run)
+        examples = prediction_examples(config, tokenizer, split=split, test=str(test) if test else None,
+                                       per_task=per_task)
+        predictions = run_predict(model, tokenizer, examples, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                  num_beams=beams, resample=resample)
+        written = write_predictions(out, predictions)
+        reports = score_predictions(predictions) if score else {}
+    for path in written:
+        typer.echo(f"wrote {path}")
+    for group, report in reports.items():
+        typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
+
+
+def _run_config(run: Path, model):
+    from molbridge.config_files import load_yaml_config
+    from molbridge.train.config import TrainConfigError
+
+    path = run / "config.yaml"
+    if not path.is_file():
+        raise TrainConfigError(f"{run}: not a training run directory (no config.yaml)")
+    return load_yaml_config(path, model, TrainConfigError)
