@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -26,6 +27,8 @@ def train(
     with user_errors():
         settings = load_train_config(config, overrides, out=str(out) if out else None)
         result = run(settings, show_progress=not quiet)
+    if os.environ.get("RANK", "0") != "0":
+        return  # one summary per distributed run, from rank 0
     typer.echo(f"{result.stopped}: {result.steps}/{result.planned_steps} steps, {result.real_tokens:,} real / "
                f"{result.padded_tokens:,} padded tokens, {result.real_tokens_per_s:,.0f} real tokens/s; "
                f"loss {result.final_loss:.4f}" + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss else "")
