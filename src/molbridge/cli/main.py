@@ -21,6 +21,7 @@ app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")
 app.command("train")(train_cmd.train)
 app.command("predict")(train_cmd.predict)
+app.command("quickstart")(train_cmd.quickstart)
 
 
 def _version(value: bool) -> None:

@@ -44,7 +44,7 @@ def predict(
                                         "subset for ChEBI-20)"),
     beams: int = typer.Option(1, "--beams", help="beam width (1 = greedy)"),
     resample: int = typer.Option(0, "--resample", help="re-sample invalid molecule answers up to this many times"),
-    max_new_tokens: int = typer.Option(128, "--max-new-tokens"),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="default: by answer kind"),
     batch_size: int = typer.Option(8, "--batch-size"),
     score: bool = typer.Option(True, "--score/--no-score", help="print engine scores per task"),
 ) -> None:
@@ -56,6 +56,7 @@ def predict(
     from molbridge.train.predict import write_predictions
     from molbridge.train.scoring import score_predictions
 
+    _quiet_rdkit()
     with user_errors():
         config = _run_config(run, TrainConfig)
         model, tokenizer, _ = load_trained(run)
@@ -71,6 +72,17 @@ def predict(
         typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
 
 
+def _quiet_rdkit() -> None:
+    """Invalid molecules in model answers are expected, counted and reported; RDKit's message for each is noise."""
+    import logging
+
+    if logging.getLogger().level > logging.INFO:  # not --verbose
+        from rdkit import RDLogger
+
+        RDLogger.DisableLog("rdApp.*")
+        logging.getLogger("rdkit").setLevel(logging.CRITICAL)
+
+
 def _run_config(run: Path, model):
     from molbridge.config_files import load_yaml_config
     from molbridge.train.config import TrainConfigError
@@ -79,3 +91,25 @@ def _run_config(run: Path, model):
     if not path.is_file():
         raise TrainConfigError(f"{run}: not a training run directory (no config.yaml)")
     return load_yaml_config(path, model, TrainConfigError)
+
+
+def quickstart(
+    out: Path = typer.Option(Path("runs/quickstart"), "--out", help="directory for data, model, predictions, report"),
+    budget_minutes: float = typer.Option(5.0, "--budget-minutes", help="training time budget"),
+    per_task: int = typer.Option(12, "--per-task", help="held-out test records answered per task"),
+    model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: the bundled SmolLM2, a local "
+                              "directory or a hub id"),
+    workers: int = typer.Option(2, "--workers", help="worker processes for the data build"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+) -> None:
+    """Build the mini dataset, LoRA-tune SmolLM2 within a budget, predict, score every task, write report.html."""
+    from molbridge.train.quickstart import quickstart as run
+
+    _quiet_rdkit()
+    with user_errors():
+        metrics = run(out, budget_minutes=budget_minutes, per_task=per_task, model=model, workers=workers,
+                      show_progress=not quiet)
+    for group, scores in metrics["tasks"].items():
+        shown = {k: round(v, 3) for k, v in scores["model"].items() if isinstance(v, float)}
+        typer.echo(f"{group}: {json.dumps(shown)}")
+    typer.echo(f"wrote {out / 'report.html'} and {out / 'metrics.json'}")

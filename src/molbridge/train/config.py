@@ -77,7 +77,7 @@ class TrainConfig(_Strict):
     budget_minutes: float | None = Field(default=None, gt=0)  # stop (and save) when training time runs out
     batching: Literal["length_grouped", "random"] = "length_grouped"
     loss_on: Literal["answer", "all"] = "answer"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on a GPU that has it, else fp32
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast where the GPU/CPU has bf16, else fp32
     eval_every: int = Field(default=50, ge=0)  # 0: only at the end
     eval_generate: int = Field(default=0, ge=0)  # examples generated and scored per evaluation
     save_every: int = Field(default=50, ge=1)

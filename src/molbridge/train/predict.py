@@ -33,29 +33,44 @@ class Prediction:
     meta: dict = field(default_factory=dict)
 
 
-def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: int = 128, batch_size: int = 8,
+# new tokens an answer of each kind may take (a sentence, a long SMILES, a protein); decoding also stops at a
+# newline for the one-line kinds, so degenerate repetition costs little
+MAX_NEW_TOKENS = {"text": 96, "smiles": 128, "selfies": 192, "inchi": 128, "protein": 256, "number": 32,
+                  "yes_no": 8}
+
+
+def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: int | None = None, batch_size: int = 8,
             num_beams: int = 1, resample: int = 0, temperature: float = 0.7, seed: int = 0,
             progress: Callable[[int], None] | None = None) -> list[Prediction]:
-    """One prediction per example; molecule answers that come out invalid are re-sampled up to `resample` times."""
-    replies = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens=max_new_tokens,
-                       batch_size=batch_size, num_beams=num_beams, progress=progress)
+    """One prediction per example, in order; molecule answers that come out invalid are re-sampled up to
+    `resample` times. `max_new_tokens` None: per answer kind (MAX_NEW_TOKENS)."""
+    def replies(indices: list[int], **sampling) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for kind in dict.fromkeys(examples[i].kind for i in indices):
+            rows = [i for i in indices if examples[i].kind == kind]
+            texts = generate(model, tokenizer, [examples[i].prompt for i in rows],
+                             max_new_tokens=max_new_tokens or MAX_NEW_TOKENS.get(kind, 128), batch_size=batch_size,
+                             stop=() if kind == "text" else ("\n",), progress=progress, **sampling)
+            found.update(zip(rows, texts, strict=True))
+        return found
+
+    first = replies(list(range(len(examples))), num_beams=num_beams)
     predictions = []
-    for example, reply in zip(examples, replies, strict=True):
-        answer = extract(example.kind, reply)
+    for i, example in enumerate(examples):
+        answer = extract(example.kind, first[i])
         predictions.append(Prediction(example.id, example.task, example.kind, example.group, example.answer, answer,
-                                      reply, is_valid(example.kind, answer), 1, dict(example.meta)))
+                                      first[i], is_valid(example.kind, answer), 1, dict(example.meta)))
     for attempt in range(resample):
         retry = [i for i, p in enumerate(predictions) if p.kind in MOLECULE_KINDS and not p.valid]
         if not retry:
             break
-        again = generate(model, tokenizer, [examples[i].prompt for i in retry], max_new_tokens=max_new_tokens,
-                         batch_size=batch_size, temperature=temperature, seed=seed + attempt)
-        for i, reply in zip(retry, again, strict=True):
+        again = replies(retry, temperature=temperature, seed=seed + attempt)
+        for i in retry:
             p = predictions[i]
             p.attempts += 1
-            answer = extract(p.kind, reply)
+            answer = extract(p.kind, again[i])
             if is_valid(p.kind, answer):
-                p.prediction, p.raw, p.valid = answer, reply, True
+                p.prediction, p.raw, p.valid = answer, again[i], True
     return predictions
 
 

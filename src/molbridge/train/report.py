@@ -1,0 +1,138 @@
+"""`report.html`: one self-contained page (no network) with the metric table, the loss curve and examples.
+
+Every metric shows its value, its 95% bootstrap interval and N, next to the copy baseline's;
+invalid answers are shown as counts, because they were scored, not dropped. Molecules in the
+examples are drawn by RDKit as inline SVG; the loss curve is an inline PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from molbridge.eval.results import MetricReport, MetricValue
+from molbridge.train.predict import Prediction
+from molbridge.train.run_log import read_log
+
+EXAMPLES_PER_TASK = 3
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .6em;
+vertical-align:top}th{background:#f3f3f3}.ci{color:#777;font-size:.85em}.bad{color:#b00}.ok{color:#070}
+.mono{font-family:monospace;word-break:break-all;max-width:380px}svg{display:block}"""
+
+
+def _metric(value: MetricValue | None) -> str:
+    if value is None or value.value is None or (isinstance(value.value, float) and math.isnan(value.value)):
+        return "—"
+    ci = (f' <span class="ci">[{value.ci_low:.3f}, {value.ci_high:.3f}]</span>'
+          if value.ci_low is not None and value.ci_high is not None else "")
+    return f"{value.value:.3f}{ci}"
+
+
+def _counts(report: MetricReport) -> str:
+    shown = {k: v for k, v in report.counts.items() if isinstance(v, int | float)}
+    return ", ".join(f"{k} {v}" for k, v in shown.items()) or "—"
+
+
+def _table(reports: dict[str, MetricReport], baselines: dict[str, MetricReport]) -> str:
+    rows = ["<tr><th>task</th><th>N</th><th>metric</th><th>tuned model</th><th>copy baseline</th><th>counts</th></tr>"]
+    for group, report in reports.items():
+        base = baselines.get(group)
+        names = list(report.metrics)
+        for position, name in enumerate(names):
+            lead = (f'<td rowspan="{len(names)}"><b>{html.escape(group)}</b></td><td rowspan="{len(names)}">'
+                    f"{report.n}</td>") if position == 0 else ""
+            tail = f'<td rowspan="{len(names)}">{html.escape(_counts(report))}</td>' if position == 0 else ""
+            rows.append(f"<tr>{lead}<td>{html.escape(name)}</td><td>{_metric(report.metrics[name])}</td>"
+                        f"<td>{_metric(base.metrics.get(name) if base else None)}</td>{tail}</tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def _loss_curve(log_csv: Path) -> str:
+    rows = read_log(log_csv)
+    if not rows:
+        return "<p>No training log.</p>"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [int(r["step"]) for r in rows]
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    axis.plot(steps, [float(r["loss"]) for r in rows], label="training loss (answer tokens)")
+    evaluated = [(int(r["step"]), float(r["eval_loss"])) for r in rows if r.get("eval_loss")]
+    if evaluated:
+        axis.plot(*zip(*evaluated, strict=True), "o-", label="held-out loss")
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("cross-entropy")
+    axis.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return f'<img alt="loss curve" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def _depiction(smiles: str) -> str:
+    """An inline SVG of a molecule, or "" when the text is not one."""
+    from rdkit import Chem
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) < 300 else None
+    if mol is None or not mol.GetNumAtoms():
+        return ""
+    drawer = rdMolDraw2D.MolDraw2DSVG(220, 160)
+    drawer.DrawMolecule(mol)
+    drawer.FinishDrawing()
+    svg = drawer.GetDrawingText()
+    return svg[svg.index("<svg"):]
+
+
+def _cell(text: str, draw: bool) -> str:
+    picture = _depiction(text) if draw else ""
+    return f'<td class="mono">{picture}{html.escape(text[:400])}</td>'
+
+
+def _examples(predictions: Sequence[Prediction], sources: dict[str, str]) -> str:
+    rows = ["<tr><th>task</th><th>input</th><th>reference</th><th>prediction</th><th>valid</th></tr>"]
+    shown: dict[str, int] = {}
+    for p in predictions:
+        if shown.get(p.group, 0) >= EXAMPLES_PER_TASK:
+            continue
+        shown[p.group] = shown.get(p.group, 0) + 1
+        source = sources.get(p.id, "")
+        molecule_out = p.kind == "smiles"
+        mark = '<span class="ok">yes</span>' if p.valid else '<span class="bad">no</span>'
+        rows.append(f"<tr><td>{html.escape(p.group)}</td>{_cell(source, True)}{_cell(p.reference, molecule_out)}"
+                    f"{_cell(p.prediction, molecule_out)}<td>{mark}"
+                    f"{f' ({p.attempts} tries)' if p.attempts > 1 else ''}</td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def write_report(path: Path, metrics: dict, reports: dict[str, MetricReport], baselines: dict[str, MetricReport],
+                 predictions: Sequence[Prediction], log_csv: Path, sources: dict[str, str] | None = None) -> None:
+    training = metrics["training"]
+    summary = (f"{html.escape(str(metrics['model']))}, LoRA, {training['steps']} optimizer steps "
+               f"({training['stopped']}) on {training['train_examples']:,} training examples "
+               f"({training['left_out']} left out: over the length limit), {training['real_tokens']:,} real / "
+               f"{training['padded_tokens']:,} padded tokens, {training['real_tokens_per_s']:,.0f} real tokens/s. "
+               f"Time: " + ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in metrics["timings_s"].items()) + ".")
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>molbridge quickstart report</title>
+<style>{_CSS}</style></head><body>
+<h1>molbridge quickstart</h1>
+<p>{summary}</p>
+<p>Each task is scored on up to {metrics['per_task']} held-out test records (scaffold split: no test scaffold or
+protein cluster was seen in training) with the molbridge scoring engine; brackets are 95% bootstrap intervals.
+Invalid answers are counted and scored, never dropped. The copy baseline answers each test record with the
+answer of its nearest training record of the same task (Morgan Tanimoto for molecule inputs, BM25 for text inputs).
+</p>
+<h2>Metrics</h2>{_table(reports, baselines)}
+<h2>Training loss</h2>{_loss_curve(log_csv)}
+<h2>Example predictions</h2>{_examples(predictions, sources or {})}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
