@@ -9,7 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	$(BIN)/molbridge data build configs/mini-instructions.yaml --out runs/mini --workers 2
+	$(BIN)/molbridge quickstart --out runs/quickstart
 	$(BIN)/molbridge eval text2mol examples/text2mol.tsv
 	$(BIN)/molbridge eval mol2text examples/mol2text.tsv --convention whitespace
 
@@ -26,6 +26,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/molbridge retrieve pretrain-gin
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval_quality.py --subset 50
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_train.py
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_chebi20.py --subset 50 --budget-minutes 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

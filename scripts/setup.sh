@@ -43,3 +43,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 "$VENV/bin/molbridge" setup wordnet
+# UniProt/GO data for the mini dataset's protein tasks (Debian packages, ~240 MB, into the cache;
+# a no-op once there), so `molbridge quickstart` then runs offline.
+"$VENV/bin/molbridge" data fetch uniprot-go

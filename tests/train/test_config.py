@@ -11,7 +11,7 @@ from molbridge.train.config import TrainConfigError, load_train_config
 from molbridge.train.examples import ExampleError
 from molbridge.train.loop import train
 
-from conftest import chebi20_tiny
+from tiny import chebi20_tiny
 
 
 def write(tmp_path: Path, data: dict) -> Path:
@@ -78,3 +78,13 @@ def test_empty_chebi20_file_fails_before_training(tmp_path, tiny_llama) -> None:
     with pytest.raises(ExampleError, match="the training set is empty"):
         train(load_train_config(path), show_progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_shipped_training_configs_validate() -> None:
+    from molbridge.config_files import load_yaml_config
+    from molbridge.train.config import TrainConfig
+
+    configs = sorted((Path(__file__).resolve().parents[2] / "configs").glob("train-*.yaml"))
+    assert {c.name for c in configs} >= {"train-icma-chebi20.yaml", "train-sft-chebi20.yaml", "train-instructions.yaml"}
+    tasks = {load_yaml_config(c, TrainConfig, TrainConfigError).task for c in configs}
+    assert tasks == {"icma", "sft", "instructions"}

@@ -15,7 +15,7 @@ from molbridge.train.config import load_train_config
 from molbridge.train.examples import config_examples
 from molbridge.train.modeling import load_tokenizer
 
-from conftest import chebi20_tiny
+from tiny import chebi20_tiny
 
 
 def test_two_gloo_ranks_stay_identical(tmp_path, tiny_llama) -> None:

@@ -19,7 +19,7 @@ from molbridge.train.checkpoints import CheckpointError
 from molbridge.train.config import load_train_config
 from molbridge.train.loop import train
 
-from conftest import chebi20_tiny
+from tiny import chebi20_tiny
 
 
 def config_file(tmp_path: Path, model: Path, **extra) -> Path:

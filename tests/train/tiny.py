@@ -1,0 +1,57 @@
+"""Small real inputs for training tests: a tiny random-weight Llama with SmolLM2's tokenizer and chat template,
+and the first records of a ChEBI-20 split (read from ../shared in place, written to a temporary file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+SHARED_DATA = Path(os.environ.get("MOLBRIDGE_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "data"
+
+
+def make_tiny_llama(target: Path) -> Path:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from molbridge.models.causal_lm import ensure_default_model
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    LlamaForCausalLM(config).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def chebi20_tiny(tmp_path: Path, n: int = 24, source: str = "validation.txt") -> Path:
+    """The first `n` records of a ChEBI-20 split in a temporary file (skips without ../shared)."""
+    split = SHARED_DATA / "chebi20" / source
+    if not split.exists():
+        pytest.skip(f"{split} not found: tests on ../shared data need the shared folder beside the repo")
+    lines = split.read_text().splitlines()
+    path = tmp_path / f"chebi20-{n}.txt"
+    path.write_text("\n".join(lines[:n + 1]) + "\n")
+    return path
+
+
+def make_tiny_t5(target: Path) -> Path:
+    """A tiny random-weight T5 (encoder-decoder) with SmolLM2's tokenizer: the seq2seq path with real modules."""
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    from molbridge.models.causal_lm import ensure_default_model
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
+    tokenizer.chat_template = None  # a seq2seq model reads the bare request
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                      decoder_start_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                      pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                      eos_token_id=tokenizer.eos_token_id)
+    T5ForConditionalGeneration(config).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
