@@ -26,7 +26,9 @@ from datetime import date
 from pathlib import Path
 
 import torch
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+from report import (
+    write_section,  # benchmarks/ is the script's directory, hence on sys.path
+)
 
 from molbridge.data.sources.chebi20 import read_chebi20
 from molbridge.eval.conventions import get_convention
@@ -125,8 +127,8 @@ def render(args, rows: dict, infos: dict) -> str:
         f"{os.cpu_count()} cores (CPU only), Python {platform.python_version()}, torch {torch.__version__}. Training "
         "set and pool: ChEBI-20 validation (3,300); scored: a fixed seeded subset of "
         f"{args.subset} test records (seed 0), each model trained for the same {args.budget_minutes:g}-minute budget "
-        "on both directions. MolT5 convention (SciBERT captions), 95% bootstrap intervals; invalid SMILES count in "
-        "validity and score 0 in nothing else (MolT5's valid-only fingerprint similarity).", "",
+        "on both directions. MolT5 convention (SciBERT captions), 95% bootstrap intervals; invalid SMILES lower "
+        "validity, and the fingerprint similarities are MolT5's valid-only values.", "",
         "Training: " + "; ".join(
             f"{task.upper()} {i['steps']} steps ({i['epochs']:.2f} epochs of {i['examples']:,} examples, "
             f"{i['left_out']} over 512 tokens left out), {i['tokens_per_s']:.0f} real tokens/s, prediction "

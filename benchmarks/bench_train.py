@@ -27,7 +27,9 @@ from pathlib import Path
 import peft
 import torch
 import transformers
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+from report import (
+    write_section,  # benchmarks/ is the script's directory, hence on sys.path
+)
 
 from molbridge.data.sources.chebi20 import read_chebi20
 from molbridge.retrieval.icl import fixed_subset

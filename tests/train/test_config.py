@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny import chebi20_tiny
 
 from molbridge.train.config import TrainConfigError, load_train_config
 from molbridge.train.examples import ExampleError
 from molbridge.train.loop import train
-
-from tiny import chebi20_tiny
 
 
 def write(tmp_path: Path, data: dict) -> Path:

@@ -9,13 +9,12 @@ import sys
 
 import yaml
 from safetensors.torch import load_file
+from tiny import chebi20_tiny
 
 from molbridge.train.batches import BatchPlan, encode
 from molbridge.train.config import load_train_config
 from molbridge.train.examples import config_examples
 from molbridge.train.modeling import load_tokenizer
-
-from tiny import chebi20_tiny
 
 
 def test_two_gloo_ranks_stay_identical(tmp_path, tiny_llama) -> None:

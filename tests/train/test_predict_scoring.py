@@ -9,7 +9,12 @@ import pytest
 from molbridge.train.examples import Example, answer_kind
 from molbridge.train.extract import as_smiles, extract, is_valid
 from molbridge.train.modeling import load_trained
-from molbridge.train.predict import Prediction, predict, read_predictions_file, write_predictions
+from molbridge.train.predict import (
+    Prediction,
+    predict,
+    read_predictions_file,
+    write_predictions,
+)
 from molbridge.train.scoring import score_predictions
 
 

@@ -23,7 +23,7 @@ def test_quickstart_end_to_end(tmp_path, tiny_llama) -> None:
     groups = set(metrics["tasks"])
     assert groups == {"property_prediction:homo", "property_prediction:lumo", "property_prediction:gap",
                       "iupac2smiles", "smiles2selfies"}
-    for group, scores in metrics["tasks"].items():
+    for scores in metrics["tasks"].values():
         assert scores["model"]["n"] == 3  # every answered record is scored, valid or not
         assert scores["copy_baseline"] is not None and scores["copy_baseline"]["n"] == 3
     # the copy baseline copies real SELFIES, so it is valid; the random-weight model is not

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import torch
+from tiny import chebi20_tiny, make_tiny_t5
 
 from molbridge.train.config import TrainConfig
+from molbridge.train.examples import Example
 from molbridge.train.loop import train
 from molbridge.train.modeling import is_seq2seq, load_trained
 from molbridge.train.predict import predict
-from molbridge.train.examples import Example
-
-from tiny import chebi20_tiny, make_tiny_t5
 
 
 def test_t5_lora_trains_and_predicts(tmp_path) -> None:

@@ -114,8 +114,8 @@ class TrainConfig(_Strict):
 
 def check_paths(config: TrainConfig, where: str) -> None:
     """Files the config names must exist (a hub id for the model is left to the loader)."""
-    from molbridge.models.causal_lm import resolve_model
     from molbridge.errors import MissingResourceError
+    from molbridge.models.causal_lm import resolve_model
 
     if config.model != DEFAULT_LLM:
         try:

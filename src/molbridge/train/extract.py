@@ -13,12 +13,12 @@ import selfies
 from rdkit import Chem
 
 from molbridge.chem.parse import to_mol
+from molbridge.errors import InvalidMolecule
 from molbridge.eval.classification import extract_yes_no
 from molbridge.eval.numeric import parse_number
-from molbridge.errors import InvalidMolecule
 
 MOLECULE_KINDS = ("smiles", "selfies", "inchi")
-_LABEL = re.compile(r"^\s*(caption|molecule|smiles|selfies|inchi|answer|sequence|output)\s*:\s*", re.I)
+_LABEL = re.compile(r"^\s*(caption|molecule|smiles|selfies|inchi|answer|sequence|output)\s*:\s*", re.IGNORECASE)
 _SELFIES = re.compile(r"(\[[^\[\]\s]+\])+")
 _INCHI = re.compile(r"InChI=1S?/\S+")
 _AMINO = re.compile(r"[ACDEFGHIKLMNPQRSTVWYBXZUO]+")

@@ -28,7 +28,14 @@ from molbridge.train import checkpoints
 from molbridge.train.batches import BatchPlan, collate, encode
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example, ExampleError, config_examples, spread
-from molbridge.train.modeling import AnswerLoss, is_seq2seq, load_for_training, load_tokenizer, save_trained, trainable_state
+from molbridge.train.modeling import (
+    AnswerLoss,
+    is_seq2seq,
+    load_for_training,
+    load_tokenizer,
+    save_trained,
+    trainable_state,
+)
 from molbridge.train.run_log import RunLog
 
 SUMMARY = "train_state.json"
@@ -218,11 +225,8 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
             from molbridge.train.predict import predict
             from molbridge.train.scoring import score_predictions
 
-            tokenizer.padding_side = "left"
-            chosen = spread(eval_examples, config.eval_generate)
-            predictions = predict(module.model, tokenizer, chosen)
+            predictions = predict(module.model, tokenizer, spread(eval_examples, config.eval_generate))
             evaluation["scores"] = {group: report.values() for group, report in score_predictions(predictions).items()}
-            tokenizer.padding_side = "right"
         state["evaluations"].append(evaluation)
         module.train()
     accelerator.wait_for_everyone()

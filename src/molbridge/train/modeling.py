@@ -125,7 +125,7 @@ def load_trained(path: str | Path, dtype: torch.dtype = torch.float32):
     if (path / "final" / INFO_FILE).is_file():
         path = path / "final"
     if not (path / INFO_FILE).is_file():
-        model, tokenizer = load_causal_lm(str(path) if path.exists() else str(path), dtype=dtype)
+        model, tokenizer = load_causal_lm(str(path), dtype=dtype)
         return model, tokenizer, {"base": str(path), "method": "none", "seq2seq": False}
     info = json.loads((path / INFO_FILE).read_text())
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer

@@ -86,8 +86,9 @@ def write_predictions(path: str | Path, predictions: Sequence[Prediction]) -> li
         rows = [p for p in predictions if p.task == task and "smiles_raw" in p.meta]
         if rows:
             tsv = path.with_name(f"{path.stem}.{task}.tsv")
-            write_molt5(tsv, task, [(p.meta["smiles_raw"] if task == "mol2text" else p.meta["source"], p.reference
-                                     if task == "mol2text" else p.meta["smiles_raw"], p.prediction) for p in rows])
+            # MolT5 columns: (SMILES, ground-truth caption, output) or (description, ground-truth SMILES, output)
+            write_molt5(tsv, task, [(p.meta["smiles_raw"], p.reference, p.prediction) if task == "mol2text"
+                                    else (p.meta["source"], p.meta["smiles_raw"], p.prediction) for p in rows])
             written.append(tsv)
     return written
 
