@@ -7,7 +7,7 @@ every linear layer), AdamW at 2e-4, a cosine schedule, batch 8, no accumulation,
 examples: ChEBI-20 validation records as SFT pairs in both directions (molecule → caption, caption
 → molecule), max length 256, loss on the answer only, length-grouped batches. The Trainer gets
 the same tokenised examples (prompt labels -100) through `DataCollatorForSeq2Seq` and
-`group_by_length=True`. Each runs `--steps` optimizer steps; throughput is measured over the steps
+`train_sampling_strategy="group_by_length"`. Each runs `--steps` optimizer steps; throughput is measured over the steps
 after the first `--warmup-steps` (per-step wall time), for fp32 and for bf16 autocast, in one run
 of this script. Real tokens (attention mask) and padded slots are counted separately on both sides.
 """
@@ -15,9 +15,11 @@ of this script. Real tokens (attention mask) and padded slots are counted separa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,7 +99,7 @@ def trainer_run(train_file: Path, steps: int, precision: str, out: Path) -> list
     args = transformers.TrainingArguments(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=0, max_grad_norm=1.0,
-        group_by_length=True, logging_steps=steps, save_strategy="no", report_to=[], use_cpu=True,
+        train_sampling_strategy="group_by_length", logging_steps=steps, save_strategy="no", report_to=[], use_cpu=True,
         bf16=precision == "bf16", dataloader_num_workers=0, disable_tqdm=True, seed=0, remove_unused_columns=False)
     timer = _Timer()
     trainer = transformers.Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate,
@@ -120,21 +122,30 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=14)
     parser.add_argument("--warmup-steps", type=int, default=2)
     parser.add_argument("--target", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument("--one", nargs=3, metavar=("PRECISION", "SIDE", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
+    if args.one:  # one measurement in this process: Accelerate's precision is fixed once per process
+        precision, side, work = args.one
+        run = molbridge_run if side == "molbridge" else trainer_run
+        rows = run(Path(work) / "train.txt", args.steps, precision, Path(work) / f"{side}-{precision}")
+        print("RESULT " + json.dumps(summarise(rows, args.warmup_steps)))
+        return
     work = Path(tempfile.mkdtemp(prefix="molbridge-bench-train-"))
     records = fixed_subset(read_chebi20(SHARED / "chebi20" / "validation.txt"), args.records, seed=0)
     lines = (SHARED / "chebi20" / "validation.txt").read_text().splitlines()
     wanted = {r.cid for r in records}
-    train_file = work / "train.txt"
-    train_file.write_text("\n".join([lines[0]] + [l for l in lines[1:] if l.split("\t", 1)[0] in wanted]) + "\n")
+    (work / "train.txt").write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.split("\t", 1)[0] in wanted])
+                                    + "\n")
     results = {}
     try:
         for precision in ("fp32", "bf16"):
-            for side, run in (("molbridge train", molbridge_run), ("HF Trainer", trainer_run)):
-                rows = run(train_file, args.steps, precision, work / f"{side.split()[0]}-{precision}")
-                results[(precision, side)] = summarise(rows, args.warmup_steps)
-                print(precision, side, results[(precision, side)], file=sys.stderr)
+            for side, name in (("molbridge", "molbridge train"), ("trainer", "HF Trainer")):
+                done = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--warmup-steps",
+                                       str(args.warmup_steps), "--one", precision, side, str(work)],
+                                      capture_output=True, text=True, check=True)
+                line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+                results[(precision, name)] = json.loads(line[len("RESULT "):])
+                print(precision, name, results[(precision, name)], file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_section("bench_train", render(args, results), args.target)

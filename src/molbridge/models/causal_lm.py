@@ -60,13 +60,17 @@ def default_model_dir() -> Path:
 
 
 def load_causal_lm(
-    name_or_path: str = DEFAULT_LLM, *, dtype: torch.dtype = torch.float32
+    name_or_path: str = DEFAULT_LLM, *, dtype: torch.dtype = torch.float32, attn_implementation: str | None = None
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """The model in eval mode and its tokenizer, set up for left-padded batched generation."""
+    """The model in eval mode and its tokenizer, set up for left-padded batched generation.
+
+    `attn_implementation` is passed to transformers ("flash_attention_2" on a GPU with flash-attn;
+    None: transformers' default, SDPA).
+    """
     source = ensure_default_model() if name_or_path == DEFAULT_LLM else resolve_model(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, attn_implementation=attn_implementation)
     except OSError as exc:
         raise MissingResourceError(
             f"could not load the causal language model {name_or_path!r}: {exc}. "

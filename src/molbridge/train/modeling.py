@@ -60,7 +60,7 @@ def load_for_training(config: TrainConfig, dtype: torch.dtype = torch.float32) -
 
         model = AutoModelForSeq2SeqLM.from_pretrained(resolve_model(config.model), dtype=dtype)
     else:
-        model, _ = load_causal_lm(config.model, dtype=dtype)
+        model, _ = load_causal_lm(config.model, dtype=dtype, attn_implementation=attention_implementation())
     if config.method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -70,6 +70,15 @@ def load_for_training(config: TrainConfig, dtype: torch.dtype = torch.float32) -
                                                  task_type="SEQ_2_SEQ_LM" if seq2seq else "CAUSAL_LM"))
     model.train()
     return model, seq2seq
+
+
+def attention_implementation() -> str | None:
+    """FlashAttention-2 on a CUDA GPU where the flash-attn package is installed; else transformers' default."""
+    import importlib.util
+
+    if torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return None
 
 
 class AnswerLoss(nn.Module):
