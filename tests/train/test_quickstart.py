@@ -28,8 +28,10 @@ def test_quickstart_end_to_end(tmp_path, tiny_llama) -> None:
         assert scores["copy_baseline"] is not None and scores["copy_baseline"]["n"] == 3
     # the copy baseline copies real SELFIES, so it is valid; the random-weight model is not
     assert metrics["tasks"]["smiles2selfies"]["copy_baseline"]["validity"] == 1.0
-    training = metrics["training"]  # the schedule was fitted to the 3-second budget, far below max_steps
-    assert training["planned_steps"] < 2000 and 1 <= training["steps"] <= training["planned_steps"]
+    # the 3-second budget either stopped training or (after 3 timed steps) fitted the schedule inside it
+    training = metrics["training"]
+    assert training["stopped"] == "budget" or training["planned_steps"] < 2000
+    assert 1 <= training["steps"] < 2000
     assert json.loads((out / "metrics.json").read_text())["tasks"].keys() == metrics["tasks"].keys()
     page = (out / "report.html").read_text()
     assert "iupac2smiles" in page and "data:image/png;base64," in page and "<svg" in page
