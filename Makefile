@@ -27,7 +27,7 @@ bench: setup
 	$(BIN)/molbridge retrieve pretrain-gin
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval_quality.py --subset 50
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_train.py
-	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_chebi20.py --subset 50 --budget-minutes 10
+	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_chebi20.py --subset 50 --budget-minutes 8
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

@@ -93,7 +93,11 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
     done = _finished(out, config)
     if done is not None:
         return done
-    accelerator = Accelerator(mixed_precision=_precision(config), cpu=not torch.cuda.is_available())
+    try:
+        accelerator = Accelerator(mixed_precision=_precision(config), cpu=not torch.cuda.is_available())
+    except ValueError as err:  # Accelerate fixes the precision once per process
+        raise TrainingError(f"precision {config.precision!r} ({_precision(config)}) differs from an earlier run in this "
+                            f"process; Accelerate allows one per process, so train it in a new process ({err})") from None
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
 
     tokenizer = load_tokenizer(config)
