@@ -91,3 +91,23 @@ def test_predict_writes_every_example_and_resamples_invalid_molecules(tmp_path, 
     lines = written[1].read_text().splitlines()
     assert lines[0] == "description\tground truth\toutput" and len(lines) == 4
     assert json.loads(written[0].read_text().splitlines()[0])["reference"] == "CCO"
+
+
+def test_an_example_whose_prompt_could_not_fit_is_answered_empty_and_scored_invalid(tiny_llama) -> None:
+    from molbridge.data.sources.chebi20 import ChEBI20Record
+    from molbridge.train.config import TrainConfig
+    from molbridge.train.examples import chebi20_examples
+    from molbridge.train.modeling import load_tokenizer
+
+    tokenizer = load_tokenizer(TrainConfig(model=str(tiny_llama), task="sft", data={"train": "x"}))
+    pool = [ChEBI20Record(str(i), "CCO", "CCO", f"an alcohol number {i}", i) for i in range(3)]
+    long = ChEBI20Record("99", "C" * 400, "C" * 400, "a very long alkane", 9)
+    training, problems = chebi20_examples([long], ["mol2text"], tokenizer, pool=pool, k=1, max_length=128)
+    assert training == [] and "left out" in problems[0]
+    held, _ = chebi20_examples([long], ["mol2text"], tokenizer, pool=pool, k=1, max_length=128, answer_budget=32,
+                               exclude_self=False)
+    assert len(held) == 1 and held[0].prompt == ""
+    model, tokenizer, _ = load_trained(tiny_llama)
+    (prediction,) = predict(model, tokenizer, held, max_new_tokens=4)
+    assert prediction.prediction == "" and prediction.raw == ""
+    assert score_predictions([prediction])["mol2text"].n == 1

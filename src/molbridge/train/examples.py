@@ -31,6 +31,7 @@ ANSWER_KIND = {
     "property_prediction": "number", "computed_property": "number",
 }
 _YES_NO = {"yes", "no"}
+DEFAULT_RETRIEVERS = {"mol2text": "morgan", "text2mol": "bm25"}
 
 
 class ExampleError(MolbridgeError, ValueError):
@@ -97,6 +98,8 @@ def chebi20_examples(records: Sequence[ChEBI20Record], directions: Sequence[str]
 
     An ICMA prompt gets `max_length` minus the answer's tokens (training) or minus `answer_budget`
     (evaluation, where the answer is not known): as many examples as fit, least similar dropped first.
+    A record whose request alone does not fit is left out of training; in evaluation it stays, with
+    an empty prompt, so it is answered with nothing and scored as invalid rather than dropped.
     """
     examples, problems = [], []
     for task in directions:
@@ -106,12 +109,12 @@ def chebi20_examples(records: Sequence[ChEBI20Record], directions: Sequence[str]
         else:
             budgets = [max_length - (answer_budget or len(tokenizer.encode(t, add_special_tokens=False)) + 1)
                        for t in targets]
-            prompts = _icma_prompts(task, records, pool, tokenizer, k, (retrievers or {})[task], budgets,
+            prompts = _icma_prompts(task, records, pool, tokenizer, k, (retrievers or DEFAULT_RETRIEVERS)[task], budgets,
                                     exclude_self, problems)
         for record, prompt, target in zip(records, prompts, targets, strict=True):
-            if prompt is None:
+            if prompt is None and answer_budget is None:
                 continue
-            examples.append(Example(f"chebi20:{record.cid}:{task}", task, ANSWER_KIND[task], prompt, target,
+            examples.append(Example(f"chebi20:{record.cid}:{task}", task, ANSWER_KIND[task], prompt or "", target,
                                     {"cid": record.cid, "source": _source(task, record),
                                      "smiles_raw": record.smiles_raw}, task, _source(task, record)))
     return examples, problems

@@ -43,9 +43,11 @@ def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: in
             num_beams: int = 1, resample: int = 0, temperature: float = 0.7, seed: int = 0,
             progress: Callable[[int], None] | None = None) -> list[Prediction]:
     """One prediction per example, in order; molecule answers that come out invalid are re-sampled up to
-    `resample` times. `max_new_tokens` None: per answer kind (MAX_NEW_TOKENS)."""
+    `resample` times. `max_new_tokens` None: per answer kind (MAX_NEW_TOKENS). An example without a prompt
+    (its request could not fit the model's length) gets an empty, invalid answer."""
     def replies(indices: list[int], **sampling) -> dict[int, str]:
-        found: dict[int, str] = {}
+        found = {i: "" for i in indices if not examples[i].prompt}  # no prompt fitted: answered with nothing
+        indices = [i for i in indices if examples[i].prompt]
         for kind in dict.fromkeys(examples[i].kind for i in indices):
             rows = [i for i in indices if examples[i].kind == kind]
             texts = generate(model, tokenizer, [examples[i].prompt for i in rows],
