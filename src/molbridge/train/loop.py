@@ -24,6 +24,7 @@ import yaml
 from torch.optim.lr_scheduler import LambdaLR
 
 from molbridge.errors import MolbridgeError
+from molbridge.eval.versions import package_versions
 from molbridge.train import checkpoints
 from molbridge.train.batches import BatchPlan, collate, encode
 from molbridge.train.config import TrainConfig
@@ -112,6 +113,9 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
         (out / "left_out.txt").write_text("".join(f"{p}\n" for p in problems))
+        versions = package_versions("molbridge", "torch", "transformers", "peft", "accelerate", "rdkit")
+        (out / "versions.json").write_text(json.dumps({**versions, "world_size": world,
+                                                       "mixed_precision": _precision(config)}, indent=2) + "\n")
     accelerator.wait_for_everyone()
 
     set_seed(config.seed)  # the same LoRA initialisation on every rank
