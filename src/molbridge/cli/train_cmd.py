@@ -56,7 +56,6 @@ def predict(
     from molbridge.train.predict import write_predictions
     from molbridge.train.scoring import score_predictions
 
-    _quiet_rdkit()
     with user_errors():
         config = _run_config(run, TrainConfig)
         model, tokenizer, _ = load_trained(run)
@@ -70,17 +69,6 @@ def predict(
         typer.echo(f"wrote {path}")
     for group, report in reports.items():
         typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
-
-
-def _quiet_rdkit() -> None:
-    """Invalid molecules in model answers are expected, counted and reported; RDKit's message for each is noise."""
-    import logging
-
-    if logging.getLogger().level > logging.INFO:  # not --verbose
-        from rdkit import RDLogger
-
-        RDLogger.DisableLog("rdApp.*")
-        logging.getLogger("rdkit").setLevel(logging.CRITICAL)
 
 
 def _run_config(run: Path, model):
@@ -105,7 +93,6 @@ def quickstart(
     """Build the mini dataset, LoRA-tune SmolLM2 within a budget, predict, score every task, write report.html."""
     from molbridge.train.quickstart import quickstart as run
 
-    _quiet_rdkit()
     with user_errors():
         metrics = run(out, budget_minutes=budget_minutes, per_task=per_task, model=model, workers=workers,
                       show_progress=not quiet)

@@ -13,6 +13,7 @@ import selfies
 from rdkit import Chem
 
 from molbridge.chem.parse import to_mol
+from molbridge.chem.rdkit_log import divert_rdkit_messages
 from molbridge.errors import InvalidMolecule
 from molbridge.eval.classification import extract_yes_no
 from molbridge.eval.numeric import parse_number
@@ -53,7 +54,13 @@ def extract(kind: str, reply: str) -> str:
 
 
 def is_valid(kind: str, answer: str) -> bool:
-    """Whether a scorer can read `answer` as an answer of `kind`."""
+    """Whether a scorer can read `answer` as an answer of `kind` (RDKit's messages about it are
+    diverted: invalid model answers are expected, and counted where they are scored)."""
+    with divert_rdkit_messages():
+        return _readable(kind, answer)
+
+
+def _readable(kind: str, answer: str) -> bool:
     if not answer:
         return False
     if kind == "smiles":
@@ -75,6 +82,11 @@ def is_valid(kind: str, answer: str) -> bool:
 
 def as_smiles(kind: str, text: str) -> str | None:
     """A SELFIES or InChI answer as canonical SMILES, so molecule metrics can score it (None: unreadable)."""
+    with divert_rdkit_messages():
+        return _converted(kind, text)
+
+
+def _converted(kind: str, text: str) -> str | None:
     if kind == "selfies":
         try:
             decoded = selfies.decoder(text)

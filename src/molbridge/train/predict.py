@@ -9,7 +9,7 @@ ChEBI-20 directions it also writes MolT5 TSV files (`{stem}.{mol2text|text2mol}.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,8 +40,7 @@ MAX_NEW_TOKENS = {"text": 96, "smiles": 128, "selfies": 192, "inchi": 128, "prot
 
 
 def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: int | None = None, batch_size: int = 8,
-            num_beams: int = 1, resample: int = 0, temperature: float = 0.7, seed: int = 0,
-            progress: Callable[[int], None] | None = None) -> list[Prediction]:
+            num_beams: int = 1, resample: int = 0, temperature: float = 0.7, seed: int = 0) -> list[Prediction]:
     """One prediction per example, in order; molecule answers that come out invalid are re-sampled up to
     `resample` times. `max_new_tokens` None: per answer kind (MAX_NEW_TOKENS). An example without a prompt
     (its request could not fit the model's length) gets an empty, invalid answer."""
@@ -52,7 +51,7 @@ def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: in
             rows = [i for i in indices if examples[i].kind == kind]
             texts = generate(model, tokenizer, [examples[i].prompt for i in rows],
                              max_new_tokens=max_new_tokens or MAX_NEW_TOKENS.get(kind, 128), batch_size=batch_size,
-                             stop=() if kind == "text" else ("\n",), progress=progress, **sampling)
+                             stop=() if kind == "text" else ("\n",), **sampling)
             found.update(zip(rows, texts, strict=True))
         return found
 
