@@ -82,7 +82,10 @@ def _depiction(smiles: str) -> str:
     from rdkit import Chem
     from rdkit.Chem.Draw import rdMolDraw2D
 
-    mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) < 300 else None
+    from molbridge.chem.rdkit_log import divert_rdkit_messages
+
+    with divert_rdkit_messages():  # most inputs are not SMILES (captions, SELFIES, names): expected failures
+        mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) < 300 else None
     if mol is None or not mol.GetNumAtoms():
         return ""
     drawer = rdMolDraw2D.MolDraw2DSVG(220, 160)
