@@ -7,11 +7,14 @@ bounded however long the source is, and the main process commits chunks one afte
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
+
+from molbridge.chem.rdkit_log import RDKIT_LOGGER_NAME as RDKIT_LOGGER
 
 
 def run_ordered(fn: Callable[..., Any], calls: Iterable[tuple], *, workers: int = 1,
@@ -23,8 +26,18 @@ def run_ordered(fn: Callable[..., Any], calls: Iterable[tuple], *, workers: int 
         for args in calls:
             yield fn(*args)
     else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        level = logging.getLogger(RDKIT_LOGGER).level  # the application's choice (the CLI's --verbose)
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_rdkit_log_level,
+                                 initargs=(level,)) as pool:
             yield from _windowed(lambda args: pool.submit(fn, *args), lambda f: f.result(), calls, 2 * workers)
+
+
+def _rdkit_log_level(level: int) -> None:
+    """In a spawned worker: RDKit's logger at the parent's level (RDKit resets it to WARNING on import, which
+    would print a warning per stereo-incomplete InChI from every worker)."""
+    import molbridge.chem  # noqa: F401  (routes RDKit's log into Python logging first)
+
+    logging.getLogger(RDKIT_LOGGER).setLevel(level)
 
 
 def _dask(fn: Callable[..., Any], calls: Iterable[tuple], scheduler: str) -> Iterator[Any]:
