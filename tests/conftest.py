@@ -39,3 +39,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def records_of(kind: str, item, tasks, **options) -> list:
+    """The records a build writes for one item of source `kind` (the build's own code path)."""
+    from molbridge.data.build.units import item_records
+    from molbridge.tasks import SOURCES
+
+    source = SOURCES.get(kind)
+    return item_records(source, source.options(kind=kind, tasks=list(tasks), **options), item)
+
+
+def chebi_record(cid: str, smiles: str, caption: str, raw: str | None = None):
+    """A ChEBI-20 row as `records_from_chebi20` reads it (`raw`: the table's text where it differs)."""
+    from molbridge.records import make_record
+
+    return make_record(id=f"chebi20:{cid}", task="mol_caption", modalities={"smiles": smiles, "caption": caption},
+                       meta={"source": "chebi20", "source_id": cid, "extra": {"smiles_raw": raw} if raw else {}})

@@ -28,10 +28,10 @@ def test_an_open_shell_or_unknown_element_is_an_xtb_error():
 
 
 def test_qm9_records_with_xtb_say_which_method(tmp_path):
-    from molbridge.data.tasks.properties import qm9_records
+    from tests.conftest import records_of
 
     molecule = next(itertools.islice(read_qm9(), 200, 201))
-    by = {r.meta.extra["property"]: r for r in qm9_records(molecule, ("computed_property",), "xtb")}
+    by = {r.meta.extra["property"]: r for r in records_of("qm9", molecule, ["computed_property"], quantum="xtb")}
     assert by["homo"].meta.extra["method"] == "GFN2-xTB (tblite)" and by["logp"].meta.extra["method"] == "RDKit"
-    qm9 = {r.meta.extra["property"]: r for r in qm9_records(molecule, ("computed_property",))}
+    qm9 = {r.meta.extra["property"]: r for r in records_of("qm9", molecule, ["computed_property"])}
     assert qm9["homo"].meta.extra["method"].startswith("B3LYP") and qm9["homo"].output != by["homo"].output

@@ -160,13 +160,13 @@ def test_import_source_passes_records_through_qc_and_split(tmp_path):
              {"instruction": "broken", "input": "x"}]
     (tmp_path / "mi.json").write_text(json.dumps(items))
     config = load_config(write_config(tmp_path / "i.yaml", {"name": "imp", "sources": [
-        {"kind": "import", "format": "mol_instructions", "path": str(tmp_path / "mi.json"),
+        {"kind": "mol_instructions", "path": str(tmp_path / "mi.json"),
          "tasks": ["forward_reaction_prediction", "molecular_description_generation"]}]}))
     card = build(config, tmp_path / "out")
     assert card["records"] == 2 and card["problems"]["0"]["reading"] == 1
     assert set(card["tasks"]) == {"forward_reaction_prediction", "molecular_description_generation"}
-    with pytest.raises(ConfigError, match="format"):
-        load_config(write_config(tmp_path / "j.yaml", {"name": "x", "sources": [{"kind": "import", "tasks": ["*"]}]}))
+    with pytest.raises(ConfigError, match="path"):
+        load_config(write_config(tmp_path / "j.yaml", {"name": "x", "sources": [{"kind": "moit3d", "tasks": ["*"]}]}))
 
 
 def test_card_ring_counts_are_the_sssr_size():

@@ -9,9 +9,16 @@ import pytest
 from molbridge.chem.parse import canonical_smiles, from_selfies
 from molbridge.data.sources.b3db import read_b3db
 from molbridge.data.sources.c3p import ChEBIClass, members, read_chebi_classes
-from molbridge.data.tasks.descriptions import caption, class_member_records
-from molbridge.data.tasks.translation import DIRECTIONS, translation_records
+from molbridge.data.sources.catalog import class_caption as caption
 from molbridge.errors import InvalidMolecule
+from molbridge.tasks.molecules import DIRECTIONS
+from tests.conftest import records_of
+
+TRANSLATIONS = [f"{a}2{b}" for a, b in DIRECTIONS]
+
+
+def class_member_records(klass, name, smiles):
+    return records_of("chebi_classes", (klass, name, smiles), ["molecule_description", "molecule_design"])
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +67,8 @@ def test_b3db_named_molecules_and_translations():
     problems = []
     molecules = list(itertools.islice(read_b3db(problems=problems), 300))
     assert len(molecules) == 300 and all(m.iupac and m.smiles for m in molecules)
-    records = translation_records(molecules[0])
-    assert [r.task for r in records] == list(DIRECTIONS)
+    records = records_of("b3db", molecules[0], TRANSLATIONS)
+    assert [r.task for r in records] == TRANSLATIONS
     by_task = {r.task: r for r in records}
     assert by_task["smiles2iupac"].output == molecules[0].iupac == by_task["iupac2smiles"].input
     assert canonical_smiles(from_selfies(by_task["smiles2selfies"].output)) == by_task["selfies2smiles"].output

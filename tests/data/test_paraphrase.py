@@ -10,8 +10,8 @@ import yaml
 from molbridge.data.build.config import load_config
 from molbridge.data.build.pipeline import build
 from molbridge.data.parquet_io import read_shard
-from molbridge.data.tasks.paraphrase import acceptable, paraphrase_family, write_family
-from molbridge.data.tasks.phrasing import load_phrasings, use_phrasings_dir
+from molbridge.tasks.paraphrase import acceptable, paraphrase_family, write_family
+from molbridge.tasks.phrasing import load_phrasings, use_phrasings_dir
 
 SOURCE = "Predict the {property} of the given molecule, in {unit}."
 

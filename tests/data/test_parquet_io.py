@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from molbridge.data.parquet_io import read_shard, write_shard
-from molbridge.data.records import make_record
+from molbridge.records import make_record
 from molbridge.errors import FileFormatError
 
 RECORDS = [

@@ -8,8 +8,13 @@ import re
 import pytest
 
 from molbridge.data.sources.qm9 import HARTREE_TO_EV, read_qm9
-from molbridge.data.tasks.phrasing import MIN_PHRASINGS, choose, load_phrasings
-from molbridge.data.tasks.properties import qm9_records, with_article
+from molbridge.tasks.molecules import with_article
+from molbridge.tasks.phrasing import MIN_PHRASINGS, choose, load_phrasings
+from tests.conftest import records_of
+
+
+def qm9_records(molecule, tasks):
+    return records_of("qm9", molecule, tasks)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,18 @@ from molbridge.data.build.pipeline import build
 from molbridge.data.fetch import uniprot_go_paths
 from molbridge.data.qc import QualityControl
 from molbridge.data.sources.uniprot_go import read_uniprot_go
-from molbridge.data.tasks.protein import description, protein_records
+from molbridge.tasks.proteins import go_description
+from tests.conftest import records_of
+
+TASKS = ("protein_function", "protein_description", "protein_design")
+
+
+def protein_records(protein, tasks=TASKS):
+    return records_of("uniprot_go", protein, tasks)
+
+
+def description(protein):
+    return go_description(protein.terms)
 
 
 @pytest.fixture(scope="module")

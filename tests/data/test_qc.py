@@ -7,7 +7,7 @@ import json
 import pytest
 
 from molbridge.data.qc import QCConfig, QCConfigError, QualityControl
-from molbridge.data.records import make_record
+from molbridge.records import make_record
 
 META = {"source": "test"}
 

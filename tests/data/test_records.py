@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from molbridge.data.records import Conformer, Record, RecordError, make_record
+from molbridge.records import Conformer, Record, RecordError, make_record
 
 META = {"source": "test", "license": "CC0"}
 

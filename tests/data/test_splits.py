@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from molbridge.data.records import make_record
+from molbridge.records import make_record
 from molbridge.data.sources.qm9 import read_qm9
 from molbridge.data.splits import SplitError, assign_splits, group_key, split_of
 
@@ -51,7 +51,8 @@ def test_assignment_does_not_depend_on_chunks_or_order(qm9_records):
 
 
 def test_records_without_molecules_and_bad_settings():
-    assert group_key(rec("p", protein="MKV"), "scaffold") == "protein:MKV"
+    assert group_key(rec("p", protein="MKV"), "scaffold") == group_key(rec("q", protein="MKV"), "random")
+    assert group_key(rec("p", protein="MKV"), "scaffold").startswith("protein:")
     assert group_key(rec("bad", "C1CC"), "random") == "record:bad"
     with pytest.raises(SplitError):
         assign_splits([], "butina")
@@ -65,4 +66,4 @@ def test_cluster_split_groups_proteins_by_cluster():
     b = make_record(id="b", task="t", modalities={"protein_sequence": "MKI"},
                     meta={"source": "u", "source_id": "B", "extra": {"cluster": "REP"}})
     assert group_key(a, "cluster") == group_key(b, "cluster") == "cluster:REP"
-    assert group_key(a, "random") == "protein:MKV"
+    assert group_key(a, "random") == group_key(rec("x", protein="MKV"), "random") != group_key(b, "random")

@@ -5,7 +5,8 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from molbridge.errors import MolbridgeError
-from molbridge.eval.classification import ClassificationInputError, classification_report, extract_yes_no
+from molbridge.eval.classification import ClassificationInputError, classification_report
+from molbridge.tasks.answers import extract_yes_no
 
 
 def test_invalid_predictions_count_wrong_by_hand():

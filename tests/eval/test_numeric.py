@@ -16,8 +16,8 @@ from molbridge.eval.numeric import (
     convert,
     normalise_unit,
     numeric_report,
-    parse_number,
 )
+from molbridge.tasks.numbers import parse_number
 
 
 @pytest.mark.parametrize(

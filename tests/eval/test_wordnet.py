@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -53,33 +56,58 @@ def test_missing_debian_package_is_named(tmp_path: Path) -> None:
         prepare_wordnet(tmp_path / "cache", source=tmp_path / "empty")
 
 
-def test_fast_reader_equals_nltks_reader() -> None:
-    """Our start-up shortcuts change nothing METEOR sees: same indexes, same synsets."""
-    if not (DEBIAN_WORDNET / "data.noun").is_file():
-        pytest.skip("Debian wordnet-base not installed")
-    import random
+def nltks_reader():
+    """nltk's own WordNet reader over the corpus `load_wordnet` prepared (on `nltk.data.path`)."""
     import warnings
 
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    from molbridge.eval.wordnet import load_wordnet
-
-    ours = load_wordnet()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plain = WordNetCorpusReader(nltk.data.find("corpora/wordnet"), None)
+        return WordNetCorpusReader(nltk.data.find("corpora/wordnet"), None)
+
+
+def assert_same_reader(ours, plain) -> None:
+    """Same indexes in nltk's types (a defaultdict, a set, one exception dict for ADJ and ADJ_SAT), same synsets."""
+    import random
+    from collections import defaultdict
+
+    assert type(ours._lemma_pos_offset_map) is defaultdict and ours._lemma_pos_offset_map.default_factory is dict
     assert ours._lemma_pos_offset_map == plain._lemma_pos_offset_map
-    assert ours._exception_map == plain._exception_map
+    assert type(ours.satellite_offsets) is set and ours.satellite_offsets == plain.satellite_offsets
+    assert ours._exception_map == plain._exception_map and ours._exception_map["s"] is ours._exception_map["a"]
     words = random.Random(0).sample(sorted(plain._lemma_pos_offset_map), 500) + ["acids", "geese", "hydroxylated"]
 
     def view(wn, word):
         return [(s.name(), [lemma.name() for lemma in s.lemmas()]) for s in wn.synsets(word)]
 
     assert all(view(ours, w) == view(plain, w) for w in words)
+    assert ours.morphy("geese") == plain.morphy("geese") == "goose"
 
 
-def test_corrupt_index_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_reader_equals_nltks_reader() -> None:
+    """Our start-up shortcuts change nothing METEOR sees: same indexes, same synsets."""
+    if not (DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("Debian wordnet-base not installed")
+    from molbridge.eval.wordnet import load_wordnet
+
+    ours = load_wordnet()
+    assert_same_reader(ours, nltks_reader())
+
+
+class RunsOnUnpickle:
+    """A pickle payload: unpickling it creates `marker`, as a planted cache file could run any code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.marker),)
+
+
+def test_damaged_index_cache_is_ignored_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Garbage, a truncated file or JSON of the wrong shape is rebuilt from the corpus; a cached start equals nltk."""
     if not (DEBIAN_WORDNET / "data.noun").is_file():
         pytest.skip("Debian wordnet-base not installed")
     import nltk
@@ -88,14 +116,41 @@ def test_corrupt_index_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setenv("MOLBRIDGE_CACHE", str(tmp_path))
     root = wn_module.prepare_wordnet()
-    corpus = root / "corpora" / "wordnet"
-    cache = corpus / wn_module._INDEX_CACHE.format(version=nltk.__version__)
-    cache.write_bytes(b"not a pickle")
-    fresh = wn_module.load_wordnet.__wrapped__()  # bypass the per-process lru_cache
+    cache = root / "corpora" / "wordnet" / wn_module._INDEX_CACHE.format(version=nltk.__version__)
     try:
-        assert "acid" in {lemma.name() for s in fresh.synsets("acids") for lemma in s.lemmas()}
-        assert cache.stat().st_size > 1_000_000  # rewritten from the parsed indexes
-        again = wn_module.load_wordnet.__wrapped__()  # now restored from the cache
-        assert again._lemma_pos_offset_map == fresh._lemma_pos_offset_map
+        fresh = wn_module.load_wordnet.__wrapped__()  # bypass the per-process lru_cache; parses and writes the cache
+        good = cache.read_bytes()
+        damaged = [b"\x80\x04not json", good[: len(good) // 2],
+                   json.dumps({"satellite_offsets": [], "_lemma_pos_offset_map": {"acid": [1]},
+                               "_exception_map": {"a": {}}}).encode()]
+        for content in damaged:
+            cache.write_bytes(content)
+            rebuilt = wn_module.load_wordnet.__wrapped__()
+            assert "acid" in {lemma.name() for s in rebuilt.synsets("acids") for lemma in s.lemmas()}
+            assert cache.read_bytes() == good  # rewritten from the parsed indexes
+        cached = wn_module.load_wordnet.__wrapped__()  # restored from the cache
+        assert_same_reader(cached, nltks_reader())
+        assert cached._lemma_pos_offset_map == fresh._lemma_pos_offset_map
+    finally:
+        nltk.data.path.remove(str(root))
+
+
+def test_old_pickle_cache_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("Debian wordnet-base not installed")
+    import nltk
+
+    from molbridge.eval import wordnet as wn_module
+
+    monkeypatch.setenv("MOLBRIDGE_CACHE", str(tmp_path))
+    root = wn_module.prepare_wordnet()
+    old = root / "corpora" / "wordnet" / f".index-cache-nltk{nltk.__version__}.pickle"
+    marker = tmp_path / "payload-ran"
+    old.write_bytes(pickle.dumps(RunsOnUnpickle(marker)))
+    try:
+        assert wn_module.load_wordnet.__wrapped__().synsets("acid")
+        assert not marker.exists() and not old.exists()  # never unpickled, and removed
+        pickle.loads(pickle.dumps(RunsOnUnpickle(marker)))
+        assert marker.is_dir()  # the payload was live: reading the old cache would have run it
     finally:
         nltk.data.path.remove(str(root))

@@ -11,12 +11,12 @@ from torch_geometric.data import Batch
 from molbridge.errors import FileFormatError
 from molbridge.models.gin import WEIGHTS_FILE, GINConfig, GINEncoder
 from molbridge.chem.graph_features import smiles_to_graphs
+from molbridge.progress import Progress
 from molbridge.retrieval.graph_pretrain import (
     CHECKPOINT_FILE,
     ContrastiveConfig,
     PackedGraphs,
     PretrainError,
-    PretrainProgress,
     nt_xent,
     pretrain_gin,
 )
@@ -102,8 +102,8 @@ class Killed(Exception):
 def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
     uninterrupted = _fast(tmp_path, "whole", max_steps=12)
 
-    def kill_at_step_10(p: PretrainProgress) -> None:
-        if p.step == 10:
+    def kill_at_step_10(p: Progress) -> None:
+        if p.done == 10:
             raise Killed
 
     with pytest.raises(Killed):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molbridge.data.sources.chebi20 import ChEBI20Record
 from molbridge.retrieval.baselines import Retrieved, retrieve
-from molbridge.retrieval.icl import IclSettings, IclSettingsError, build_prompts, extract_answer, icl_predictions, \
-    select_examples
+from molbridge.retrieval.icl import IclSettings, IclSettingsError, icl_predictions, icl_prompts, select_examples
+from molbridge.tasks import TASKS
+from tests.conftest import chebi_record as rec
+
+MOL2TEXT, TEXT2MOL = TASKS.get("mol2text"), TASKS.get("text2mol")
 
 
-def rec(cid: str, smiles: str, text: str) -> ChEBI20Record:
-    return ChEBI20Record(cid, smiles, smiles, text, 0)
+def build_prompts(task, pool, test, found, settings, tokenizer):
+    prompts, kept, _ = icl_prompts(task, pool, test, found, settings, tokenizer)
+    return prompts, kept
 
 
 POOL = [rec("1", "CCO", "The molecule is ethanol, a primary alcohol."),
@@ -24,7 +27,8 @@ TEST = [rec("t1", "CCCCO", "The molecule is butan-1-ol, a primary alcohol."),
 
 
 @pytest.mark.parametrize("task, reply, answer", [
-    ("mol2text", " Caption: The molecule is an alcohol.\nMore text", "The molecule is an alcohol."),
+    # text answers keep every line (in-context generation stops at the first newline before extraction)
+    ("mol2text", " Caption: The molecule is an alcohol.\nMore text", "The molecule is an alcohol. More text"),
     ("mol2text", "\n\nThe molecule is an acid.", "The molecule is an acid."),
     ("mol2text", "   ", ""),
     ("text2mol", "Molecule: CCO is ethanol", "CCO"),
@@ -33,15 +37,15 @@ TEST = [rec("t1", "CCCCO", "The molecule is butan-1-ol, a primary alcohol."),
     ("text2mol", "", ""),
 ])
 def test_extract_answer(task, reply, answer):
-    assert extract_answer(task, reply) == answer
+    assert TASKS.get(task).answer.extract(reply) == answer
 
 
 def test_mmr_selection_uses_molecule_similarity():
     # candidates: ethanol, propanol (near-duplicate of ethanol), acetic acid
     settings = IclSettings(k=2, selector="mmr", lam=0.3)
-    chosen = select_examples("mol2text", POOL, [0, 1, 2], [0.5, 0.49, 0.2], settings, np.random.default_rng(0))
+    chosen = select_examples(MOL2TEXT, POOL, [0, 1, 2], [0.5, 0.49, 0.2], settings, np.random.default_rng(0))
     assert chosen[0] == 0 and len(chosen) == 2
-    assert select_examples("mol2text", POOL, [0, 1, 2], [0.5, 0.49, 0.2], IclSettings(k=2),
+    assert select_examples(MOL2TEXT, POOL, [0, 1, 2], [0.5, 0.49, 0.2], IclSettings(k=2),
                            np.random.default_rng(0)) == [0, 1]
 
 
@@ -60,8 +64,8 @@ def llm():
 
 def test_prompts_hold_the_nearest_examples_most_similar_last(llm):
     _, tokenizer = llm
-    found = retrieve("mol2text", "morgan", POOL, TEST, 2)
-    prompts, kept = build_prompts("mol2text", POOL, TEST, found, IclSettings(k=2), tokenizer)
+    found = retrieve(MOL2TEXT, "morgan", POOL, TEST, 2)
+    prompts, kept = build_prompts(MOL2TEXT, POOL, TEST, found, IclSettings(k=2), tokenizer)
     assert kept == [2, 2]
     assert prompts[0].startswith("<|im_start|>user\nGenerate a caption for the molecule: ")
     assert prompts[0].index("ethanol") < prompts[0].index("propan-1-ol")  # propanol is nearer butanol: last
@@ -73,21 +77,21 @@ def test_budget_keeps_fewer_examples(llm):
     _, tokenizer = llm
     from molbridge.models.causal_lm import count_tokens
 
-    found = retrieve("mol2text", "morgan", POOL, TEST, 2)
-    full, kept = build_prompts("mol2text", POOL, TEST, found, IclSettings(k=2), tokenizer)
+    found = retrieve(MOL2TEXT, "morgan", POOL, TEST, 2)
+    full, kept = build_prompts(MOL2TEXT, POOL, TEST, found, IclSettings(k=2), tokenizer)
     assert kept == [2, 2]
     budget = count_tokens(tokenizer, full[0]) - 1 + 16  # one token short of the two-example prompt
-    short, kept = build_prompts("mol2text", POOL, TEST, found, IclSettings(k=2, max_prompt_tokens=budget,
+    short, kept = build_prompts(MOL2TEXT, POOL, TEST, found, IclSettings(k=2, max_prompt_tokens=budget,
                                                                           max_new_tokens=16), tokenizer)
     assert kept[0] == 1 and count_tokens(tokenizer, short[0]) <= budget - 16
 
 
 def test_icl_predictions_answer_every_record(llm):
     model, tokenizer = llm
-    found = retrieve("text2mol", "bm25", POOL, TEST, 2, ties="lowest")
-    rows, issues = icl_predictions("text2mol", POOL, TEST, found, model, tokenizer,
+    found = retrieve(TEXT2MOL, "bm25", POOL, TEST, 2)
+    rows, issues = icl_predictions(TEXT2MOL, POOL, TEST, found, model, tokenizer,
                                    IclSettings(k=2, style="completion", max_new_tokens=24, batch_size=2))
-    assert [r[:2] for r in rows] == [(t.description, t.smiles_raw) for t in TEST]
+    assert [r[:2] for r in rows] == [(t.modalities.caption, t.modalities.smiles) for t in TEST]
     assert all(isinstance(r[2], str) and " " not in r[2] for r in rows)
     # completion style with two alcohol/acid examples: the model continues with a SMILES-like string
     assert any(set(r[2]) & set("CO()=") for r in rows), rows
@@ -96,5 +100,5 @@ def test_icl_predictions_answer_every_record(llm):
 def test_a_query_without_neighbours_still_gets_a_prompt(llm):
     _, tokenizer = llm
     empty = Retrieved(np.full((1, 2), -1), np.full((1, 2), np.nan))
-    prompts, kept = build_prompts("mol2text", POOL, TEST[:1], empty, IclSettings(k=2), tokenizer)
+    prompts, kept = build_prompts(MOL2TEXT, POOL, TEST[:1], empty, IclSettings(k=2), tokenizer)
     assert kept == [0] and "CCCCO" in prompts[0]

@@ -66,7 +66,7 @@ def test_empty_dataset_fails_before_training(tmp_path, tiny_llama) -> None:
     path = write(tmp_path, {"model": str(tiny_llama), "task": "instructions", "data": {"dataset": str(empty)},
                             "out": str(tmp_path / "run")})
     with pytest.raises(ExampleError, match="no 'train' Parquet shards"):
-        train(load_train_config(path), show_progress=False)
+        train(load_train_config(path))
     assert not (tmp_path / "run").exists()  # nothing was written
 
 
@@ -75,7 +75,7 @@ def test_empty_chebi20_file_fails_before_training(tmp_path, tiny_llama) -> None:
     path = write(tmp_path, {"model": str(tiny_llama), "task": "sft", "data": {"train": str(header_only)},
                             "out": str(tmp_path / "run")})
     with pytest.raises(ExampleError, match="the training set is empty"):
-        train(load_train_config(path), show_progress=False)
+        train(load_train_config(path))
     assert not (tmp_path / "run").exists()
 
 

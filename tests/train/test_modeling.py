@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
 
-from molbridge.train.batches import collate, encode
+from molbridge.train.batches import collate, encode, learned_tokens
 from molbridge.train.checkpoints import CosineWithWarmup
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example
@@ -24,9 +24,11 @@ def test_answer_only_loss_equals_transformers_labels_loss(tiny_llama, method) ->
     encoded, _ = encode(examples, tokenizer, 128)
     batch = collate(encoded, tokenizer.pad_token_id)
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
-    ours = AnswerLoss(model, seq2seq)(**inputs)
+    ours = AnswerLoss(model, seq2seq)(**inputs)  # a sum over the answer tokens; transformers' is their mean
     theirs = model(**inputs).loss
-    assert torch.allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    answer_tokens = sum(learned_tokens(e) for e in encoded)
+    assert answer_tokens == int((inputs["labels"][:, 1:] != -100).sum())
+    assert torch.allclose(ours / answer_tokens, theirs, rtol=1e-5, atol=1e-6)
     assert not seq2seq
 
 

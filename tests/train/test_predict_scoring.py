@@ -6,16 +6,20 @@ import json
 
 import pytest
 
-from molbridge.train.examples import Example, answer_kind
-from molbridge.train.extract import as_smiles, extract, is_valid
+from molbridge.apps.predict import Prediction, predict, read_predictions_file, write_predictions
+from molbridge.apps.scoring import score_predictions
+from molbridge.tasks import TASKS, task_for
+from molbridge.tasks.answers import answer_kind, inchi_to_smiles, selfies_to_smiles
+from molbridge.train.examples import Example
 from molbridge.train.modeling import load_trained
-from molbridge.train.predict import (
-    Prediction,
-    predict,
-    read_predictions_file,
-    write_predictions,
-)
-from molbridge.train.scoring import score_predictions
+
+
+def extract(kind: str, reply: str) -> str:
+    return answer_kind(kind).extract(reply)
+
+
+def is_valid(kind: str, answer: str) -> bool:
+    return answer_kind(kind).valid(answer)
 
 
 @pytest.mark.parametrize("kind,reply,answer,valid", [
@@ -37,50 +41,55 @@ def test_extract_and_validity(kind, reply, answer, valid) -> None:
 
 
 def test_selfies_and_inchi_read_as_smiles() -> None:
-    assert as_smiles("selfies", "[C][C][O]") == "CCO"
-    assert as_smiles("inchi", "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3") == "CCO"
-    assert as_smiles("inchi", "InChI=garbage") is None
+    assert selfies_to_smiles("[C][C][O]") == "CCO"
+    assert inchi_to_smiles("InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3") == "CCO"
+    assert inchi_to_smiles("InChI=garbage") is None
 
 
 def test_undeclared_tasks_with_yes_no_answers_are_classification() -> None:
-    assert answer_kind("bbbp", ["Yes", "no.", "NO"]) == "yes_no"
-    assert answer_kind("reaction", ["CCO", "no"]) == "text"
-    assert answer_kind("smiles2selfies", ["yes"]) == "selfies"
+    assert task_for("bbbp", ["Yes", "no.", "NO"]).answer.name == "yes_no"
+    assert task_for("reaction", ["CCO", "no"]).answer.name == "text"
+    assert task_for("smiles2selfies", ["yes"]).answer.name == "selfies"
 
 
-def p(kind, reference, prediction, group=None, **meta) -> Prediction:
-    from molbridge.train.extract import is_valid as valid
+def p(task, reference, prediction, group=None, **meta) -> Prediction:
+    kind = task_for(task, [reference]).answer.name
+    return Prediction("id", task, kind, group or task, reference, prediction, prediction, is_valid(kind, prediction),
+                      1, meta)
 
-    return Prediction("id", group or kind, kind, group or kind, reference, prediction, prediction,
-                      valid(kind, prediction), 1, meta)
 
-
-def test_scores_by_kind_count_invalid_answers() -> None:
-    rows = [p("smiles", "CCO", "OCC"), p("smiles", "c1ccccc1", "C1CC"),
-            p("selfies", "[C][C][O]", "[C][C][O]"),
-            p("number", "x", "It is 46.07 g/mol", group="computed_property:mol_weight", property="mol_weight",
-              unit="g/mol", value=46.07),
-            p("number", "x", "about 40 g/mol", group="computed_property:mol_weight", property="mol_weight",
-              unit="g/mol", value=46.07),
-            p("yes_no", "yes", "yes"), p("yes_no", "no", ""),
-            p("protein", "MKTAY", "MKTAY"), p("protein", "MKTAY", "mk4")]
+def test_scores_by_task_family_count_invalid_answers() -> None:
+    rows = [p("molecule_design", "CCO", "OCC"), p("molecule_design", "c1ccccc1", "C1CC"),
+            p("smiles2selfies", "[C][C][O]", "[C][C][O]"),
+            p("computed_property", "x", "It is 46.07 g/mol", group="computed_property:mol_weight",
+              property="mol_weight", unit="g/mol", value=46.07),
+            p("computed_property", "x", "about 40 g/mol", group="computed_property:mol_weight",
+              property="mol_weight", unit="g/mol", value=46.07),
+            p("bbbp", "yes", "yes"), p("bbbp", "no", ""),
+            p("protein_design", "MKTAY", "MKTAY"), p("protein_design", "MKTAY", "mk4")]
     reports = score_predictions(rows)
-    smiles = reports["smiles"]
+    smiles = reports["molecule_design"]
     assert smiles.values()["exact_match"] == 0.5 and smiles.values()["validity"] == 0.5
-    assert reports["selfies"].values()["exact_match"] == 1.0
+    assert reports["smiles2selfies"].values()["exact_match"] == 1.0
     numeric = reports["computed_property:mol_weight"].values()
     assert numeric["mae"] == pytest.approx(3.035)
-    assert reports["yes_no"].values()["accuracy"] == 0.5
-    protein = reports["protein"].values()
+    assert reports["bbbp"].values()["accuracy"] == 0.5
+    protein = reports["protein_design"].values()
     assert protein["identity"] == 0.5 and protein["validity"] == 0.5
-    assert reports["protein"].metrics["identity"].ci_low is not None
+    assert reports["protein_design"].metrics["identity"].ci_low is not None
+
+
+def test_imported_numeric_answers_are_scored_against_the_number_in_the_reference() -> None:
+    rows = [p("property_prediction", "-0.2353", "-0.2300"), p("property_prediction", "0.0512", "no idea")]
+    values = score_predictions(rows)["property_prediction"].values()
+    assert values["mae"] == pytest.approx(0.0053) and values["valid_ratio"] == 0.5
 
 
 def test_predict_writes_every_example_and_resamples_invalid_molecules(tmp_path, tiny_llama) -> None:
     model, tokenizer, info = load_trained(tiny_llama)  # a plain model directory loads as is
     assert info["method"] == "none"
     examples = [Example(f"chebi20:{i}:text2mol", "text2mol", "smiles", f"Generate a molecule for: acid {i}", "CCO",
-                        {"cid": str(i), "source": f"acid {i}", "smiles_raw": "CCO"}, "text2mol") for i in range(3)]
+                        {"source_stored": f"acid {i}", "target_stored": "CCO"}, "text2mol") for i in range(3)]
     predictions = predict(model, tokenizer, examples, max_new_tokens=6, batch_size=2, resample=2)
     assert [x.id for x in predictions] == [e.id for e in examples]
     # random weights: no valid molecule, so each was re-sampled twice and is still reported (invalid)
@@ -94,20 +103,21 @@ def test_predict_writes_every_example_and_resamples_invalid_molecules(tmp_path, 
 
 
 def test_an_example_whose_prompt_could_not_fit_is_answered_empty_and_scored_invalid(tiny_llama) -> None:
-    from molbridge.data.sources.chebi20 import ChEBI20Record
     from molbridge.train.config import TrainConfig
-    from molbridge.train.examples import chebi20_examples
+    from molbridge.train.examples import retrieval_examples
     from molbridge.train.modeling import load_tokenizer
+    from tests.conftest import chebi_record
 
     tokenizer = load_tokenizer(TrainConfig(model=str(tiny_llama), task="sft", data={"train": "x"}))
-    pool = [ChEBI20Record(str(i), "CCO", "CCO", f"an alcohol number {i}", i) for i in range(3)]
-    long = ChEBI20Record("99", "C" * 400, "C" * 400, "a very long alkane", 9)
-    training, problems = chebi20_examples([long], ["mol2text"], tokenizer, pool=pool, k=1, max_length=128)
-    assert training == [] and "left out" in problems[0]
-    held, _ = chebi20_examples([long], ["mol2text"], tokenizer, pool=pool, k=1, max_length=128, answer_budget=32,
-                               exclude_self=False)
-    assert len(held) == 1 and held[0].prompt == ""
+    pool = [chebi_record(str(i), "CCO", f"an alcohol number {i}") for i in range(3)]
+    long = chebi_record("99", "C" * 400, "a very long alkane")
+    task = TASKS.get("mol2text")
+    training, problems = retrieval_examples([long], task, pool, tokenizer, k=1, retriever="morgan", max_length=128)
+    assert training == [] and "left out" in problems[0] and "chebi20:99" in problems[0]
+    held, _ = retrieval_examples([long], task, pool, tokenizer, k=1, retriever="morgan", max_length=128,
+                                 answer_budget=32, exclude_self=False)
+    assert len(held) == 1 and held[0].prompt is None
     model, tokenizer, _ = load_trained(tiny_llama)
     (prediction,) = predict(model, tokenizer, held, max_new_tokens=4)
-    assert prediction.prediction == "" and prediction.raw == ""
+    assert prediction.prediction == "" and prediction.raw == "" and not prediction.valid
     assert score_predictions([prediction])["mol2text"].n == 1

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from molbridge.train.quickstart import quickstart
+from molbridge.apps.quickstart import quickstart
 
 
 def test_quickstart_end_to_end(tmp_path, tiny_llama) -> None:
@@ -19,7 +19,7 @@ def test_quickstart_end_to_end(tmp_path, tiny_llama) -> None:
         "split": {"method": "random", "fractions": [0.6, 0.2, 0.2]}}))
     out = tmp_path / "qs"
     metrics = quickstart(out, budget_minutes=0.05, per_task=3, model=str(tiny_llama), workers=1,
-                         build_config=build, show_progress=False)
+                         build_config=build)
     groups = set(metrics["tasks"])
     assert groups == {"property_prediction:homo", "property_prediction:lumo", "property_prediction:gap",
                       "iupac2smiles", "smiles2selfies"}
@@ -36,6 +36,5 @@ def test_quickstart_end_to_end(tmp_path, tiny_llama) -> None:
     page = (out / "report.html").read_text()
     assert "iupac2smiles" in page and "data:image/png;base64," in page and "<svg" in page
     assert len((out / "predictions.jsonl").read_text().splitlines()) == 15
-    again = quickstart(out, budget_minutes=0.05, per_task=3, model=str(tiny_llama), workers=1, build_config=build,
-                       show_progress=False)
+    again = quickstart(out, budget_minutes=0.05, per_task=3, model=str(tiny_llama), workers=1, build_config=build)
     assert again["training"] == metrics["training"]  # a rerun reuses the build and the trained model

@@ -37,7 +37,7 @@ def losses(run: Path) -> list[str]:
 
 def test_killed_run_resumes_to_identical_weights(tmp_path, tiny_llama) -> None:
     path = config_file(tmp_path, tiny_llama)
-    straight = train(load_train_config(path, out=str(tmp_path / "straight")), show_progress=False)
+    straight = train(load_train_config(path, out=str(tmp_path / "straight")))
     assert straight.steps == 40
 
     killed = tmp_path / "killed"
@@ -51,7 +51,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path, tiny_llama) -> None:
     assert process.wait() == -signal.SIGKILL
     assert not (killed / "final").exists()
 
-    resumed = train(load_train_config(path, out=str(killed)), show_progress=False)
+    resumed = train(load_train_config(path, out=str(killed)))
     assert resumed.steps == 40
     a = load_file(str(tmp_path / "straight" / "final" / "adapter_model.safetensors"))
     b = load_file(str(killed / "final" / "adapter_model.safetensors"))
@@ -63,9 +63,9 @@ def test_killed_run_resumes_to_identical_weights(tmp_path, tiny_llama) -> None:
 def test_finished_run_is_a_no_op_and_other_settings_are_refused(tmp_path, tiny_llama) -> None:
     path = config_file(tmp_path, tiny_llama, max_steps=4, save_every=2)
     out = tmp_path / "run"
-    first = train(load_train_config(path, out=str(out)), show_progress=False)
+    first = train(load_train_config(path, out=str(out)))
     stamp = (out / "final" / "adapter_model.safetensors").stat().st_mtime_ns
-    again = train(load_train_config(path, out=str(out)), show_progress=False)
+    again = train(load_train_config(path, out=str(out)))
     assert again == first and (out / "final" / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     with pytest.raises(CheckpointError, match="different settings"):
-        train(load_train_config(path, ["learning_rate=0.01"], out=str(out)), show_progress=False)
+        train(load_train_config(path, ["learning_rate=0.01"], out=str(out)))

@@ -9,7 +9,7 @@ from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example
 from molbridge.train.loop import train
 from molbridge.train.modeling import is_seq2seq, load_trained
-from molbridge.train.predict import predict
+from molbridge.apps.predict import predict
 
 
 def test_t5_lora_trains_and_predicts(tmp_path) -> None:
@@ -18,7 +18,7 @@ def test_t5_lora_trains_and_predicts(tmp_path) -> None:
     config = TrainConfig(model=str(model_dir), task="sft", data={"train": str(chebi20_tiny(tmp_path, 12))},
                          max_steps=3, batch_size=4, save_every=3, eval_every=0, tensorboard=False,
                          out=str(tmp_path / "run"))
-    result = train(config, show_progress=False)
+    result = train(config)
     assert result.steps == 3 and result.final_loss is not None and torch.isfinite(torch.tensor(result.final_loss))
     model, tokenizer, info = load_trained(tmp_path / "run")
     assert info["seq2seq"] and model.config.is_encoder_decoder

@@ -10,7 +10,7 @@ import typer
 from molbridge.cli.errors import user_errors
 
 app = typer.Typer(help="Instruction data: build datasets, audit splits for leakage.", no_args_is_help=True)
-KEYS = ("identical_inchikey", "shared_connectivity", "identical_caption")
+KEYS = ("identical_inchikey", "shared_connectivity", "identical_caption", "identical_protein", "identical_subject")
 
 
 @app.command("audit")
@@ -20,7 +20,7 @@ def audit_cmd(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object with every shared record"),
     show: int = typer.Option(10, "--show", min=0, help="shared records listed per key in the readable output"),
 ) -> None:
-    """Count the records of B whose InChIKey, connectivity block or caption occurs in A, and list them."""
+    """Count the records of B whose InChIKey, connectivity block, caption, protein or subject occurs in A; list them."""
     from molbridge.data.audit import audit, read_items
 
     with user_errors():
@@ -50,15 +50,12 @@ def build_cmd(
     overrides: list[str] = typer.Option([], "--set", help="override a config value: KEY=VALUE (repeatable)"),
 ) -> None:
     """Build sources → tasks → QC → split → sharded Parquet + dataset card (card.md, card.json, plots/)."""
+    from molbridge.cli.progress import progress_bars
     from molbridge.data.build.config import load_config
     from molbridge.data.build.pipeline import build
 
-    def report(done) -> None:
-        typer.echo(f"source {done.source} chunk {done.chunk}: {done.records} records kept ({done.total} in all)",
-                   err=True)
-
-    with user_errors():
-        card = build(load_config(config, overrides), out, workers=workers, scheduler=scheduler, progress=report)
+    with user_errors(), progress_bars() as progress:
+        card = build(load_config(config, overrides), out, workers=workers, scheduler=scheduler, progress=progress)
     dropped = sum(card["qc"].get("dropped", {}).values())
     unused = sum(e["reading"] + e["build"] for e in card["problems"].values())
     typer.echo(f"built {card['records']} records ({', '.join(f'{k} {v}' for k, v in card['splits'].items())}) "
@@ -67,17 +64,50 @@ def build_cmd(
 
 @app.command("fetch")
 def fetch_cmd(
-    what: str = typer.Argument(..., help="uniprot-go: UniProt proteins with GO annotations + GO terms (Debian)"),
+    what: str | None = typer.Argument(None, help="uniprot-go (Debian) or a remote dataset, e.g. chebi20; see --list"),
+    show: bool = typer.Option(False, "--list", help="list remote datasets: source, revision, trust, files, licence"),
+    dest: Path | None = typer.Option(None, "--dest", help="download directory (default: the molbridge cache)"),
+    endpoint: str | None = typer.Option(None, "--endpoint", help="server to download from: a mirror or a test server"),
 ) -> None:
-    """Download data packages into the molbridge cache (apt-get download + dpkg -x; no system install)."""
+    """Download data into the molbridge cache: remote datasets (pinned, checksummed, resumable) or Debian packages."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from molbridge.data import remote
     from molbridge.data.fetch import UNIPROT_GO, fetch_debian
     from molbridge.errors import MissingResourceError
 
+    if show:
+        typer.echo(f"{'name':<18} {'source':<52} {'trust':<27} {'files':<18} licence")
+        for d in remote.DATASETS.values():
+            source = f"{d.kind}:{d.repo}@{d.revision[:12] if d.pinned else d.revision}"
+            files = f"{len(d.files)} file{'s' * (len(d.files) > 1)}" if d.files else "listed by the hub"
+            typer.echo(f"{d.name:<18} {source:<52} {d.trust:<27} {files:<18} {d.licence}")
+        debian, packages = "debian:" + ",".join(UNIPROT_GO), f"{len(UNIPROT_GO)} packages"
+        typer.echo(f"{'uniprot-go':<18} {debian:<52} {'apt':<27} {packages:<18} see the packages' copyright files")
+        return
     with user_errors():
-        if what != "uniprot-go":
-            raise MissingResourceError(f"unknown data {what!r}; available: uniprot-go")
-        for package in UNIPROT_GO:
-            typer.echo(f"{package}: {fetch_debian(package)}")
+        if what is None:
+            raise MissingResourceError("name the data to fetch, or see what there is with: molbridge data fetch --list")
+        if what == "uniprot-go":
+            if dest is not None or endpoint is not None:
+                raise typer.BadParameter("--dest and --endpoint apply to remote datasets, not to uniprot-go")
+            for package in UNIPROT_GO:
+                typer.echo(f"{package}: {fetch_debian(package)}")
+            return
+        if what not in remote.DATASETS:
+            raise MissingResourceError(f"unknown data {what!r}; available: uniprot-go, {', '.join(remote.DATASETS)}")
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+        with Progress(*columns, console=Console(stderr=True)) as bars:
+            tasks: dict[str, int] = {}
+
+            def draw(file: str, done: int, total: int | None) -> None:
+                if file not in tasks:
+                    tasks[file] = bars.add_task(file, total=total)
+                bars.update(tasks[file], completed=done, total=total)
+
+            path = remote.fetch_dataset(what, dest=dest, endpoint=endpoint, progress=draw)
+    typer.echo(f"{what}: {path}")
 
 
 @app.command("paraphrase")
@@ -88,7 +118,7 @@ def paraphrase_cmd(
     rounds: int = typer.Option(1, "--rounds", min=1, help="rewrites asked per phrasing"),
 ) -> None:
     """Expand a family's phrasings with a local chat model; kept rewrites are checked and listed as generated."""
-    from molbridge.data.tasks.paraphrase import paraphrase_family, write_family
+    from molbridge.tasks.paraphrase import paraphrase_family, write_family
     from molbridge.models.causal_lm import load_causal_lm, reply_function
 
     with user_errors():

@@ -12,15 +12,27 @@ from molbridge.cli.errors import user_errors
 app = typer.Typer(help="Retrieval: indexes, neighbours (ICMA format), GIN pre-training, copy and in-context "
                   "baselines.", no_args_is_help=True)
 
-TaskOpt = typer.Option(..., "--task", help="mol2text | text2mol")
+TaskOpt = typer.Option(..., "--task", help="a task with a ChEBI-20 layout: mol2text | text2mol")
 PoolOpt = typer.Option(..., "--pool", help="ChEBI-20 TSV to retrieve from (e.g. validation.txt)")
-RetrieverOpt = typer.Option(..., "--retriever", help="mol2text: morgan | maccs | rdk | gin | random; "
-                            "text2mol: bm25 | minilm | random")
+RetrieverOpt = typer.Option(..., "--retriever", help="by molecule (mol2text): morgan | maccs | rdk | gin | random; "
+                            "by caption (text2mol): bm25 | minilm | random")
 SeedOpt = typer.Option(0, "--seed", help="seed of the random retriever")
-TiesOpt = typer.Option("bm25s", "--ties", help="BM25 exact ties: bm25s (library order, reproduces published "
-                       "numbers; CPU-dependent) | lowest (first pool record, same on every machine)")
+TiesOpt = typer.Option("lowest", "--ties", help="BM25 exact ties: lowest (first pool record, the same on every "
+                       "machine) | bm25s (the library's order: REFERENCE.md §C's .6883, but it differs between CPUs)")
 EncoderOpt = typer.Option(None, "--encoder", help="gin: encoder directory (default: the one `retrieve "
                           "pretrain-gin` wrote); minilm: a sentence-transformers directory (default: packaged MiniLM)")
+
+
+def chebi20_task(name: str):
+    """The registered task `name`, which must read ChEBI-20's modality columns (it has a MolT5 layout)."""
+    from molbridge.errors import ConventionError
+    from molbridge.tasks import TASKS
+
+    spec = TASKS.get(name)
+    if spec.molt5 is None:
+        layouts = ", ".join(t.name for t in TASKS if t.molt5)
+        raise ConventionError(f"task {name!r} does not read ChEBI-20 tables; these commands take {layouts}")
+    return spec
 
 
 @app.command("baseline")
@@ -32,15 +44,16 @@ def baseline(
     seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
 ) -> None:
     """Copy the nearest pool record's answer for every test record; score it with `molbridge eval`."""
-    from molbridge.data.sources.chebi20 import read_chebi20
+    from molbridge.data.formats.chebi20_tables import records_from_chebi20
     from molbridge.eval.predictions import write_molt5
     from molbridge.retrieval.baselines import check_retriever, copy_predictions
 
     with user_errors():
-        check_retriever(task, retriever)
-        rows, issues = copy_predictions(task, retriever, read_chebi20(pool), read_chebi20(test), seed=seed, ties=ties,
-                                        encoder=encoder)
-        count = write_molt5(out, task, rows)  # type: ignore[arg-type]
+        spec = chebi20_task(task)
+        check_retriever(spec, retriever)
+        rows, issues = copy_predictions(spec, retriever, records_from_chebi20(pool), records_from_chebi20(test),
+                                        seed=seed, ties=ties, encoder=encoder)
+        count = write_molt5(out, spec.molt5, rows)
     for issue in issues:
         typer.echo(f"issue: {issue}", err=True)
     typer.echo(f"wrote {count} {task} predictions ({retriever} copy) to {out}")
@@ -57,15 +70,17 @@ def neighbours(
     seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
 ) -> None:
     """Write ICMA's neighbour file: k pool neighbours per query record, best first."""
-    from molbridge.data.sources.chebi20 import read_chebi20
+    from molbridge.data.formats.chebi20_tables import records_from_chebi20
     from molbridge.retrieval.baselines import retrieve
+    from molbridge.retrieval.icl import subject_id
     from molbridge.retrieval.neighbours import from_search, write_neighbours
 
     with user_errors():
-        pool_records, query_records = read_chebi20(pool), read_chebi20(queries)
-        found = retrieve(task, retriever, pool_records, query_records, k, seed=seed, exclude_self=exclude_self,
-                         ties=ties, encoder=encoder)
-        result = from_search([q.cid for q in query_records], [p.cid for p in pool_records], found.indices, found.scores)
+        pool_records, query_records = records_from_chebi20(pool), records_from_chebi20(queries)
+        found = retrieve(chebi20_task(task), retriever, pool_records, query_records, k, seed=seed,
+                         exclude_self=exclude_self, ties=ties, encoder=encoder)
+        result = from_search([subject_id(q) for q in query_records], [subject_id(p) for p in pool_records],
+                             found.indices, found.scores)
         write_neighbours(out, result)
     for issue in found.issues:
         typer.echo(f"issue: {issue}", err=True)
@@ -134,19 +149,15 @@ def pretrain_gin_cmd(
     A fixed step count, not a time budget, is the default, so the same command gives the same
     encoder on every machine; `--minutes` only caps one call (rerun it to continue).
     """
-    from molbridge.retrieval.baselines import default_gin_dir
+    from molbridge.cli.progress import progress_bars
     from molbridge.data.sources.moses import read_moses_smiles
+    from molbridge.retrieval.baselines import default_gin_dir
     from molbridge.retrieval.graph_pretrain import pretrain_gin
 
-    def report(p) -> None:
-        if p.step % 50 == 0:
-            typer.echo(f"step {p.step}/{p.max_steps}  loss {p.loss:.4f}  "
-                       f"{p.seconds:.0f} s", err=True)
-
-    with user_errors():
+    with user_errors(), progress_bars() as progress:
         smiles = read_moses_smiles(molecules, seed=seed)
         result = pretrain_gin(smiles, out or default_gin_dir(), max_minutes=minutes, max_steps=steps,
-                              batch_size=batch_size, seed=seed, progress=report)
+                              batch_size=batch_size, seed=seed, progress=progress)
     resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""
     typer.echo(f"pre-trained {result.steps} steps{resumed} on {result.molecules} molecules ({result.invalid} "
                f"invalid skipped), loss {result.final_loss:.4f}, {result.seconds:.0f} s; encoder in {result.encoder_dir}")
@@ -163,8 +174,8 @@ def icl(
     candidates: int = typer.Option(10, "--candidates", min=1, help="retrieved candidates the selector picks from"),
     selector: str = typer.Option("top", "--selector", help="top | random_walk | mmr"),
     style: str | None = typer.Option(None, "--style", help="chat (the model's chat template) | completion "
-                                     "(default: chat for mol2text; completion for text2mol, where a chat model "
-                                     "answers in prose)"),
+                                     "(default: completion for tasks answering a molecule, where a chat model "
+                                     "answers in prose; chat otherwise)"),
     model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: directory, hub id or the default"),
     subset: int | None = typer.Option(None, "--subset", min=1, help="answer a seeded random subset of this size"),
     max_prompt_tokens: int = typer.Option(1536, "--max-prompt-tokens", min=1),
@@ -173,31 +184,33 @@ def icl(
     seed: int = SeedOpt, ties: str = TiesOpt, encoder: Path | None = EncoderOpt,
 ) -> None:
     """Answer test records in context: retrieve, select k examples, prompt the LLM greedily, extract."""
-    from molbridge.data.sources.chebi20 import read_chebi20
+    from molbridge.cli.progress import progress_bars
+    from molbridge.data.formats.chebi20_tables import records_from_chebi20
     from molbridge.eval.predictions import write_molt5
     from molbridge.models.causal_lm import load_causal_lm
     from molbridge.retrieval.baselines import check_retriever, retrieve
     from molbridge.retrieval.icl import IclSettings, IclSettingsError, fixed_subset, from_neighbours, icl_predictions
     from molbridge.retrieval.neighbours import read_neighbours
 
-    style = style or ("completion" if task == "text2mol" else "chat")
-    settings = IclSettings(k=k, selector=selector, style=style, max_prompt_tokens=max_prompt_tokens,
-                           max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-    with user_errors():
+    with user_errors(), progress_bars() as progress:
+        spec = chebi20_task(task)
+        style = style or ("completion" if spec.answer.family == "molecule" else "chat")
+        settings = IclSettings(k=k, selector=selector, style=style, max_prompt_tokens=max_prompt_tokens,
+                               max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
         settings.check()
         if (retriever is None) == (neighbours_file is None):
             raise IclSettingsError("give exactly one of --retriever and --neighbours")
         if retriever is not None:
-            check_retriever(task, retriever)
-        pool_records, test_records = read_chebi20(pool), fixed_subset(read_chebi20(test), subset, seed)
+            check_retriever(spec, retriever)
+        pool_records, test_records = records_from_chebi20(pool), fixed_subset(records_from_chebi20(test), subset, seed)
         depth = max(candidates, k)
-        found = (retrieve(task, retriever, pool_records, test_records, depth, seed=seed, ties=ties, encoder=encoder)
+        found = (retrieve(spec, retriever, pool_records, test_records, depth, seed=seed, ties=ties, encoder=encoder)
                  if retriever is not None else
                  from_neighbours(read_neighbours(neighbours_file), pool_records, test_records, depth))
         llm, tokenizer = load_causal_lm(model)
-        rows, issues = icl_predictions(task, pool_records, test_records, found, llm, tokenizer, settings,
-                                       progress=lambda n: typer.echo(f"answered {n}/{len(test_records)}", err=True))
-        count = write_molt5(out, task, rows)  # type: ignore[arg-type]
+        rows, issues = icl_predictions(spec, pool_records, test_records, found, llm, tokenizer, settings,
+                                       progress=progress)
+        count = write_molt5(out, spec.molt5, rows)
     for issue in issues:
         typer.echo(f"issue: {issue}", err=True)
     typer.echo(f"wrote {count} {task} in-context predictions (k={k}, {selector}) to {out}")

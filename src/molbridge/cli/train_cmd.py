@@ -21,12 +21,14 @@ def train(
 
     On GPUs: `accelerate launch --multi_gpu -m molbridge train CONFIG` (or torchrun).
     """
+    from molbridge.apps.scoring import generation_scores
+    from molbridge.cli.progress import progress_bars
     from molbridge.train.config import load_train_config
     from molbridge.train.loop import train as run
 
-    with user_errors():
+    with user_errors(), progress_bars(not quiet and os.environ.get("RANK", "0") == "0") as progress:
         settings = load_train_config(config, overrides, out=str(out) if out else None)
-        result = run(settings, show_progress=not quiet)
+        result = run(settings, progress=progress, generation_scores=generation_scores)
     if os.environ.get("RANK", "0") != "0":
         return  # one summary per distributed run, from rank 0
     typer.echo(f"{result.stopped}: {result.steps}/{result.planned_steps} steps, {result.real_tokens:,} real / "
@@ -47,24 +49,29 @@ def predict(
     max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="default: by answer kind"),
     batch_size: int = typer.Option(8, "--batch-size"),
     score: bool = typer.Option(True, "--score/--no-score", help="print engine scores per task"),
+    convention: str | None = typer.Option(None, "--convention", help="text convention of the printed scores "
+                                          "(default: each task's; see `molbridge eval conventions`)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
-    """Answer held-out examples with a trained model, prompted exactly as in training."""
+    """Answer held-out examples with a trained model, prompted exactly as in training (resumes an interrupted run)."""
+    from molbridge.apps.predict import predict_to_file
+    from molbridge.apps.scoring import score_predictions
+    from molbridge.cli.progress import progress_bars
     from molbridge.train.config import TrainConfig
     from molbridge.train.examples import prediction_examples
-    from molbridge.train.modeling import load_trained
-    from molbridge.train.predict import predict as run_predict
-    from molbridge.train.predict import write_predictions
-    from molbridge.train.scoring import score_predictions
+    from molbridge.train.modeling import load_trained, model_identity
 
-    with user_errors():
+    with user_errors(), progress_bars(not quiet) as progress:
         config = _run_config(run, TrainConfig)
-        model, tokenizer, _ = load_trained(run)
+        model, tokenizer, info = load_trained(run)
         examples = prediction_examples(config, tokenizer, split=split, test=str(test) if test else None,
                                        per_task=per_task)
-        predictions = run_predict(model, tokenizer, examples, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                  num_beams=beams, resample=resample)
-        written = write_predictions(out, predictions)
-        reports = score_predictions(predictions) if score else {}
+        predictions = predict_to_file(out, model, tokenizer, examples, model_id=model_identity(info),
+                                      progress=progress, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                      num_beams=beams, resample=resample)
+        reports = score_predictions(predictions, convention=convention) if score else {}
+    tables = (out.with_name(f"{out.stem}.{task}.tsv") for task in dict.fromkeys(p.task for p in predictions))
+    written = [out, *(path for path in tables if path.is_file())]
     for path in written:
         typer.echo(f"wrote {path}")
     for group, report in reports.items():
@@ -91,11 +98,12 @@ def quickstart(
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Build the mini dataset, LoRA-tune SmolLM2 within a budget, predict, score every task, write report.html."""
-    from molbridge.train.quickstart import quickstart as run
+    from molbridge.apps.quickstart import quickstart as run
+    from molbridge.cli.progress import progress_bars
 
-    with user_errors():
+    with user_errors(), progress_bars(not quiet) as progress:
         metrics = run(out, budget_minutes=budget_minutes, per_task=per_task, model=model, workers=workers,
-                      show_progress=not quiet)
+                      progress=progress)
     for group, scores in metrics["tasks"].items():
         shown = {k: round(v, 3) for k, v in scores["model"].items() if isinstance(v, float)}
         typer.echo(f"{group}: {json.dumps(shown)}")

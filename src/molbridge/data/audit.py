@@ -2,7 +2,10 @@
 
 Keys: the standard InChIKey (the same molecule), its connectivity block (the first 14
 characters: the same skeleton, ignoring stereo, isotopes and charge, so stereoisomers and
-charge states count), and the caption string (identical text after trimming). Counts are of
+charge states count), the caption string (identical text after trimming), the protein sequence,
+and, for imported records with neither a molecule nor a protein, the subject they name (a
+PubChem CID, a protein id). Any split can be audited, including a dataset's published split
+kept by `split.method: keep`. Counts are of
 *records of B* whose key occurs anywhere in A, as ../shared/REFERENCE.md §D counts them; each
 shared record is listed with its key so a user can remove or inspect it. Molecules that do not
 parse (or have no InChI) are counted per side and take part in no molecule key; blank captions
@@ -25,11 +28,13 @@ SPLITS = ("train", "validation", "test")
 
 @dataclass(frozen=True)
 class AuditItem:
-    """One record to audit: an id, its SMILES (may be empty) and its caption (may be empty)."""
+    """One record to audit: an id, its SMILES, caption, protein sequence and subject id (any may be empty)."""
 
     id: str
     smiles: str
     caption: str
+    protein: str = ""
+    subject: str = ""  # what an imported record names when it carries no molecule or protein (source:CID)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class AuditReport:
     identical_inchikey: int
     shared_connectivity: int
     identical_caption: int
+    identical_protein: int
+    identical_subject: int
     distinct_shared_blocks: int
     invalid_molecules_a: int
     invalid_molecules_b: int
@@ -88,12 +95,16 @@ def audit(a: Sequence[AuditItem], b: Sequence[AuditItem]) -> AuditReport:
         "identical_inchikey": _shared(b, a, a_inchikey, b_inchikey),
         "shared_connectivity": _shared(b, a, a_block, b_block),
         "identical_caption": _shared(b, a, a_caption, b_caption),
+        "identical_protein": _shared(b, a, [i.protein or None for i in a], [i.protein or None for i in b]),
+        "identical_subject": _shared(b, a, [i.subject or None for i in a], [i.subject or None for i in b]),
     }
     return AuditReport(
         n_a=len(a), n_b=len(b),
         identical_inchikey=len(shared["identical_inchikey"]),
         shared_connectivity=len(shared["shared_connectivity"]),
         identical_caption=len(shared["identical_caption"]),
+        identical_protein=len(shared["identical_protein"]),
+        identical_subject=len(shared["identical_subject"]),
         distinct_shared_blocks=len({s.key for s in shared["shared_connectivity"]}),
         invalid_molecules_a=a_invalid, invalid_molecules_b=b_invalid, shared=shared,
     )
@@ -127,6 +138,9 @@ def _build_items(directory: Path, split: str) -> list[AuditItem]:
     for shard in shards:
         for record in read_shard(shard):
             m = record.modalities
-            if m.smiles or m.caption:
-                items.setdefault((m.smiles, m.caption), AuditItem(record.id, m.smiles or "", m.caption or ""))
+            subject = "" if m.smiles or m.protein_sequence or not record.meta.source_id else \
+                f"{record.meta.source}:{record.meta.source_id}"
+            item = AuditItem(record.id, m.smiles or "", m.caption or "", m.protein_sequence or "", subject)
+            if m.smiles or m.caption or m.protein_sequence or subject:
+                items.setdefault((item.smiles, item.caption, item.protein, subject), item)
     return list(items.values())

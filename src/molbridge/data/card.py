@@ -18,7 +18,8 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from molbridge.data.formats.common import write_atomic  # noqa: E402
+from molbridge.atomic import atomic_path, write_json, write_text  # noqa: E402
+from molbridge.tasks import SOURCES  # noqa: E402
 
 PLOTS = (("mol_weight", "molecular weight (g/mol)"), ("bertz_complexity", "Bertz complexity"),
          ("heavy_atoms", "heavy atoms"), ("rings", "rings (SSSR)"))
@@ -31,7 +32,8 @@ def _histogram(values: list[float], label: str, path: Path, integer: bool) -> No
     ax.set_xlabel(label)
     ax.set_ylabel("molecules")
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
 
 
@@ -41,7 +43,8 @@ def _tasks_plot(per_task: dict[str, int], path: Path) -> None:
     ax.barh(names, [per_task[n] for n in names], color="#5a9e6f")
     ax.set_xlabel("records")
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
 
 
@@ -65,13 +68,11 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
         _histogram(values, label, plots / f"{name}.png", integer=name in ("heavy_atoms", "rings"))
         figures[label] = f"plots/{name}.png"
         summary[name] = {"min": min(values), "median": float(np.median(values)), "max": max(values)}
-    from molbridge.data.build.units import license_of
-
     if proteins:
         _histogram(proteins, "protein length (residues)", plots / "protein_length.png", integer=False)
         figures["protein length (residues)"] = "plots/protein_length.png"
         summary["protein_length"] = {"min": min(proteins), "median": float(np.median(proteins)), "max": max(proteins)}
-    sources = [{"kind": s.kind, "tasks": s.tasks, "limit": s.limit, "license": license_of(s.kind)}
+    sources = [{"kind": s.kind, "tasks": s.tasks, "limit": s.limit, "license": SOURCES.get(s.kind).license}
                for s in config.sources]
     card = {
         "name": config.name, "description": config.description, "fingerprint": config.fingerprint(),
@@ -83,8 +84,8 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
         "load": "datasets.load_dataset('parquet', data_files={s: f'data/{s}-*.parquet' for s in "
                 "('train', 'validation', 'test')})",
     }
-    write_atomic(out / "card.json", json.dumps(card, indent=2) + "\n")
-    write_atomic(out / "card.md", _markdown(card))
+    write_json(out / "card.json", card)
+    write_text(out / "card.md", _markdown(card))
     return card
 
 
@@ -118,6 +119,8 @@ def _markdown(card: dict) -> str:
     for entry in card["problems"].values():
         lines.append(f"- {entry['kind']}: {entry['reading']:,} unreadable rows, {entry['build']:,} build problems "
                      "(an invalid molecule or schema violation drops the item; a missing conformer keeps its records)")
+        lines += [f"  - {name}: {value}" for name, value in entry.get("notes", {}).items()]
+        lines += [f"  - {name.replace('_', ' ')}: {n:,}" for name, n in entry.get("counts", {}).items()]
         lines += [f"  - `{where}`: {reason}" for where, reason in entry["examples"][:5]]
     lines += ["", "## Molecules and proteins", ""]
     lines += [f"- {name}: min {s['min']:.1f}, median {s['median']:.1f}, max {s['max']:.1f}"

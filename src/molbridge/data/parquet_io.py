@@ -3,21 +3,21 @@
 One fixed Arrow schema for every shard: the text fields, `modalities` as a struct (the
 conformer a struct of atom symbols and an N×3 coordinate list), and `meta` as a struct whose
 `extra` is a JSON string. Why JSON for `extra`: each task keeps different extra fields, and
-Parquet shards (and `datasets`) need one schema across all of them. Shards are written to a
-temporary name and renamed, so a shard on disk is always complete.
+Parquet shards (and `datasets`) need one schema across all of them. Shards are written
+atomically (`molbridge.atomic`), so a shard on disk is always complete.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from molbridge.data.records import Record
+from molbridge.atomic import atomic_path
+from molbridge.records import Record
 from molbridge.errors import FileFormatError
 
 _POINT = pa.list_(pa.float64(), 3)
@@ -44,12 +44,9 @@ def _row(record: Record) -> dict:
 
 def write_shard(path: str | Path, records: Sequence[Record]) -> int:
     """Write one Parquet shard atomically; returns the number of records."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([_row(r) for r in records], schema=SCHEMA)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     return len(records)
 
 

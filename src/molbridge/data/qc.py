@@ -8,9 +8,12 @@ Rules, in order (the first that fails drops the record):
    alphabet never get this far: the record schema refuses them where the source is read);
    `redundant_protein`: a protein clustered with another representative (`meta.extra["cluster"]`,
    set by a source with clustering on), unless `protein_redundancy="keep"`.
-4. `duplicate`: the same task, property and molecule (canonical SMILES or InChIKey, by
-   `dedup_key`) as a record kept before, or for a protein record the same task and sequence.
-5. `near_duplicate`: the same task, property and InChIKey connectivity block (stereoisomers,
+4. `duplicate`: the same question (`tasks.question_key`: task and property for a task molbridge
+   builds, task and instruction for an imported one) about the same molecule (canonical SMILES or
+   InChIKey, by `dedup_key`) as a record kept before; for a protein record, the same question
+   about the same sequence; for an imported record with neither, about the same subject id
+   (a PubChem CID, a protein id).
+5. `near_duplicate`: the same question about the same InChIKey connectivity block (stereoisomers,
    isotopologues, charge states) as a record kept before; drop, flag or keep (`near_duplicates`).
 Captions with little information (fewer than `min_caption_words` words, or the ChEBI-20
 boilerplate "... is a natural product found in ...") are flagged in the report, not dropped.
@@ -32,8 +35,9 @@ from typing import Literal
 from rdkit import Chem
 
 from molbridge.chem.parse import to_inchikey, to_mol
-from molbridge.data.records import Record
+from molbridge.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
+from molbridge.tasks import question_key, task_for
 
 ORGANIC = ("H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I")
 _FACTS_LIMIT = 100_000  # memoised molecules; bounded so a long stream does not grow without limit
@@ -181,14 +185,19 @@ class QualityControl:
             self._facts[smiles] = molecule_facts(to_mol_or_none(smiles), self.config)
         return self._facts[smiles]
 
+    def drop(self, record_id: str, reason: str) -> None:
+        """Count a record the caller drops after QC passed it (e.g. one without a published split)."""
+        self.report.kept -= 1
+        self.report.note(self.report.dropped, reason, record_id)
+
     def _check(self, record: Record) -> str | None:
         m = record.modalities
+        scope = question_key(task_for(record.task), record.instruction, record.meta.extra)
         keys = None
         if m.smiles is not None:
             reason, key, block = self._molecule(m.smiles)
             if reason:
                 return reason
-            scope = (record.task, str(record.meta.extra.get("property", "")))
             keys = ((*scope, key), (*scope, block))
         if m.protein_sequence is not None:
             reason = self._protein_rule(m.protein_sequence)
@@ -197,9 +206,11 @@ class QualityControl:
             cluster = record.meta.extra.get("cluster")
             if self.config.protein_redundancy == "drop" and cluster not in (None, record.meta.source_id):
                 return "redundant_protein"
-            if keys is None:  # a protein record: identical sequences are duplicates within a task
+            if keys is None:  # a protein record: identical sequences are duplicates of one question
                 digest = hashlib.sha256(m.protein_sequence.encode()).hexdigest()[:32]
-                keys = ((record.task, "protein", digest), (record.task, "protein", digest))
+                keys = ((*scope, "protein", digest),) * 2
+        if keys is None and record.meta.source_id:  # an imported record naming its subject (CID, protein id)
+            keys = ((*scope, "subject", record.meta.source, record.meta.source_id),) * 2
         if m.caption is not None:
             self._flag_caption(record.id, m.caption)
         if keys is not None:

@@ -12,7 +12,10 @@ point, and no global pass is needed (a streaming build cannot hold every molecul
   source with clustering on: MMseqs2 at 50% identity by default), so no two splits share a
   homologous protein; molecules are grouped as in `random`. `scaffold` groups clustered
   proteins by cluster too (the structure-aware split for both kinds of record).
-Records without a molecule are grouped by their protein cluster or sequence, else by their id.
+- `keep`: every record keeps the split its dataset published (imported files); records without one
+  are dropped and counted.
+Records without a molecule are grouped by their protein cluster or sequence, else by the subject
+they name (a PubChem CID, a protein id), else by their own id.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from rdkit import Chem
 
 from molbridge.chem.parse import connectivity_block, to_inchikey, to_mol
 from molbridge.chem.scaffolds import murcko_scaffold
-from molbridge.data.records import Record
+from molbridge.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
+from molbridge.tasks import task_for
 
-METHODS = ("random", "scaffold", "cluster")
+METHODS = ("random", "scaffold", "cluster", "keep")
 SPLITS = ("train", "validation", "test")
+_PUBLISHED = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
+              "val": "validation", "dev": "validation", "test": "test"}
 
 
 class SplitError(MolbridgeError, ValueError):
@@ -57,29 +63,50 @@ def molecule_group(mol: Chem.Mol, method: str, block: str | None = None) -> str:
 
 
 def group_key(record: Record, method: str, groups: dict[str, str] | None = None) -> str:
-    """What must not be divided between splits: molecule, scaffold, protein or the record itself.
+    """What must not be divided between splits: the molecule (or scaffold), the protein (or its cluster), or
+    the subject a record names, in the order its task declares (`Task.split_group`).
 
     `groups` maps SMILES to precomputed molecule groups (from `molecule_group`, e.g. computed in
-    the worker that built the records) and is filled with the ones computed here.
+    the worker that built the records) and is filled with the ones computed here. A record with
+    neither a molecule nor a protein (an imported record naming a PubChem CID or a protein id) is
+    grouped by that id; only a record with nothing to go by is grouped by itself.
     """
     check_method(method)
-    smiles, sequence = record.modalities.smiles, record.modalities.protein_sequence
-    if smiles:
-        if groups is not None and smiles in groups:
-            return groups[smiles]
-        try:
-            group = molecule_group(to_mol(smiles), method)
-        except InvalidMolecule:
-            group = "record:" + record.id  # QC drops invalid molecules; here they fall back to the record id
-        if groups is not None:
-            groups[smiles] = group
-        return group
-    cluster = record.meta.extra.get("cluster")
+    order = (_molecule, _protein) if task_for(record.task).split_group == "molecule" else (_protein, _molecule)
+    for by in order:
+        found = by(record, method, groups)
+        if found:
+            return found
+    if record.meta.source_id:
+        return f"subject:{record.meta.source}:{record.meta.source_id}"
+    return "record:" + record.id
+
+
+def _molecule(record: Record, method: str, groups: dict[str, str] | None) -> str | None:
+    smiles = record.modalities.smiles
+    if not smiles:
+        return None
+    if groups is not None and smiles in groups:
+        return groups[smiles]
+    try:
+        group = molecule_group(to_mol(smiles), method)
+    except InvalidMolecule:
+        return None  # QC drops invalid molecules; a kept record falls back to its other keys
+    if groups is not None:
+        groups[smiles] = group
+    return group
+
+
+def _protein(record: Record, method: str, groups: dict[str, str] | None) -> str | None:
+    sequence, cluster = record.modalities.protein_sequence, record.meta.extra.get("cluster")
     if sequence and method in ("scaffold", "cluster") and cluster:
         return "cluster:" + cluster
-    if sequence:
-        return "protein:" + sequence
-    return "record:" + record.id
+    return "protein:" + hashlib.sha256(sequence.encode()).hexdigest()[:32] if sequence else None
+
+
+def published_split(name: str | None) -> str | None:
+    """A dataset's own split name as one of SPLITS (valid/val/dev → validation), or None."""
+    return _PUBLISHED.get((name or "").strip().lower())
 
 
 def split_of(key: str, fractions: Sequence[float], seed: int = 0) -> str:
@@ -99,6 +126,8 @@ def assign_splits(records: Iterable[Record], method: str = "random", fractions: 
     """Copies of `records` with `meta.split` set (`groups`: precomputed molecule groups, see `group_key`)."""
     fractions = check_fractions(fractions)
     check_method(method)
+    if method == "keep":
+        raise SplitError("split method 'keep' keeps published splits; there is nothing to assign")
     groups = dict(groups or {})
     out = []
     for record in records:

@@ -7,7 +7,6 @@ beside it. Labels are encoded to 0..K-1 with -1 for invalid, so sklearn never se
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,21 +17,9 @@ from molbridge.errors import MolbridgeError
 from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_interval, resample_blocks
 from molbridge.eval.results import MetricReport, MetricValue
 
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-
 
 class ClassificationInputError(MolbridgeError, ValueError):
     """Labels or scores that cannot be scored: empty, unequal lengths, NaN scores, bad shapes."""
-
-
-def extract_yes_no(text: str) -> str | None:
-    """SEPIT's closed-set rule: the LAST whole-word "yes" or "no" (any case), lower-cased.
-
-    The last one wins because models often restate the question ("Is it toxic, yes or no? ...
-    No.") before answering; None when neither word occurs ("not", "yesterday" do not count).
-    """
-    found = _YES_NO.findall(text)
-    return found[-1].lower() if found else None
 
 
 def _is_missing(value: Any) -> bool:

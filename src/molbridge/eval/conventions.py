@@ -44,6 +44,12 @@ class Convention(BaseModel):
         description="MolT5's scripts parse '' to an empty RDKit molecule and count it as valid; "
         "True reproduces their numbers (the count of empty outputs is always reported)",
     )
+    reference_strings: Literal["unescaped", "raw"] = Field(
+        "unescaped",
+        description="references joined from a ChEBI-20 table (-r): the real SMILES ('unescaped', as MolT5's "
+        "prediction files hold them), or the table's text with doubled backslashes ('raw'), which the "
+        "MolReGPT/ICMA scripts compare against for BLEU and Levenshtein",
+    )
     morgan_radius: int = Field(2, ge=0)
     bootstrap_resamples: int = Field(1000, ge=0)
     seed: int = 0
@@ -60,9 +66,10 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(name="molt5", empty_smiles_valid=True),
         # The same, but an empty output is an invalid molecule (DESIGN.md §5 trap).
         Convention(name="molt5-strict", empty_smiles_valid=False),
-        # ICMA / MolReGPT naive_test.py: MolT5's T5 SentencePiece tokenizer, truncation 256.
+        # ICMA / MolReGPT naive_test.py: MolT5's T5 SentencePiece tokenizer, truncation 256, references read
+        # raw from test.txt (doubled backslashes).
         Convention(name="icma", text_tokenizer="laituan245/molt5-base-smiles2caption",
-                   text_truncation=256, empty_smiles_valid=True),
+                   text_truncation=256, empty_smiles_valid=True, reference_strings="raw"),
         # 3D-MoLM / MolCA caption_evaluate: the LLM's own tokenizer, scores ×100.
         Convention(name="3dmolm", text_tokenizer="model", scale=100, empty_smiles_valid=True),
         # SEPIT evaluate_task.py: PubMedBERT tokenizer, per-sample BLEU, stemmed ROUGE, ×100.

@@ -8,6 +8,7 @@ from molbridge.eval.conventions import get_convention
 from molbridge.eval.predictions import ColumnMap, PredictionSet, read_predictions
 from molbridge.eval.results import MetricReport
 from molbridge.errors import ConventionError
+from molbridge.tasks import TASKS
 
 
 def score_file(
@@ -23,14 +24,17 @@ def score_file(
     workers: int | None = None,
     bootstrap: int | None = None,
 ) -> tuple[MetricReport, PredictionSet]:
-    """Read `path` in format `fmt` and score it for `task` under the named convention."""
+    """Read `path` in format `fmt` and score it for `task` (a task with a MolT5 layout) under the named
+    convention, by the task's scorer family; the convention says how references joined from a table are read."""
     conv = get_convention(convention, text_tokenizer=text_tokenizer)
     if bootstrap is not None:
         if bootstrap < 0:
             raise ConventionError("--bootstrap must be >= 0")
         conv = conv.model_copy(update={"bootstrap_resamples": bootstrap})
-    pairs = read_predictions(path, task, fmt=fmt, reference=reference, columns=columns)  # type: ignore[arg-type]
-    if task == "mol2text":
+    spec = TASKS.get(task)
+    pairs = read_predictions(path, spec, fmt=fmt, reference=reference, columns=columns,  # type: ignore[arg-type]
+                             raw_references=conv.reference_strings == "raw")
+    if spec.family == "text":
         from molbridge.eval.text_metrics import score_mol2text
 
         report = score_mol2text(pairs.references, pairs.predictions, conv, workers=workers)

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from molbridge.data.sources.chebi20 import ChEBI20Record, read_chebi20
+from molbridge.atomic import write_text
+from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.data.tables import Row, read_table, read_text
-from molbridge.errors import FileFormatError, ScoringInputError
+from molbridge.errors import ConventionError, FileFormatError, ScoringInputError
+from molbridge.records import Record
+from molbridge.tasks import TASKS, Task
 
-Task = Literal["mol2text", "text2mol"]
+Layout = Literal["mol2text", "text2mol"]  # MolT5's two prediction-file layouts (`Task.molt5`)
 Format = Literal["molt5", "molregpt", "jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("molt5", "molregpt", "jsonl", "csv")
 
@@ -66,23 +68,16 @@ class ColumnMap:
     source: str | None = "input"
 
 
-def write_molt5(path: str | Path, task: Task, rows: Iterable[tuple[str, str, str]]) -> int:
-    """Write `(input, ground truth, output)` rows as MolT5's TSV for `task`; returns the row count.
+def write_molt5(path: str | Path, layout: Layout, rows: Iterable[tuple[str, str, str]]) -> int:
+    """Write `(input, ground truth, output)` rows as MolT5's TSV of `layout`; returns the row count.
 
     MolT5's files are unquoted TSV, so a tab or newline inside a field would shift columns:
     those become spaces (predictions are single-line text or SMILES).
     """
-    path = Path(path)
-    header = f"{_MOLT5_SOURCE[task]}\tground truth\toutput\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(header)
-        for fields in rows:
-            handle.write("\t".join(" ".join(f.split("\t")).replace("\n", " ").replace("\r", " ") for f in fields) + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
+    lines = [f"{_MOLT5_SOURCE[layout]}\tground truth\toutput"]
+    lines += ["\t".join(" ".join(f.split("\t")).replace("\n", " ").replace("\r", " ") for f in fields) for fields in rows]
+    write_text(path, "\n".join(lines) + "\n")
+    return len(lines) - 1
 
 
 def check_aligned(references: Sequence[str], predictions: Sequence[str | None]) -> None:
@@ -95,25 +90,30 @@ def check_aligned(references: Sequence[str], predictions: Sequence[str | None]) 
 
 def read_predictions(
     path: str | Path,
-    task: Task,
+    task: Task | str,
     *,
     fmt: Format = "molt5",
     reference: str | Path | None = None,
     columns: ColumnMap = ColumnMap(),
+    raw_references: bool = False,
 ) -> PredictionSet:
-    """Read a prediction file for `task`; `reference` is a ChEBI-20 TSV to join on CID."""
-    if task not in _MOLT5_SOURCE:
-        raise ValueError(f"unknown task {task!r}; expected mol2text or text2mol")
+    """Read a prediction file for a task with a MolT5 layout; `reference` is a ChEBI-20 TSV to join on CID.
+
+    `raw_references`: references joined from the table are its stored text (ChEBI-20's doubled
+    backslashes kept, as the MolReGPT/ICMA scripts compare them), not the real SMILES."""
+    spec = TASKS.get(task) if isinstance(task, str) else task
+    if spec.molt5 is None:
+        raise ConventionError(f"task {spec.name!r} has no MolT5 prediction-file layout")
+    refs = records_from_chebi20(reference) if reference is not None else None
     if fmt == "molt5":
-        result = _read_molt5(path, task)
+        result = _read_molt5(path, spec.molt5)
     elif fmt == "molregpt":
-        if reference is None:
+        if refs is None:
             raise FileFormatError(str(path), None, "MolReGPT outputs need --reference (a ChEBI-20 TSV) to join on CID")
-        result = _read_molregpt(path, task, read_chebi20(reference))
+        result = _read_molregpt(path, spec, refs, raw_references)
     elif fmt in ("jsonl", "csv"):
         records = _jsonl_records(path) if fmt == "jsonl" else _csv_records(path, columns)
-        refs = read_chebi20(reference) if reference is not None else None
-        result = _from_records(path, fmt, task, records, columns, refs)
+        result = _from_records(path, fmt, spec, records, columns, refs, raw_references)
     else:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if not result.pairs:
@@ -121,7 +121,7 @@ def read_predictions(
     return result
 
 
-def _read_molt5(path: str | Path, task: Task) -> PredictionSet:
+def _read_molt5(path: str | Path, task: Layout) -> PredictionSet:
     source_col = _MOLT5_SOURCE[task]
     try:
         _, rows = read_table(path, delimiter="\t", required=(source_col, "ground truth", "output"),
@@ -153,25 +153,25 @@ def _prediction(result: PredictionSet, row: Row, column: str) -> str | None:
     return value
 
 
-def _read_molregpt(path: str | Path, task: Task, refs: list[ChEBI20Record]) -> PredictionSet:
-    column = _MOLREGPT_COLUMN[task]
+def _read_molregpt(path: str | Path, task: Task, refs: list[Record], raw: bool) -> PredictionSet:
+    column = _MOLREGPT_COLUMN[task.molt5]
     _, rows = read_table(path, delimiter="\t", required=("CID", column), quoting=csv.QUOTE_NONE)
-    result = PredictionSet(str(path), "molregpt", task, [])
+    result = PredictionSet(str(path), "molregpt", task.name, [])
     by_cid = _index_by_id(path, ((row.get("CID") or "", row) for row in rows))
-    _join(result, refs, task, {cid: (_prediction(result, row, column), row.line) for cid, row in by_cid.items()})
+    _join(result, refs, task, {cid: (_prediction(result, row, column), row.line) for cid, row in by_cid.items()}, raw)
     return result
 
 
-def _join(result: PredictionSet, refs: list[ChEBI20Record], task: Task,
-          predictions: dict[str, tuple[str | None, int | None]]) -> None:
+def _join(result: PredictionSet, refs: list[Record], task: Task,
+          predictions: dict[str, tuple[str | None, int | None]], raw: bool) -> None:
     """One pair per reference record, in reference order; unmatched ids are reported."""
     for rec in refs:
-        ref, source = (rec.description, rec.smiles) if task == "mol2text" else (rec.smiles, rec.description)
-        pred, line = predictions.get(rec.cid, (None, None))
-        if rec.cid not in predictions:
-            result.issues.append(f"CID {rec.cid}: no prediction; scored as invalid")
-        result.pairs.append(PredictionPair(rec.cid, ref, pred, source, line))
-    extra = sorted(set(predictions) - {r.cid for r in refs})
+        cid = rec.meta.source_id or rec.id
+        pred, line = predictions.get(cid, (None, None))
+        if cid not in predictions:
+            result.issues.append(f"CID {cid}: no prediction; scored as invalid")
+        result.pairs.append(PredictionPair(cid, task.target.get(rec, stored=raw), pred, task.source.get(rec), line))
+    extra = sorted(set(predictions) - {r.meta.source_id or r.id for r in refs})
     if extra:
         result.issues.append(f"{len(extra)} predicted ids not in the reference (ignored): {', '.join(extra[:10])}")
 
@@ -218,8 +218,8 @@ def _csv_records(path: str | Path, columns: ColumnMap) -> list[dict]:
 
 
 def _from_records(path: str | Path, fmt: str, task: Task, records: list[dict], columns: ColumnMap,
-                  refs: list[ChEBI20Record] | None) -> PredictionSet:
-    result = PredictionSet(str(path), fmt, task, [])
+                  refs: list[Record] | None, raw: bool) -> PredictionSet:
+    result = PredictionSet(str(path), fmt, task.name, [])
 
     def prediction_of(rec: dict) -> str | None:
         line = rec["__line__"]
@@ -237,7 +237,7 @@ def _from_records(path: str | Path, fmt: str, task: Task, records: list[dict], c
 
     if refs is not None:
         by_id = _index_by_id(path, ((str(r.get(columns.id, "")), r) for r in records))
-        _join(result, refs, task, {k: (prediction_of(r), r["__line__"]) for k, r in by_id.items()})
+        _join(result, refs, task, {k: (prediction_of(r), r["__line__"]) for k, r in by_id.items()}, raw)
         return result
     for rec in records:
         ref = rec.get(columns.reference)

@@ -10,12 +10,13 @@ written last, and a half-written directory is rebuilt.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
-import pickle
 import shutil
 import tempfile
 import warnings
+from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -35,30 +36,46 @@ _OPTIONAL = ("index.sense", "cntlist.rev")
 _MARKER = ".molbridge-complete"
 
 
-_INDEX_CACHE = ".index-cache-nltk{version}.pickle"
-_INDEX_STATE = ("satellite_offsets", "_lemma_pos_offset_map", "_exception_map")
+_INDEX_CACHE = ".index-cache-nltk{version}.json"
+_OLD_PICKLE_CACHES = ".index-cache-nltk*.pickle"  # earlier versions' caches: never read, removed
 
 
 def _read_index_cache(path: str) -> dict | None:
-    """The parsed indexes written by a previous start, or None (absent, stale or unreadable)."""
+    """The indexes a previous start parsed, in nltk's own types, or None (absent, stale or damaged: rebuilt)."""
+    from nltk.corpus.reader.wordnet import ADJ, ADJ_SAT
+
     try:
-        with open(path, "rb") as handle:
-            gc.disable()  # unpickling ~150k small objects: the collector would triple the time
+        with open(path, encoding="utf-8") as handle:
+            gc.disable()  # decoding ~150k lemma entries: the collector's passes would add half again
             try:
-                state = pickle.load(handle)
+                data = json.load(handle)
             finally:
                 gc.enable()
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        lemmas, exceptions = data["_lemma_pos_offset_map"], data["_exception_map"]
+        if not (all(isinstance(by_pos, dict) for by_pos in lemmas.values())
+                and all(isinstance(forms, dict) for forms in exceptions.values())):
+            return None
+        exceptions[ADJ_SAT] = exceptions[ADJ]  # one dict under both keys, as nltk builds it
+        return {"satellite_offsets": set(data["satellite_offsets"]),
+                "_lemma_pos_offset_map": defaultdict(dict, lemmas), "_exception_map": exceptions}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return state if isinstance(state, dict) and set(state) == set(_INDEX_STATE) else None
 
 
-def _write_index_cache(path: str, state: dict) -> None:
+def _write_index_cache(path: str, reader) -> None:
+    """Store the reader's parsed indexes as JSON (sets as sorted lists; the ADJ_SAT alias is restored on read)."""
+    from nltk.corpus.reader.wordnet import ADJ_SAT
+
+    data = {"satellite_offsets": sorted(reader.satellite_offsets),
+            "_lemma_pos_offset_map": reader._lemma_pos_offset_map,
+            "_exception_map": {pos: forms for pos, forms in reader._exception_map.items() if pos != ADJ_SAT}}
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
         os.replace(tmp, path)
+        for old in Path(path).parent.glob(_OLD_PICKLE_CACHES):
+            old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache only costs speed
         log.debug("could not write the WordNet index cache %s: %s", path, exc)
 
@@ -113,7 +130,7 @@ def load_wordnet():  # -> nltk.corpus.reader.wordnet.WordNetCorpusReader
         the map only serves Open Multilingual Wordnet look-ups. This corpus *is* WordNet 3.0,
         so the map is the identity: skip it. The indexes nltk parses at start (lemma → offsets,
         exceptions, adjective satellites) are a pure function of the files and nltk's version:
-        they are parsed once and kept in a pickle beside the corpus (`_INDEX_CACHE`). Files read
+        they are parsed once and kept as JSON beside the corpus (`_INDEX_CACHE`). Files read
         once at start are opened as plain text files, not through nltk's slower seekable stream
         (the data.* files, which nltk seeks in, keep it).
         """
@@ -123,7 +140,7 @@ def load_wordnet():  # -> nltk.corpus.reader.wordnet.WordNetCorpusReader
             self._cached = _read_index_cache(self._cache_file)
             super().__init__(root, omw_reader)
             if self._cached is None:
-                _write_index_cache(self._cache_file, {name: getattr(self, name) for name in _INDEX_STATE})
+                _write_index_cache(self._cache_file, self)
             self._cached = None
 
         def map_wn(self, version: str = "wordnet") -> None:

@@ -31,6 +31,7 @@ from transformers import (
 
 from molbridge.cache import cache_dir
 from molbridge.errors import MissingResourceError, MolbridgeError
+from molbridge.progress import ProgressFn, report
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def generate(
     max_new_tokens: int = 128,
     batch_size: int = 8,
     stop: Sequence[str] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressFn | None = None,
     num_beams: int = 1,
     temperature: float | None = None,
     seed: int = 0,
@@ -228,7 +229,7 @@ def generate(
 
     Prompts are batched by token length, so a batch holds little padding, and the results come back
     in the caller's order. A row stops early once it holds a stop string; the text is the same as
-    decoding to the end and cutting there. `progress(n_done)` is called after each batch.
+    decoding to the end and cutting there. Progress: stage "generate", prompts answered, after each batch.
     """
     _check_arguments(prompts, max_new_tokens, batch_size, stop)
     if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
@@ -259,8 +260,7 @@ def generate(
             output = model.generate(**batch, generation_config=config, stopping_criteria=criteria)
             for i, new_tokens in zip(rows, output[:, prompt_len:], strict=True):
                 results[i] = _cut(tokenizer.decode(new_tokens, skip_special_tokens=True), stop).strip()
-            if progress is not None:
-                progress(start + len(rows))
+            report(progress, "generate", start + len(rows), len(prompts), unit="prompts")
     return results
 
 

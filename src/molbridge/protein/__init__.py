@@ -1,1 +1,1 @@
-"""Proteins: sequence databases and Gene Ontology terms (readers only; tasks live in `data.tasks`)."""
+"""Proteins: sequence databases and Gene Ontology terms (readers only; tasks live in `molbridge.tasks`)."""

@@ -1,14 +1,15 @@
-"""Training-free baselines: answer each test record with its nearest pool record's answer.
+"""Nearest pool records for any task, and the training-free baseline that copies their answers.
 
-Molecule → caption retrieves by molecule (fingerprint Tanimoto) and copies the pool caption;
-caption → molecule retrieves by caption (BM25) and copies the pool SMILES; `gin` (a pre-trained
-graph encoder, `molbridge retrieve pretrain-gin`) and `minilm` (the MiniLM sentence encoder)
-retrieve by cosine of learned embeddings; `random` copies a seeded random pool record. On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits,
-ties to the first pool record) and BM25 (bm25s defaults, bm25s's own order among exactly tied
-scores) reproduce ../shared/REFERENCE.md §C exactly. Copied SMILES are written as the table
-stores them (ChEBI-20's doubled backslashes included), as that protocol did; RDKit reads them.
-A test record whose query cannot be featurised still gets a row (an empty output, scored as
-invalid) and an issue line; pool records that cannot be indexed are reported, not hidden.
+What is compared follows the task (`Task.query`): molecules (fingerprint Tanimoto: `morgan`,
+`maccs`, `rdk`; or cosine of a pre-trained GIN graph encoder, `gin`) for tasks whose input is a
+molecule, or the input text (`bm25`; cosine of MiniLM sentence embeddings, `minilm`) for tasks
+whose input is text; `random` copies a seeded random pool record. The copied answer is the pool
+record's target (`Task.target`). On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits,
+ties to the first pool record) and BM25 reproduce ../shared/REFERENCE.md §C exactly. BM25 ties
+go to the first pool record by default on every machine; `ties="bm25s"` keeps bm25s's own order
+(§C's published .6883, but numpy's vectorised selection makes it differ between CPUs). A query
+that cannot be featurised still gets a row (an empty answer, scored as invalid) and an issue;
+pool records that cannot be indexed are reported, not hidden.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import numpy as np
 
 from molbridge.cache import cache_dir
 from molbridge.chem.batch import map_molecules
-from molbridge.data.sources.chebi20 import ChEBI20Record
 from molbridge.errors import ConventionError, MissingResourceError
+from molbridge.records import Record
 from molbridge.retrieval.fingerprint_index import FingerprintIndex, FingerprintSpec
+from molbridge.tasks import Task
 
-FINGERPRINT_RETRIEVERS = ("morgan", "maccs", "rdk")
-RETRIEVERS = {"mol2text": (*FINGERPRINT_RETRIEVERS, "gin", "random"), "text2mol": ("bm25", "minilm", "random")}
+# retriever → what it compares ("any": it compares nothing)
+RETRIEVERS = {"morgan": "molecule", "maccs": "molecule", "rdk": "molecule", "gin": "molecule", "bm25": "text",
+              "minilm": "text", "random": "any"}
 
 
 def default_gin_dir() -> Path:
@@ -43,59 +46,65 @@ class Retrieved:
     issues: list[str] = field(default_factory=list)
 
 
-def check_retriever(task: str, retriever: str) -> None:
-    if task not in RETRIEVERS:
-        raise ConventionError(f"unknown task {task!r}; expected mol2text or text2mol")
-    if retriever not in RETRIEVERS[task]:
-        raise ConventionError(f"retriever {retriever!r} does not apply to {task}; use one of {', '.join(RETRIEVERS[task])}")
+def retrievers_for(task: Task) -> list[str]:
+    return [name for name, compares in RETRIEVERS.items() if compares in (task.query, "any")]
 
 
-def retrieve(task: str, retriever: str, pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record],
-             k: int = 1, *, seed: int = 0, exclude_self: bool = False, ties: str = "bm25s",
+def check_retriever(task: Task, retriever: str) -> None:
+    """A retriever that compares what `task` is searched by (its molecule or its input text)."""
+    if retriever not in retrievers_for(task):
+        known = ", ".join(retrievers_for(task)) or "none"
+        raise ConventionError(f"retriever {retriever!r} does not apply to {task.name} (searched by its {task.query}); "
+                              f"use one of: {known}")
+
+
+def retrieve(task: Task, retriever: str, pool: Sequence[Record], queries: Sequence[Record], k: int = 1, *,
+             seed: int = 0, exclude_self: bool = False, ties: str = "lowest",
              encoder: str | Path | None = None) -> Retrieved:
-    """Top-k pool records for each query record (by molecule for mol2text, by caption for text2mol).
+    """Top-k pool records for each query record, by what `task` is searched by.
 
-    `ties` (BM25 only): "bm25s" keeps the library's order among exactly equal scores (it reproduces
-    published numbers, but follows numpy's vectorised selection, which differs between CPUs);
-    "lowest" gives them to the first pool record on every machine. `encoder`: the GIN encoder
+    `exclude_self` never returns a query's own record (same id). `encoder`: the GIN encoder
     directory (default: the pre-trained one in the cache) or a sentence-transformers directory
     for `minilm` (default: the packaged MiniLM).
     """
     check_retriever(task, retriever)
-    exclude = [q.cid for q in queries] if exclude_self else None
+    exclude = [q.id for q in queries] if exclude_self else None
+    pool_ids = [p.id for p in pool]
     if retriever == "random":
-        return _random(len(pool), queries, k, seed, exclude, [p.cid for p in pool])
-    if retriever == "bm25":
-        from molbridge.retrieval.bm25 import BM25Index
+        return _random(pool_ids, queries, k, seed, exclude)
+    if RETRIEVERS[retriever] == "text":
+        pool_texts, query_texts = [task.source.get(p) for p in pool], [task.source.get(q) for q in queries]
+        if retriever == "bm25":
+            from molbridge.retrieval.bm25 import BM25Index
 
-        index = BM25Index.build([p.cid for p in pool], [p.description for p in pool])
-        scores, indices = index.search([q.description for q in queries], k, exclude_ids=exclude, ties=ties)
-        return Retrieved(indices, scores)
+            index = BM25Index.build(pool_ids, pool_texts)
+            scores, indices = index.search(query_texts, k, exclude_ids=exclude, ties=ties)
+            return Retrieved(indices, scores)
+        return _minilm(pool_ids, pool_texts, [q.id for q in queries], query_texts, k, exclude, encoder)
+    pool_smiles, query_smiles = [p.modalities.smiles or "" for p in pool], [q.modalities.smiles or "" for q in queries]
     if retriever == "gin":
-        return _gin(pool, queries, k, exclude, encoder)
-    if retriever == "minilm":
-        return _minilm(pool, queries, k, exclude, encoder)
-    return _fingerprints(retriever, pool, queries, k, exclude)
+        return _gin(pool_ids, pool_smiles, [q.id for q in queries], query_smiles, k, exclude, encoder)
+    return _fingerprints(retriever, pool_ids, pool_smiles, [q.id for q in queries], query_smiles, k, exclude)
 
 
-def _dense_search(pool: Sequence[ChEBI20Record], pool_rows: np.ndarray, pool_vectors: np.ndarray,
-                  queries: Sequence[ChEBI20Record], query_rows: np.ndarray, query_vectors: np.ndarray, k: int,
+def _dense_search(pool_ids: Sequence[str], pool_rows: np.ndarray, pool_vectors: np.ndarray, n_queries: int,
+                  query_rows: np.ndarray, query_vectors: np.ndarray, k: int,
                   exclude: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
     """Cosine top-k of the embedded queries over the embedded pool, as pool positions."""
     from molbridge.retrieval.dense_index import DenseIndex
 
-    indices = np.full((len(queries), k), -1, np.int64)
-    scores = np.full((len(queries), k), np.nan)
+    indices = np.full((n_queries, k), -1, np.int64)
+    scores = np.full((n_queries, k), np.nan)
     if len(pool_rows) and len(query_rows):
-        index = DenseIndex.build([pool[i].cid for i in pool_rows], pool_vectors, metric="cosine")
+        index = DenseIndex.build([pool_ids[i] for i in pool_rows], pool_vectors, metric="cosine")
         s, idx = index.search(query_vectors, k, exclude_ids=[exclude[i] for i in query_rows] if exclude else None)
         indices[query_rows] = np.append(pool_rows, -1)[idx]  # -1 (no neighbour) maps to the appended -1
         scores[query_rows] = s
     return indices, scores
 
 
-def _gin(pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record], k: int, exclude: list[str] | None,
-         encoder: str | Path | None) -> Retrieved:
+def _gin(pool_ids: Sequence[str], pool_smiles: Sequence[str], query_ids: Sequence[str], query_smiles: Sequence[str],
+         k: int, exclude: list[str] | None, encoder: str | Path | None) -> Retrieved:
     from molbridge.models.gin import GINEncoder, embed_smiles
 
     directory = Path(encoder) if encoder is not None else default_gin_dir() / "encoder"
@@ -103,74 +112,76 @@ def _gin(pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record], k: int
         raise MissingResourceError(f"no pre-trained GIN encoder at {directory}; run `molbridge retrieve pretrain-gin` "
                                    "first (about 4 minutes on 2 cores) or pass --encoder DIR")
     model = GINEncoder.load(directory)
-    in_pool, in_queries = embed_smiles(model, [p.smiles for p in pool]), embed_smiles(model, [q.smiles for q in queries])
-    indices, scores = _dense_search(pool, in_pool.positions, in_pool.vectors, queries, in_queries.positions,
+    in_pool, in_queries = embed_smiles(model, pool_smiles), embed_smiles(model, query_smiles)
+    indices, scores = _dense_search(pool_ids, in_pool.positions, in_pool.vectors, len(query_ids), in_queries.positions,
                                     in_queries.vectors, k, exclude)
-    issues = [f"pool CID {pool[i].cid} not indexed: {reason}" for i, reason in in_pool.failures]
-    issues += [f"query CID {queries[i].cid}: {reason}; no neighbour" for i, reason in in_queries.failures]
+    issues = [f"pool record {pool_ids[i]} not indexed: {reason}" for i, reason in in_pool.failures]
+    issues += [f"query {query_ids[i]}: {reason}; no neighbour" for i, reason in in_queries.failures]
     return Retrieved(indices, scores, issues)
 
 
-def _minilm(pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record], k: int, exclude: list[str] | None,
-            encoder: str | Path | None) -> Retrieved:
+def _minilm(pool_ids: Sequence[str], pool_texts: Sequence[str], query_ids: Sequence[str], query_texts: Sequence[str],
+            k: int, exclude: list[str] | None, encoder: str | Path | None) -> Retrieved:
     from molbridge.retrieval.text_encoder import TextEncoder
 
     model = TextEncoder.load(encoder)
-    pool_rows = np.array([i for i, p in enumerate(pool) if p.description.strip()], np.int64)
-    query_rows = np.array([i for i, q in enumerate(queries) if q.description.strip()], np.int64)
-    indices, scores = _dense_search(pool, pool_rows, model.encode([pool[i].description for i in pool_rows]),
-                                    queries, query_rows, model.encode([queries[i].description for i in query_rows]),
+    pool_rows = np.array([i for i, t in enumerate(pool_texts) if t.strip()], np.int64)
+    query_rows = np.array([i for i, t in enumerate(query_texts) if t.strip()], np.int64)
+    indices, scores = _dense_search(pool_ids, pool_rows, model.encode([pool_texts[i] for i in pool_rows]),
+                                    len(query_ids), query_rows, model.encode([query_texts[i] for i in query_rows]),
                                     k, exclude)
-    issues = [f"pool CID {p.cid} not indexed: empty caption" for p in pool if not p.description.strip()]
-    issues += [f"query CID {q.cid}: empty caption; no neighbour" for q in queries if not q.description.strip()]
+    issues = [f"pool record {i} not indexed: empty text" for i, t in zip(pool_ids, pool_texts) if not t.strip()]
+    issues += [f"query {i}: empty text; no neighbour" for i, t in zip(query_ids, query_texts) if not t.strip()]
     return Retrieved(indices, scores, issues)
 
 
-def _fingerprints(kind: str, pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record], k: int,
-                  exclude: list[str] | None) -> Retrieved:
-    index, failed = FingerprintIndex.from_smiles([p.cid for p in pool], [p.smiles for p in pool], kind=kind)
-    issues = [f"pool CID {cid} not indexed: {reason}" for cid, reason in failed]
+def _fingerprints(kind: str, pool_ids: Sequence[str], pool_smiles: Sequence[str], query_ids: Sequence[str],
+                  query_smiles: Sequence[str], k: int, exclude: list[str] | None) -> Retrieved:
+    index, failed = FingerprintIndex.from_smiles(list(pool_ids), list(pool_smiles), kind=kind)
+    issues = [f"pool record {rid} not indexed: {reason}" for rid, reason in failed]
     spec: FingerprintSpec = index.spec
-    batch = map_molecules(spec.featurize, [q.smiles for q in queries])
+    batch = map_molecules(spec.featurize, list(query_smiles))
     ok = [i for i, fp in enumerate(batch.values) if fp is not None]
-    indices = np.full((len(queries), k), -1, np.int64)
-    scores = np.full((len(queries), k), np.nan)
+    indices = np.full((len(query_ids), k), -1, np.int64)
+    scores = np.full((len(query_ids), k), np.nan)
     if ok:
         s, idx = index.search([batch.values[i] for i in ok], k,
                               exclude_ids=[exclude[i] for i in ok] if exclude else None)
         # map index rows (valid pool molecules only) back to pool positions
-        position = {cid: i for i, cid in enumerate(p.cid for p in pool)}
-        pool_pos = np.array([position[cid] for cid in index.ids] + [-1], np.int64)
+        position = {rid: i for i, rid in enumerate(pool_ids)}
+        pool_pos = np.array([position[rid] for rid in index.ids] + [-1], np.int64)
         indices[ok] = pool_pos[idx]  # -1 maps to the appended -1
         scores[ok] = s
-    issues += [f"query CID {queries[i].cid}: {err.reason}; no neighbour"
-               for i, err in enumerate(batch.errors) if err is not None]
+    issues += [f"query {query_ids[i]}: {err.reason}; no neighbour" for i, err in enumerate(batch.errors)
+               if err is not None]
     return Retrieved(indices, scores, issues)
 
 
-def _random(n_pool: int, queries: Sequence[ChEBI20Record], k: int, seed: int, exclude: list[str] | None,
-            pool_ids: list[str]) -> Retrieved:
+def _random(pool_ids: Sequence[str], queries: Sequence[Record], k: int, seed: int,
+            exclude: list[str] | None) -> Retrieved:
     rng = np.random.default_rng(seed)
     indices = np.full((len(queries), k), -1, np.int64)
     for row, query in enumerate(queries):
-        allowed = [i for i in range(n_pool) if not exclude or pool_ids[i] != query.cid]
+        allowed = [i for i, rid in enumerate(pool_ids) if not exclude or rid != query.id]
         chosen = rng.choice(allowed, size=min(k, len(allowed)), replace=False) if allowed else []
         indices[row, : len(chosen)] = chosen
     return Retrieved(indices, np.where(indices >= 0, 0.0, np.nan))
 
 
-def copy_predictions(task: str, retriever: str, pool: Sequence[ChEBI20Record], test: Sequence[ChEBI20Record],
-                     *, seed: int = 0, ties: str = "bm25s", encoder: str | Path | None = None,
+def copied_answers(task: Task, found: Retrieved, pool: Sequence[Record], *, stored: bool = False) -> list[str]:
+    """The target of each query's best pool record ("" where a query got none: scored invalid, never dropped)."""
+    return [task.target.get(pool[int(best)], stored=stored) if best >= 0 else "" for best in found.indices[:, 0]]
+
+
+def copy_predictions(task: Task, retriever: str, pool: Sequence[Record], test: Sequence[Record], *, seed: int = 0,
+                     ties: str = "lowest", encoder: str | Path | None = None,
                      ) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """MolT5-format rows `(input, ground truth, output)` copying the nearest pool answer, and issues."""
+    """MolT5-format rows `(input, ground truth, output)` copying the nearest pool answer, and issues.
+
+    Texts are written as the source file stores them (ChEBI-20's doubled backslashes included), as
+    the published protocol did; RDKit reads them either way."""
     found = retrieve(task, retriever, pool, test, 1, seed=seed, ties=ties, encoder=encoder)
-    rows = []
-    for record, best in zip(test, found.indices[:, 0]):
-        source, truth = ((record.smiles_raw, record.description) if task == "mol2text"
-                         else (record.description, record.smiles_raw))
-        if best < 0:
-            output = ""
-        else:
-            output = pool[best].description if task == "mol2text" else pool[best].smiles_raw
-        rows.append((source, truth, output))
+    outputs = copied_answers(task, found, pool, stored=True)
+    rows = [(task.source.get(r, stored=True), task.target.get(r, stored=True), output)
+            for r, output in zip(test, outputs, strict=True)]
     return rows, found.issues

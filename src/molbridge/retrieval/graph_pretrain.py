@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
+from molbridge.progress import ProgressFn, report
 from molbridge.errors import FileFormatError, MolbridgeError
 from molbridge.models.gin import ATOM_MASK_CODES, GINConfig, GINEncoder
 from molbridge.chem.graph_features import smiles_to_graphs
@@ -62,16 +63,6 @@ class ContrastiveConfig:
                 raise PretrainError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         if not self.temperature > 0:
             raise PretrainError(f"temperature must be positive, got {self.temperature!r}")
-
-
-@dataclass(frozen=True)
-class PretrainProgress:
-    """Passed to the `progress` callback after every step."""
-
-    step: int
-    max_steps: int | None
-    loss: float
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -212,7 +203,7 @@ def pretrain_gin(
     seed: int = 0,
     checkpoint_every: int = 200,
     checkpoint_minutes: float = 1.0,
-    progress: Callable[[PretrainProgress], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> PretrainResult:
     """Pre-train a GIN on `smiles` until `max_steps` (total, across resumes) or `max_minutes` (this call).
 
@@ -275,8 +266,7 @@ def pretrain_gin(
             optimizer.step()
             step += 1
             losses = [*losses[-(_LOSS_WINDOW - 1):], loss.item()]
-            if progress is not None:
-                progress(PretrainProgress(step, max_steps, losses[-1], time.monotonic() - started))
+            report(progress, "pretrain", step, max_steps, unit="steps", note=f"loss {losses[-1]:.4f}")
             if step % checkpoint_every == 0 or time.monotonic() - last_save >= checkpoint_minutes * 60:
                 save()
                 last_save = time.monotonic()

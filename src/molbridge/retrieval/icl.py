@@ -1,36 +1,38 @@
 """Training-free in-context predictions: retrieve examples, re-rank, prompt a causal LM, extract.
 
 For every test record: its retrieved pool candidates (best first) are narrowed to `k` by a
-selector (`rerank.SELECTORS`), written into an ICMA prompt that fits `max_prompt_tokens`, and
-answered greedily. The answer is the first line of the reply without a leading "Caption:" /
-"Molecule:" label (and, for molecules, its first whitespace-separated token), so the rows are
-MolT5 prediction rows that `molbridge eval` scores; an empty answer is scored as invalid, not
-dropped. MMR needs similarities between candidates: Morgan Tanimoto between pool molecules for
-molecule → caption, token-set Jaccard between pool captions for caption → molecule.
+selector (`rerank.SELECTORS`), written into the task's template (ICMA's wording) under
+`max_prompt_tokens`, and answered greedily up to the first newline. The answer is read by the
+task's answer kind (the one extractor: a leading "Caption:" / "Molecule:" label removed, a
+molecule's first token), so the rows are MolT5 prediction rows that `molbridge eval` scores; an
+empty answer is scored as invalid, not dropped. MMR needs similarities between candidates: Morgan
+Tanimoto between pool molecules for tasks searched by molecule, token-set Jaccard between the
+candidates' input texts otherwise.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from rdkit import DataStructs
 
 from molbridge.chem.fingerprints import morgan_bits
 from molbridge.chem.parse import to_mol
-from molbridge.data.sources.chebi20 import ChEBI20Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
 from molbridge.models.causal_lm import chat_prompt, count_tokens, generate
+from molbridge.progress import ProgressFn
+from molbridge.records import Record
 from molbridge.retrieval.baselines import Retrieved
 from molbridge.retrieval.bm25 import tokenize_default
 from molbridge.retrieval.neighbours import Neighbours
-from molbridge.retrieval.prompts import STYLES, build_prompt
+from molbridge.retrieval.prompts import STYLES, PromptBudgetError, build_prompt
 from molbridge.retrieval.rerank import SELECTORS, mmr, random_walk, top
+from molbridge.tasks import Task
 
-logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class IclSettingsError(MolbridgeError, ValueError):
@@ -63,10 +65,7 @@ class IclSettings:
             raise IclSettingsError("max_prompt_tokens, max_new_tokens and batch_size must be positive")
 
 
-_LABEL = {"mol2text": re.compile(r"^\s*caption\s*:\s*", re.I), "text2mol": re.compile(r"^\s*molecule\s*:\s*", re.I)}
-
-
-def fixed_subset(records: Sequence[ChEBI20Record], n: int | None, seed: int = 0) -> list[ChEBI20Record]:
+def fixed_subset(records: Sequence[T], n: int | None, seed: int = 0) -> list[T]:
     """A seeded random sample of `n` records kept in file order (all records when `n` is None or larger).
 
     Why: LLM generation on CPU is slow, so benchmarks and quick checks score a subset; sampling
@@ -80,44 +79,36 @@ def fixed_subset(records: Sequence[ChEBI20Record], n: int | None, seed: int = 0)
     return [records[i] for i in chosen]
 
 
-def from_neighbours(neighbours: Neighbours, pool: Sequence[ChEBI20Record], queries: Sequence[ChEBI20Record],
-                    k: int) -> Retrieved:
-    """Top-`k` candidates of each query from an ICMA neighbour file, as pool positions.
+def from_neighbours(neighbours: Neighbours, pool: Sequence[Record], queries: Sequence[Record], k: int) -> Retrieved:
+    """Top-`k` candidates of each query from an ICMA neighbour file (rows name records by CID), as pool positions.
 
     A query absent from the file, or a neighbour CID absent from the pool, is an issue (that query
     gets fewer candidates), never an error that loses the other queries.
     """
-    position = {p.cid: i for i, p in enumerate(pool)}
+    position = {subject_id(p): i for i, p in enumerate(pool)}
     indices = np.full((len(queries), k), -1, np.int64)
     scores = np.full((len(queries), k), np.nan)
     issues = []
     for row, query in enumerate(queries):
-        if query.cid not in neighbours.by_query:
-            issues.append(f"query CID {query.cid}: not in the neighbour file; no examples")
+        cid = subject_id(query)
+        if cid not in neighbours.by_query:
+            issues.append(f"query CID {cid}: not in the neighbour file; no examples")
             continue
-        found = [(position[n], s) for n, s in neighbours.by_query[query.cid] if n in position][:k]
-        missing = [n for n, _ in neighbours.by_query[query.cid] if n not in position]
+        found = [(position[n], s) for n, s in neighbours.by_query[cid] if n in position][:k]
+        missing = [n for n, _ in neighbours.by_query[cid] if n not in position]
         if missing:
-            issues.append(f"query CID {query.cid}: neighbours {', '.join(missing)} are not in the pool")
+            issues.append(f"query CID {cid}: neighbours {', '.join(missing)} are not in the pool")
         for slot, (i, s) in enumerate(found):
             indices[row, slot], scores[row, slot] = i, s
     return Retrieved(indices, scores, issues)
 
 
-def extract_answer(task: str, reply: str) -> str:
-    """The answer in a model reply: first non-empty line, label removed; a molecule's first token."""
-    lines = [line for line in reply.strip().splitlines() if line.strip()]
-    if not lines:
-        return ""
-    answer = _LABEL[task].sub("", lines[0]).strip()
-    if task == "text2mol":
-        answer = answer.split()[0] if answer.split() else ""
-        # quotes or code marks around it and sentence punctuation after it are not SMILES
-        answer = answer.strip("`'\"").rstrip(".,;").strip("`'\"")
-    return answer
+def subject_id(record: Record) -> str:
+    """The id neighbour files use: the source's own id (a ChEBI-20 CID), else the record id."""
+    return record.meta.source_id or record.id
 
 
-def select_examples(task: str, pool: Sequence[ChEBI20Record], candidates: Sequence[int], scores: Sequence[float],
+def select_examples(task: Task, pool: Sequence[Record], candidates: Sequence[int], scores: Sequence[float],
                     settings: IclSettings, rng: np.random.Generator) -> list[int]:
     """`settings.k` pool positions out of the ranked candidates (best first)."""
     if settings.selector == "top":
@@ -128,12 +119,14 @@ def select_examples(task: str, pool: Sequence[ChEBI20Record], candidates: Sequen
                settings.k, lam=settings.lam)
 
 
-def _similarity(task: str, pool: Sequence[ChEBI20Record], candidates: Sequence[int]) -> np.ndarray:
-    if task == "mol2text":
+def _similarity(task: Task, pool: Sequence[Record], candidates: Sequence[int]) -> np.ndarray:
+    """Similarity between candidates in what the task is searched by: molecules' Morgan Tanimoto, or
+    the token-set Jaccard of their input texts."""
+    if task.query == "molecule":
         fps = []
         for i in candidates:
             try:
-                fps.append(morgan_bits(to_mol(pool[i].smiles)))
+                fps.append(morgan_bits(to_mol(pool[i].modalities.smiles or "")))
             except InvalidMolecule:
                 fps.append(None)
         sim = np.zeros((len(fps), len(fps)))
@@ -141,52 +134,62 @@ def _similarity(task: str, pool: Sequence[ChEBI20Record], candidates: Sequence[i
             if fa is not None:
                 sim[a] = [DataStructs.TanimotoSimilarity(fa, fb) if fb is not None else 0.0 for fb in fps]
         return sim
-    sets = [set(tokenize_default(pool[i].description)) for i in candidates]
+    sets = [set(tokenize_default(task.source.get(pool[i]))) for i in candidates]
     return np.array([[len(a & b) / len(a | b) if a | b else 0.0 for b in sets] for a in sets])
 
 
-def build_prompts(task: str, pool: Sequence[ChEBI20Record], test: Sequence[ChEBI20Record], found: Retrieved,
-                  settings: IclSettings, tokenizer) -> tuple[list[str], list[int]]:
-    """One prompt per test record and how many examples each kept under the budget."""
+def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], found: Retrieved,
+                settings: IclSettings, tokenizer) -> tuple[list[str | None], list[int], list[str]]:
+    """One prompt per query in the task's template, how many examples each kept under the budget, and issues.
+
+    A query whose request alone is over the budget gets no prompt (None): it is answered with
+    nothing, scored as invalid and named in the issues (the over-budget policy), never dropped.
+    """
     settings.check()
+    if task.template is None:
+        raise IclSettingsError(f"task {task.name!r} has no template for retrieved examples")
     rng = np.random.default_rng(settings.seed)
-    prompts, kept = [], []
-    for row, record in enumerate(test):
+    prompts: list[str | None] = []
+    kept, issues = [], []
+    for row, record in enumerate(queries):
         valid = found.indices[row] >= 0
         candidates = [int(i) for i in found.indices[row][valid]]
         chosen = select_examples(task, pool, candidates, found.scores[row][valid], settings, rng)
-        examples = [_shown(task, pool[i]) for i in chosen]
-        prompt = build_prompt(task, _shown(task, record)[0], examples, style=settings.style,
-                              most_similar_last=settings.most_similar_last,
-                              max_tokens=settings.max_prompt_tokens - settings.max_new_tokens,
-                              count_tokens=lambda text: count_tokens(tokenizer, text),
-                              wrap=lambda text: chat_prompt(tokenizer, text), record=f"CID {record.cid}")
+        examples = [(task.source.get(pool[i]), task.target.get(pool[i])) for i in chosen]
+        try:
+            prompt = build_prompt(task.template, task.source.get(record), examples, style=settings.style,
+                                  most_similar_last=settings.most_similar_last,
+                                  max_tokens=settings.max_prompt_tokens - settings.max_new_tokens,
+                                  count_tokens=lambda text: count_tokens(tokenizer, text),
+                                  wrap=lambda text: chat_prompt(tokenizer, text), record=record.id)
+        except PromptBudgetError as err:
+            issues.append(f"{err}; answered empty, scored invalid")
+            prompts.append(None)
+            kept.append(0)
+            continue
         prompts.append(prompt.text)
         kept.append(prompt.n_examples)
-    return prompts, kept
+    return prompts, kept, issues
 
 
-def icl_predictions(task: str, pool: Sequence[ChEBI20Record], test: Sequence[ChEBI20Record], found: Retrieved,
-                    model, tokenizer, settings: IclSettings = IclSettings(),
-                    progress: Callable[[int], None] | None = None) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """MolT5-format rows `(input, ground truth, output)` answered in context, and issues."""
-    prompts, kept = build_prompts(task, pool, test, found, settings, tokenizer)
-    replies = generate(model, tokenizer, prompts, max_new_tokens=settings.max_new_tokens,
-                       batch_size=settings.batch_size, stop=("\n",), progress=progress)
-    rows, issues = [], list(found.issues)
-    for record, reply, n in zip(test, replies, kept):
-        answer = extract_answer(task, reply)
-        if not answer:
-            issues.append(f"CID {record.cid}: empty answer")
-        if n < settings.k:
-            issues.append(f"CID {record.cid}: {n} of {settings.k} examples fit the prompt budget")
-        rows.append((record.smiles_raw, record.description, answer) if task == "mol2text"
-                    else (record.description, record.smiles_raw, answer))
+def icl_predictions(task: Task, pool: Sequence[Record], test: Sequence[Record], found: Retrieved, model, tokenizer,
+                    settings: IclSettings = IclSettings(), progress: ProgressFn | None = None,
+                    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """MolT5-format rows `(input, ground truth, output)` answered in context (first line of each reply), and issues."""
+    prompts, kept, issues = icl_prompts(task, pool, test, found, settings, tokenizer)
+    issues = list(found.issues) + issues
+    asked = [i for i, p in enumerate(prompts) if p is not None]
+    replies = [""] * len(test)
+    generated = generate(model, tokenizer, [prompts[i] for i in asked], max_new_tokens=settings.max_new_tokens,
+                         batch_size=settings.batch_size, stop=("\n",), progress=progress) if asked else []
+    for i, reply in zip(asked, generated, strict=True):
+        replies[i] = reply
+    rows = []
+    for record, reply, n, prompt in zip(test, replies, kept, prompts, strict=True):
+        answer = task.answer.extract(reply)
+        if prompt is not None and not answer:
+            issues.append(f"{record.id}: empty answer")
+        if prompt is not None and n < settings.k:
+            issues.append(f"{record.id}: {n} of {settings.k} examples fit the prompt budget")
+        rows.append((task.source.get(record, stored=True), task.target.get(record, stored=True), answer))
     return rows, issues
-
-
-def _shown(task: str, record: ChEBI20Record) -> tuple[str, str]:
-    """(source, target) as the model reads them: SMILES unescaped (ChEBI-20 doubles backslashes)."""
-    if task == "mol2text":
-        return record.smiles, record.description
-    return record.description, record.smiles

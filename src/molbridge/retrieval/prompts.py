@@ -1,7 +1,8 @@
-"""In-context prompts in ICMA's templates, fitted to a token budget, optionally chat-wrapped.
+"""In-context prompts in a task's template (ICMA's wording), fitted to a token budget, optionally chat-wrapped.
 
-ICMA writes each example as "Generate a caption for the molecule: {SMILES}\\nCaption: {caption}"
-(blank line between examples), most similar example last, then asks "Based on the above examples,
+Each task prompted with retrieved examples declares its `Template` (`molbridge.tasks`). ICMA writes
+each example as "Generate a caption for the molecule: {SMILES}\\nCaption: {caption}" (blank line
+between examples), most similar example last, then asks "Based on the above examples,
 analyse the similarities and differences between the examples and finally generate a caption for
 the molecule: {SMILES}." (../shared/FORMATS.md). Caption → molecule mirrors it with "Generate a
 molecule for the caption: ...\\nMolecule: ...".
@@ -9,8 +10,9 @@ molecule for the caption: ...\\nMolecule: ...".
 Two styles: "chat" puts that text in one user turn of the model's chat template (a bare user
 turn, see `models.causal_lm.chat_prompt`); "completion" ends with the query's example line and an
 open "Caption:" / "Molecule:" so a base model continues the pattern. When the prompt is over the
-budget, the least similar examples are dropped first; if the query alone does not fit, that is an
-error naming the record, never a silently cut molecule.
+budget, the least similar examples are dropped first; if the query alone does not fit, that is a
+`PromptBudgetError` naming the record, never a silently cut molecule: callers answer such a record
+with nothing, scored as invalid and named in their issues (the one over-budget policy).
 """
 
 from __future__ import annotations
@@ -20,36 +22,13 @@ from dataclasses import dataclass
 
 from molbridge.errors import MolbridgeError
 from molbridge.retrieval.rerank import sequence_reversal
+from molbridge.tasks import Template
 
 STYLES = ("chat", "completion")
 
 
 class PromptBudgetError(MolbridgeError, ValueError):
     """The query alone does not fit the token budget."""
-
-
-@dataclass(frozen=True)
-class Template:
-    """One direction's wording: example line, answer label and final instruction."""
-
-    ask: str  # "Generate a caption for the molecule: {source}"
-    label: str  # "Caption"
-    final: str  # "Based on the above examples, ... {source}."
-
-    def example(self, source: str, target: str) -> str:
-        return f"{self.ask.format(source=source)}\n{self.label}: {target}"
-
-    def open_example(self, source: str) -> str:
-        return f"{self.ask.format(source=source)}\n{self.label}:"
-
-
-_FINAL = "Based on the above examples, analyse the similarities and differences between the examples and finally "
-TEMPLATES = {
-    "mol2text": Template("Generate a caption for the molecule: {source}", "Caption",
-                         _FINAL + "generate a caption for the molecule: {source}."),
-    "text2mol": Template("Generate a molecule for the caption: {source}", "Molecule",
-                         _FINAL + "generate a molecule for the caption: {source}."),
-}
 
 
 @dataclass(frozen=True)
@@ -61,7 +40,7 @@ class Prompt:
     n_tokens: int | None
 
 
-def build_prompt(task: str, source: str, examples: Sequence[tuple[str, str]], *, style: str = "chat",
+def build_prompt(template: Template, source: str, examples: Sequence[tuple[str, str]], *, style: str = "chat",
                  most_similar_last: bool = True, max_tokens: int | None = None,
                  count_tokens: Callable[[str], int] | None = None,
                  wrap: Callable[[str], str] | None = None, record: str = "query") -> Prompt:
@@ -71,13 +50,10 @@ def build_prompt(task: str, source: str, examples: Sequence[tuple[str, str]], *,
     `count_tokens` and `max_tokens` fit the whole wrapped prompt to the budget. `record` names the
     query in errors.
     """
-    if task not in TEMPLATES:
-        raise PromptBudgetError(f"unknown task {task!r}; expected one of {', '.join(TEMPLATES)}")
     if style not in STYLES:
         raise PromptBudgetError(f"unknown prompt style {style!r}; expected one of {', '.join(STYLES)}")
     if max_tokens is not None and count_tokens is None:
         raise PromptBudgetError("a token budget needs a token counter (count_tokens)")
-    template = TEMPLATES[task]
     kept = list(examples)
     while True:
         text = _render(template, source, kept, style, most_similar_last)

@@ -54,6 +54,12 @@ def encode(examples: Sequence[Example], tokenizer, max_length: int, *, loss_on: 
     return encoded, problems
 
 
+def learned_tokens(item: Encoded, seq2seq: bool = False) -> int:
+    """The answer tokens an example adds to the loss (causal: labels after the first position, shifted)."""
+    labels = item.labels if seq2seq else item.labels[1:]
+    return sum(1 for label in labels if label != IGNORE)
+
+
 def epoch_plan(lengths: Sequence[int], batch_size: int, seed: int, epoch: int, grouped: bool) -> list[list[int]]:
     """The micro-batches (example indices) of one epoch; the same for the same arguments everywhere."""
     rng = np.random.default_rng([seed, epoch])

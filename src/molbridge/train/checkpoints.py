@@ -4,7 +4,8 @@ A checkpoint is written into a staging directory and renamed into place, so a ru
 any moment leaves either the previous checkpoints or a complete new one, never half of one.
 Only weights that train are stored (a LoRA checkpoint of SmolLM2-135M is ~10 MB, not 540 MB).
 Each process stores its own RNG state (dropout draws differ per rank); the other files are the
-same on every rank under DDP and written once.
+same on every rank under DDP and written once. Every file is JSON or safetensors: nothing is
+unpickled on resume, so a checkpoint from elsewhere cannot run code when it is loaded.
 """
 
 from __future__ import annotations
@@ -13,34 +14,111 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from molbridge.errors import MolbridgeError
 
 STATE = "state.json"
+_TUPLE = "__tuple__"
 
 
 class CheckpointError(MolbridgeError, RuntimeError):
     """A checkpoint that does not belong to this run or cannot be read."""
 
 
-def rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+def _to_json(value: Any) -> Any:
+    """`value` as JSON data; tuples are tagged so they come back as tuples and state dicts compare equal."""
+    if isinstance(value, tuple):
+        return {_TUPLE: [_to_json(item) for item in value]}
+    if isinstance(value, list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _to_json(item) for key, item in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise CheckpointError(f"cannot store {type(value).__name__} {value!r:.80} in a checkpoint's JSON state")
+
+
+def _untag(obj: dict) -> Any:
+    return tuple(obj[_TUPLE]) if obj.keys() == {_TUPLE} else obj
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(_to_json(value)) + "\n")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(), object_hook=_untag)
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
+    """`reader(path)`, with a missing or damaged file reported as a CheckpointError."""
+    try:
+        return reader(path)
+    except (OSError, ValueError, SafetensorError) as err:
+        raise CheckpointError(f"{path}: cannot be read ({err}); remove this checkpoint to resume from the "
+                              "one before it") from None
+
+
+def rng_state() -> tuple[dict, dict[str, torch.Tensor]]:
+    """This process's RNG states (python, numpy, torch, CUDA) as JSON data and tensors."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    data = {"python": random.getstate(), "numpy": (name, keys.tolist(), pos, has_gauss, gauss)}
+    tensors = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+        tensors.update({f"cuda.{i}": state for i, state in enumerate(torch.cuda.get_rng_state_all())})
+    return data, tensors
 
 
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def set_rng_state(data: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """Restore the states `rng_state` returned; CUDA states only where CUDA is available."""
+    random.setstate(data["python"])
+    name, keys, pos, has_gauss, gauss = data["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(tensors["torch"])
+    cuda = sorted((key for key in tensors if key.startswith("cuda.")), key=lambda key: int(key.split(".")[1]))
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensors[key] for key in cuda])
+
+
+def write_optimizer_state(directory: Path, state_dict: dict) -> None:
+    """Store an optimizer state dict: tensors as `state.{param}.{name}` in safetensors, the rest as JSON."""
+    numbers, tensors = {}, {}
+    for index, entry in state_dict["state"].items():
+        numbers[str(index)] = {name: v for name, v in entry.items() if not isinstance(v, torch.Tensor)}
+        tensors.update({f"state.{index}.{name}": v for name, v in entry.items() if isinstance(v, torch.Tensor)})
+    save_file(tensors, str(directory / "optimizer.safetensors"))
+    _write_json(directory / "optimizer.json", {"param_groups": state_dict["param_groups"], "state": numbers})
+
+
+def read_optimizer_state(directory: Path) -> dict:
+    """The state dict `write_optimizer_state` stored, equal to it (parameter indices back to ints)."""
+    data = _read(directory / "optimizer.json", _read_json)
+    state = {int(index): dict(entry) for index, entry in data["state"].items()}
+    for key, value in _read(directory / "optimizer.safetensors", _read_tensors).items():
+        _, index, name = key.split(".", 2)
+        state[int(index)][name] = value
+    return {"state": state, "param_groups": data["param_groups"]}
+
+
+def _refuse_pickles(path: Path) -> None:
+    """Checkpoints of earlier versions kept state in torch.save pickles, and unpickling can run code: refuse them."""
+    old = sorted(p.name for p in path.glob("*.pt"))
+    if old:
+        raise CheckpointError(f"{path}: an old, unsafe checkpoint format (pickled state in {', '.join(old)}), which "
+                              f"molbridge no longer loads because unpickling can run arbitrary code; retrain from the "
+                              f"start: remove {path.parent} or use a new --out")
 
 
 def step_dirs(root: Path) -> list[Path]:
@@ -57,12 +135,14 @@ def save(root: Path, step: int, weights: dict[str, torch.Tensor], optimizer, sch
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
     barrier()
-    torch.save(rng_state(), staging / f"rng-{rank}.pt")
+    rng_data, rng_tensors = rng_state()
+    save_file(rng_tensors, str(staging / f"rng-{rank}.safetensors"))
+    _write_json(staging / f"rng-{rank}.json", rng_data)
     barrier()
     if rank == 0:
         save_file(weights, str(staging / "trainable.safetensors"))
-        torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-        torch.save(scheduler.state_dict(), staging / "scheduler.pt")
+        write_optimizer_state(staging, optimizer.state_dict())
+        _write_json(staging / "scheduler.json", scheduler.state_dict())
         (staging / STATE).write_text(json.dumps({**state, "step": step}, indent=2) + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -73,16 +153,25 @@ def save(root: Path, step: int, weights: dict[str, torch.Tensor], optimizer, sch
     return final
 
 
-def load(path: Path, model, optimizer, scheduler, rank: int, world: int, fingerprint: str) -> dict:
-    """Restore a checkpoint into the run's objects; returns its state (step, position, counters)."""
-    state = json.loads((path / STATE).read_text())
+def check_settings(path: Path, fingerprint: str, world: int) -> dict:
+    """The checkpoint's state, when it belongs to a run of these settings and processes (else CheckpointError).
+
+    Called before a run writes anything, so a refused resume leaves the run directory as it was."""
+    _refuse_pickles(path)
+    state = _read(path / STATE, _read_json)
     if state.get("fingerprint") != fingerprint:
         raise CheckpointError(f"{path}: written by a run with different settings (config fingerprint "
                               f"{state.get('fingerprint')} vs {fingerprint}); use a new --out or remove it")
     if state.get("world_size") != world:
         raise CheckpointError(f"{path}: written by {state.get('world_size')} processes, resumed with {world}; "
                               "resume with the same number of processes")
-    weights = load_file(str(path / "trainable.safetensors"))
+    return state
+
+
+def load(path: Path, model, optimizer, scheduler, rank: int, world: int, fingerprint: str) -> dict:
+    """Restore a checkpoint into the run's objects; returns its state (step, position, counters)."""
+    state = check_settings(path, fingerprint, world)
+    weights = _read(path / "trainable.safetensors", _read_tensors)
     params = dict(model.named_parameters())
     missing = [name for name, p in params.items() if p.requires_grad and name not in weights]
     if missing or set(weights) - set(params):
@@ -90,9 +179,9 @@ def load(path: Path, model, optimizer, scheduler, rank: int, world: int, fingerp
     with torch.no_grad():
         for name, value in weights.items():
             params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-    set_rng_state(torch.load(path / f"rng-{rank}.pt", weights_only=False))
+    optimizer.load_state_dict(read_optimizer_state(path))
+    scheduler.load_state_dict(_read(path / "scheduler.json", _read_json))
+    set_rng_state(_read(path / f"rng-{rank}.json", _read_json), _read(path / f"rng-{rank}.safetensors", _read_tensors))
     return state
 
 

@@ -1,13 +1,17 @@
-"""Training and evaluation examples: a model-ready prompt, the answer to learn, and how to score it.
+"""Training and evaluation examples: a model-ready prompt, the answer to learn, and how it is scored.
 
-Three sources, one shape:
-- `instructions`: records of a `molbridge data build` output (instruction, input → output);
-- `sft`: ChEBI-20 pairs with ICMA's one-line request and no examples (the ablation);
-- `icma`: the same pairs with each record's nearest training neighbours in the prompt (itself
-  excluded), in ICMA's template under the token budget (`retrieval.icl.build_prompts`), so the
-  model learns to read retrieved context (in-context molecule tuning).
+Every example comes from a record and a task (`molbridge.tasks`): the task says what the request
+and the answer are, what kind of answer it is and how it is grouped for scoring. Three sources,
+one shape:
+- `instructions`: records of a `molbridge data build` output, each under its own task;
+- `sft`: ChEBI-20 rows under the `mol2text` / `text2mol` tasks, the bare request (the ablation);
+- `icma`: the same with each row's nearest training rows in the prompt (itself excluded), in the
+  task's template under the token budget (`retrieval.icl.icl_prompts`), so the model learns to read
+  retrieved context (in-context molecule tuning).
 The prompt is the exact model input (chat template applied where the model has one); the answer
-is learned and generated after it.
+is learned and generated after it. The one over-budget policy: a training example whose prompt
+cannot fit is left out and named; a held-out one keeps its place with no prompt (None), is
+answered with nothing and scored as invalid.
 """
 
 from __future__ import annotations
@@ -17,21 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from molbridge.data.sources.chebi20 import ChEBI20Record, read_chebi20
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import chat_prompt
-from molbridge.retrieval.prompts import TEMPLATES
+from molbridge.records import Record
+from molbridge.tasks import TASKS, Task, task_for
 from molbridge.train.config import DataSettings, TrainConfig
-
-# task → what its answer is: how predictions are extracted and scored
-ANSWER_KIND = {
-    "molecule_description": "text", "protein_function": "text", "protein_description": "text", "smiles2iupac": "text",
-    "mol2text": "text", "molecule_design": "smiles", "iupac2smiles": "smiles", "selfies2smiles": "smiles",
-    "text2mol": "smiles", "smiles2selfies": "selfies", "smiles2inchi": "inchi", "protein_design": "protein",
-    "property_prediction": "number", "computed_property": "number",
-}
-_YES_NO = {"yes", "no"}
-DEFAULT_RETRIEVERS = {"mol2text": "morgan", "text2mol": "bm25"}
 
 
 class ExampleError(MolbridgeError, ValueError):
@@ -42,19 +36,56 @@ class ExampleError(MolbridgeError, ValueError):
 class Example:
     id: str
     task: str
-    kind: str  # text | smiles | selfies | inchi | protein | number | yes_no
-    prompt: str  # the model input, chat template applied
+    kind: str  # the task's answer kind: text | smiles | selfies | inchi | protein | number | yes_no
+    prompt: str | None  # the model input, chat template applied; None: over the length budget (answered empty)
     answer: str
-    meta: dict = field(default_factory=dict)  # property / unit / value for numeric answers; source for rows
-    group: str = ""  # what scores are reported by: the task, or task:property for numeric answers
-    source: str = ""  # the record's input as written (reports show it; the prompt may wrap it)
+    meta: dict = field(default_factory=dict)  # property / unit / value for numeric answers; stored texts
+    group: str = ""  # what scores are reported by: the task, or task:property
+    source: str = ""  # the task's input as written (reports show it; the prompt may wrap it)
+    max_new_tokens: int | None = None  # decoding budget (None: the answer kind's)
 
 
-def answer_kind(task: str, outputs: Sequence[str]) -> str:
-    """The declared kind of a task; an undeclared (imported) task whose answers are all yes/no is yes_no."""
-    if task in ANSWER_KIND:
-        return ANSWER_KIND[task]
-    return "yes_no" if outputs and all(o.strip().lower().rstrip(".") in _YES_NO for o in outputs) else "text"
+def example(record: Record, task: Task, prompt: str | None) -> Example:
+    """The example of `record` under `task` with `prompt`; MolT5-layout tasks also keep the stored texts."""
+    meta = dict(record.meta.extra)
+    if task.molt5:
+        meta |= {"source_stored": task.source.get(record, stored=True),
+                 "target_stored": task.target.get(record, stored=True)}
+    rid = record.id if record.task == task.name else f"{record.id}:{task.name}"
+    return Example(rid, task.name, task.answer.name, prompt, task.target.get(record), meta, task.group(record),
+                   task.source.get(record), task.decoding_length)
+
+
+def plain_examples(records: Sequence[Record], task: Task, tokenizer) -> list[Example]:
+    """Each record's request alone, in the model's chat template."""
+    return [example(r, task, chat_prompt(tokenizer, task.request(r))) for r in records]
+
+
+def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Record], tokenizer, *, k: int,
+                       retriever: str, max_length: int, answer_budget: int | None = None,
+                       exclude_self: bool = True) -> tuple[list[Example], list[str]]:
+    """Each record with its `k` nearest `pool` records in the task's template, and a problem per record over budget.
+
+    A prompt gets `max_length` minus the answer's tokens (training) or minus `answer_budget`
+    (evaluation, where the answer is not known): as many examples as fit, least similar dropped first.
+    Over budget, a training record is left out; an evaluation record stays with no prompt.
+    """
+    from molbridge.models.causal_lm import count_tokens
+    from molbridge.retrieval.baselines import Retrieved, retrieve
+    from molbridge.retrieval.icl import IclSettings, icl_prompts
+
+    found = retrieve(task, retriever, pool, records, k=k, exclude_self=exclude_self)
+    examples, problems = [], []
+    for row, record in enumerate(records):
+        budget = max_length - (answer_budget or count_tokens(tokenizer, task.target.get(record))) - 1
+        settings = IclSettings(k=k, style="chat", max_prompt_tokens=max(budget, 1) + 1, max_new_tokens=1)
+        one = Retrieved(found.indices[row:row + 1], found.scores[row:row + 1])
+        (prompt,), _, issues = icl_prompts(task, pool, [record], one, settings, tokenizer)
+        if prompt is None and answer_budget is None:
+            problems.append(f"{record.id}:{task.name}: {issues[0]}; left out of training")
+            continue
+        examples.append(example(record, task, prompt))
+    return examples, problems
 
 
 def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], tokenizer,
@@ -66,7 +97,7 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
     shards = [root] if root.is_file() else sorted((root / "data").glob(f"{split}-*.parquet"))
     if not shards:
         raise ExampleError(f"{root}: no {split!r} Parquet shards (expected {root}/data/{split}-*.parquet)")
-    by_task: dict[str, list] = defaultdict(list)
+    by_task: dict[str, list[Record]] = defaultdict(list)
     for shard in shards:
         for record in read_shard(shard):
             if root.is_file() and record.meta.split != split:
@@ -78,69 +109,27 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
     missing = sorted(set(tasks) - set(by_task))
     if missing:
         raise ExampleError(f"{root}: split {split!r} has no records of task(s) {', '.join(missing)}")
-    examples = []
-    for task, records in by_task.items():
-        kind = answer_kind(task, [r.output for r in records])
-        for r in records:
-            user = f"{r.instruction}\n\n{r.input}" if r.input else r.instruction
-            extra = dict(r.meta.extra)
-            group = f"{task}:{extra['property']}" if kind == "number" and "property" in extra else task
-            examples.append(Example(r.id, task, kind, chat_prompt(tokenizer, user), r.output, extra, group, r.input))
-    return examples
+    return [e for name, records in by_task.items()
+            for e in plain_examples(records, task_for(name, [r.output for r in records]), tokenizer)]
 
 
-def chebi20_examples(records: Sequence[ChEBI20Record], directions: Sequence[str], tokenizer, *,
-                     pool: Sequence[ChEBI20Record] | None = None, k: int = 2, retrievers: dict[str, str] | None = None,
-                     max_length: int = 512, answer_budget: int | None = None,
+def chebi20_examples(records: Sequence[Record], data: DataSettings, tokenizer, *, pool: Sequence[Record] | None,
+                     max_length: int, answer_budget: int | None = None,
                      exclude_self: bool = True) -> tuple[list[Example], list[str]]:
-    """SFT examples (no `pool`) or ICMA examples (each record's `k` nearest `pool` records in its prompt),
-    and a problem for each record whose prompt cannot fit.
-
-    An ICMA prompt gets `max_length` minus the answer's tokens (training) or minus `answer_budget`
-    (evaluation, where the answer is not known): as many examples as fit, least similar dropped first.
-    A record whose request alone does not fit is left out of training; in evaluation it stays, with
-    an empty prompt, so it is answered with nothing and scored as invalid rather than dropped.
-    """
+    """ChEBI-20 rows in each configured direction: bare requests (no `pool`) or ICMA prompts over `pool`."""
+    retrievers = {"mol2text": data.retriever_mol2text, "text2mol": data.retriever_text2mol}
     examples, problems = [], []
-    for task in directions:
-        targets = [record.description if task == "mol2text" else record.smiles for record in records]
+    for name in directions_of(data):
+        task = TASKS.get(name)
         if pool is None:
-            prompts = [chat_prompt(tokenizer, TEMPLATES[task].ask.format(source=_source(task, r))) for r in records]
-        else:
-            budgets = [max_length - (answer_budget or len(tokenizer.encode(t, add_special_tokens=False)) + 1)
-                       for t in targets]
-            prompts = _icma_prompts(task, records, pool, tokenizer, k, (retrievers or DEFAULT_RETRIEVERS)[task], budgets,
-                                    exclude_self, problems)
-        for record, prompt, target in zip(records, prompts, targets, strict=True):
-            if prompt is None and answer_budget is None:
-                continue
-            examples.append(Example(f"chebi20:{record.cid}:{task}", task, ANSWER_KIND[task], prompt or "", target,
-                                    {"cid": record.cid, "source": _source(task, record),
-                                     "smiles_raw": record.smiles_raw}, task, _source(task, record)))
+            examples += plain_examples(records, task, tokenizer)
+            continue
+        found, missed = retrieval_examples(records, task, pool, tokenizer, k=data.k, retriever=retrievers[name],
+                                           max_length=max_length, answer_budget=answer_budget,
+                                           exclude_self=exclude_self)
+        examples += found
+        problems += missed
     return examples, problems
-
-
-def _source(task: str, record: ChEBI20Record) -> str:
-    return record.smiles if task == "mol2text" else record.description
-
-
-def _icma_prompts(task: str, records: Sequence[ChEBI20Record], pool: Sequence[ChEBI20Record], tokenizer, k: int,
-                  retriever: str, budgets: Sequence[int], exclude_self: bool, problems: list[str]) -> list[str | None]:
-    from molbridge.retrieval.baselines import Retrieved, retrieve
-    from molbridge.retrieval.icl import IclSettings, build_prompts
-    from molbridge.retrieval.prompts import PromptBudgetError
-
-    found = retrieve(task, retriever, pool, records, k=k, exclude_self=exclude_self)
-    prompts: list[str | None] = []
-    for row, (record, budget) in enumerate(zip(records, budgets, strict=True)):
-        one = Retrieved(found.indices[row:row + 1], found.scores[row:row + 1])
-        try:
-            settings = IclSettings(k=k, style="chat", max_prompt_tokens=max(budget, 1) + 1, max_new_tokens=1)
-            prompts.append(build_prompts(task, pool, [record], one, settings, tokenizer)[0][0])
-        except PromptBudgetError as err:
-            problems.append(f"chebi20:{record.cid}:{task}: {err}; left out")
-            prompts.append(None)
-    return prompts
 
 
 def directions_of(data: DataSettings) -> tuple[str, ...]:
@@ -150,8 +139,8 @@ def directions_of(data: DataSettings) -> tuple[str, ...]:
 def spread(examples: Sequence[Example], n: int) -> list[Example]:
     """`n` examples taken round-robin over their groups (every task represented), in a fixed order."""
     by_group: dict[str, list[Example]] = defaultdict(list)
-    for example in examples:
-        by_group[example.group].append(example)
+    for e in examples:
+        by_group[e.group].append(e)
     chosen: list[Example] = []
     queues = [list(v) for v in by_group.values()]
     while len(chosen) < n and any(queues):
@@ -166,12 +155,19 @@ def sample_per_group(examples: Sequence[Example], n: int, seed: int) -> list[Exa
     import numpy as np
 
     by_group: dict[str, list[int]] = defaultdict(list)
-    for position, example in enumerate(examples):
-        by_group[example.group].append(position)
+    for position, e in enumerate(examples):
+        by_group[e.group].append(position)
     rng = np.random.default_rng(seed)
     chosen = sorted(int(i) for positions in by_group.values()
                     for i in (positions if len(positions) <= n else rng.choice(positions, size=n, replace=False)))
     return [examples[i] for i in chosen]
+
+
+def _chebi20(path: str, n: int | None, seed: int) -> list[Record]:
+    from molbridge.data.formats.chebi20_tables import records_from_chebi20
+    from molbridge.retrieval.icl import fixed_subset
+
+    return fixed_subset(records_from_chebi20(path), n, seed=seed)
 
 
 def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list[Example], list[str]]:
@@ -188,16 +184,13 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
             held = []
         evaluation = spread(held, data.eval_examples)
     else:
-        from molbridge.retrieval.icl import fixed_subset
-
-        records = fixed_subset(read_chebi20(data.train), data.limit, seed=config.seed)
-        held_records = fixed_subset(read_chebi20(data.eval), data.eval_examples, seed=config.seed) \
-            if data.eval and data.eval_examples else []
-        common = {"pool": records if config.task == "icma" else None, "k": data.k, "max_length": config.max_length,
-                  "retrievers": {"mol2text": data.retriever_mol2text, "text2mol": data.retriever_text2mol}}
-        train, problems = chebi20_examples(records, directions_of(data), tokenizer, **common)
-        evaluation = chebi20_examples(held_records, directions_of(data), tokenizer, answer_budget=config.max_length // 2,
-                                      exclude_self=False, **common)[0] if held_records else []
+        records = _chebi20(data.train, data.limit, config.seed)
+        held_records = _chebi20(data.eval, data.eval_examples, config.seed) if data.eval and data.eval_examples else []
+        pool = records if config.task == "icma" else None
+        train, problems = chebi20_examples(records, data, tokenizer, pool=pool, max_length=config.max_length)
+        evaluation = chebi20_examples(held_records, data, tokenizer, pool=pool, max_length=config.max_length,
+                                      answer_budget=config.max_length // 2, exclude_self=False)[0] \
+            if held_records else []
     if not train:
         raise ExampleError("the training set is empty: no records match the config's data settings")
     return train, evaluation, problems
@@ -214,18 +207,14 @@ def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", 
         if per_task is not None:
             examples = sample_per_group(examples, per_task, config.seed)
     else:
-        from molbridge.retrieval.icl import fixed_subset
-
         path = test or data.eval
         if not path:
             raise ExampleError("no ChEBI-20 test file: pass one (the run's config has no data.eval)")
-        records = fixed_subset(read_chebi20(path), per_task, seed=config.seed)
-        pool = fixed_subset(read_chebi20(data.train), data.limit, seed=config.seed) if config.task == "icma" else None
-        examples = chebi20_examples(records, directions_of(data), tokenizer, pool=pool, k=data.k,
-                                    retrievers={"mol2text": data.retriever_mol2text,
-                                                "text2mol": data.retriever_text2mol},
+        pool = _chebi20(data.train, data.limit, config.seed) if config.task == "icma" else None
+        examples = chebi20_examples(_chebi20(path, per_task, config.seed), data, tokenizer, pool=pool,
                                     max_length=config.max_length, answer_budget=config.max_length // 2,
                                     exclude_self=False)[0]
     if not examples:
         raise ExampleError("no examples to predict")
     return examples
+

@@ -1,7 +1,7 @@
 """`molbridge train`: one Accelerate training loop for LoRA or full fine-tuning, resumable exactly.
 
 The same loop runs in one process on a laptop CPU and under `accelerate launch` / `torchrun` on
-GPUs (DDP; FSDP and DeepSpeed settings come from Accelerate's own config). Every rank computes
+GPUs with DDP (FSDP and DeepSpeed are refused: checkpoints are not sharded). Every rank computes
 the same examples and the same micro-batch plan and takes its own slice of it, so the batches,
 the RNG state and the schedule after a resume are the ones an uninterrupted run would have had;
 a test checks that the weights come out identical. At the end the ranks compare checksums of
@@ -13,9 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,10 +22,12 @@ import torch
 import yaml
 from torch.optim.lr_scheduler import LambdaLR
 
+from molbridge.atomic import atomic_directory, write_json, write_text
 from molbridge.errors import MolbridgeError
 from molbridge.eval.versions import package_versions
+from molbridge.progress import ProgressFn, report
 from molbridge.train import checkpoints
-from molbridge.train.batches import BatchPlan, collate, encode
+from molbridge.train.batches import BatchPlan, collate, encode, learned_tokens
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example, ExampleError, config_examples, spread
 from molbridge.train.modeling import (
@@ -40,6 +41,7 @@ from molbridge.train.modeling import (
 from molbridge.train.run_log import RunLog
 
 SUMMARY = "train_state.json"
+GenerationScores = Callable[..., dict]  # (model, tokenizer, examples) → {group: {metric: value}}
 
 
 class TrainingError(MolbridgeError, RuntimeError):
@@ -85,21 +87,36 @@ def _cpu_has_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
-    """Train (or resume, or find finished) the run in `config.out`; returns its summary."""
+def train(config: TrainConfig, *, progress: ProgressFn | None = None,
+          generation_scores: GenerationScores | None = None) -> TrainResult:
+    """Train (or resume, or find finished) the run in `config.out`; returns its summary.
+
+    Progress: stage "train", optimizer steps. `generation_scores(model, tokenizer, examples)` generates and scores
+    held-out examples at each evaluation (`eval_generate`; `molbridge.apps.scoring.generation_scores`). A run
+    directory of other settings is refused before anything in it changes.
+    """
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedType, set_seed
 
     out = Path(config.out)
     done = _finished(out, config)
     if done is not None:
         return done
+    if config.eval_generate and generation_scores is None:
+        raise TrainingError("eval_generate needs a scorer of generations: pass generation_scores="
+                            "molbridge.apps.scoring.generation_scores (`molbridge train` does)")
     try:
         accelerator = Accelerator(mixed_precision=_precision(config), cpu=not torch.cuda.is_available())
     except ValueError as err:  # Accelerate fixes the precision once per process
         raise TrainingError(f"precision {config.precision!r} ({_precision(config)}) differs from an earlier run in this "
                             f"process; Accelerate allows one per process, so train it in a new process ({err})") from None
+    if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        raise TrainingError("FSDP and DeepSpeed are not supported: checkpoints, evaluation and the final save are "
+                            "per process, not sharded; train with DDP (accelerate launch --multi_gpu, or torchrun)")
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
+    found = checkpoints.step_dirs(out / "checkpoints")
+    if found:
+        checkpoints.check_settings(found[-1], config.fingerprint(), world)
 
     tokenizer = load_tokenizer(config)
     seq2seq = is_seq2seq(config.model)
@@ -110,12 +127,10 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
     problems += too_long
     eval_encoded, _ = encode(eval_examples, tokenizer, config.max_length, loss_on="answer", seq2seq=seq2seq)
     if main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        (out / "left_out.txt").write_text("".join(f"{p}\n" for p in problems))
+        write_text(out / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems))
         versions = package_versions("molbridge", "torch", "transformers", "peft", "accelerate", "rdkit")
-        (out / "versions.json").write_text(json.dumps({**versions, "world_size": world,
-                                                       "mixed_precision": _precision(config)}, indent=2) + "\n")
+        write_json(out / "versions.json", {**versions, "world_size": world, "mixed_precision": _precision(config)})
     accelerator.wait_for_everyone()
 
     set_seed(config.seed)  # the same LoRA initialisation on every rank
@@ -128,13 +143,13 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
 
     plan = BatchPlan([len(e.input_ids) for e in encoded], config.batch_size, config.seed,
                      config.batching == "length_grouped")
+    learned = [learned_tokens(e, seq2seq) for e in encoded]
     state = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
     step = 0
-    found = checkpoints.step_dirs(out / "checkpoints")
     if found:
         state = checkpoints.load(found[-1], model, optimizer, scheduler, rank, world, config.fingerprint())
         step = state["step"]
-    run_log = RunLog(out, step, schedule.total, config.tensorboard, show_progress and main) if main else None
+    run_log = RunLog(out, step, config.tensorboard) if main else None
     device, pad = accelerator.device, tokenizer.pad_token_id
     stopped, loss_value, eval_loss, step_seconds = "max_steps", None, None, []
 
@@ -146,16 +161,19 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
 
     while step < schedule.total:
         started = time.perf_counter()
-        losses, real, padded = 0.0, 0, 0
-        for micro in range(config.grad_accum):
-            batch = collate([encoded[i] for i in plan[(step * config.grad_accum + micro) * world + rank]], pad,
-                            seq2seq=seq2seq)
+        micro_batches = [(step * config.grad_accum + micro) * world for micro in range(config.grad_accum)]
+        # the loss is a mean over the answer tokens of the whole step (every micro-batch, every rank), as
+        # transformers >= 4.46 computes it; every rank knows the plan, so no communication is needed
+        step_tokens = max(1, sum(learned[i] for m in micro_batches for r in range(world) for i in plan[m + r]))
+        loss_sum, real, padded = 0.0, 0, 0
+        for micro, m in enumerate(micro_batches):
+            batch = collate([encoded[i] for i in plan[m + rank]], pad, seq2seq=seq2seq)
             real, padded = real + int(batch.pop("real_tokens")), padded + int(batch.pop("padded_tokens"))
             sync = accelerator.no_sync(loss_module) if micro < config.grad_accum - 1 else contextlib.nullcontext()
             with sync, accelerator.autocast():
                 loss = loss_module(**{k: v.to(device) for k, v in batch.items()})
-                accelerator.backward(loss / config.grad_accum)
-            losses += float(loss.detach()) / config.grad_accum
+                accelerator.backward(loss * (world / step_tokens))  # DDP averages over ranks: × world
+            loss_sum += float(loss.detach())
         grad_norm = accelerator.clip_grad_norm_(params, config.max_grad_norm) if config.max_grad_norm else None
         optimizer.step()
         scheduler.step()
@@ -163,9 +181,9 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
         step += 1
         elapsed = time.perf_counter() - started
         over = config.budget_minutes is not None and state["seconds"] + elapsed >= config.budget_minutes * 60
-        totals = accelerator.reduce(torch.tensor([losses, real, padded, elapsed, float(over)], dtype=torch.float64,
+        totals = accelerator.reduce(torch.tensor([loss_sum, real, padded, elapsed, float(over)], dtype=torch.float64,
                                                  device=device), "sum")
-        loss_value, real, padded = float(totals[0]) / world, int(totals[1]), int(totals[2])
+        loss_value, real, padded = float(totals[0]) / step_tokens, int(totals[1]), int(totals[2])
         elapsed = float(totals[3]) / world
         if not math.isfinite(loss_value):
             raise TrainingError(f"step {step}: the loss is {loss_value}; lower learning_rate or check the data")
@@ -176,8 +194,6 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
         if config.budget_minutes is not None and len(step_seconds) == 3 and not state.get("replanned"):
             _replan(schedule, step, config, sum(step_seconds[1:]) / 2, state["seconds"])
             state["replanned"] = True
-            if run_log is not None:
-                run_log.retotal(schedule.total)
         row = {"step": step, "epoch": round(plan.epoch_of(step * config.grad_accum * world), 4), "loss": loss_value,
                "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm) if grad_norm is not None else "",
                "real_tokens": state["real_tokens"], "padded_tokens": state["padded_tokens"],
@@ -186,10 +202,13 @@ def train(config: TrainConfig, *, show_progress: bool = True) -> TrainResult:
         last = step >= schedule.total or float(totals[4]) > 0
         if eval_encoded and ((config.eval_every and step % config.eval_every == 0) or last):
             eval_loss = _evaluate(accelerator, loss_module, eval_encoded, eval_examples, config, tokenizer, seq2seq,
-                                  step, state)
+                                  step, state, generation_scores)
             row["eval_loss"] = eval_loss
         if run_log is not None and (step % config.log_every == 0 or last):
             run_log.step(row)
+        if main:
+            report(progress, "train", step, schedule.total, unit="steps",
+                   note=f"loss {loss_value:.3f}, {row['real_tokens_per_s']:.0f} tokens/s")
         if step % config.save_every == 0 or last:
             checkpoint()
         if float(totals[4]) > 0:
@@ -211,7 +230,7 @@ def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConf
 
 
 def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Example], config: TrainConfig, tokenizer,
-              seq2seq: bool, step: int, state: dict) -> float | None:
+              seq2seq: bool, step: int, state: dict, generation_scores: GenerationScores | None) -> float | None:
     """Answer-token loss on the held-out examples and, with `eval_generate`, engine scores of generations."""
     value = None
     if accelerator.is_main_process:
@@ -225,16 +244,12 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
                 for key in ("real_tokens", "padded_tokens"):
                     batch.pop(key)
                 with accelerator.autocast():
-                    total += float(module(**{k: v.to(accelerator.device) for k, v in batch.items()})) * len(items)
-                count += len(items)
-        value = total / count
-        evaluation = {"step": step, "eval_loss": value}
-        if config.eval_generate:
-            from molbridge.train.predict import predict
-            from molbridge.train.scoring import score_predictions
-
-            predictions = predict(module.model, tokenizer, spread(eval_examples, config.eval_generate))
-            evaluation["scores"] = {group: report.values() for group, report in score_predictions(predictions).items()}
+                    total += float(module(**{k: v.to(accelerator.device) for k, v in batch.items()}))
+                count += sum(learned_tokens(item, seq2seq) for item in items)
+        value = total / max(count, 1)
+        evaluation: dict = {"step": step, "eval_loss": value}
+        if config.eval_generate and generation_scores is not None:
+            evaluation["scores"] = generation_scores(module.model, tokenizer, spread(eval_examples, config.eval_generate))
         state["evaluations"].append(evaluation)
         module.train()
     accelerator.wait_for_everyone()
@@ -256,14 +271,9 @@ def _finish(accelerator, model, tokenizer, config: TrainConfig, seq2seq: bool, s
                          state["padded_tokens"] / max(state["seconds"], 1e-9), loss_value, eval_loss, checksums,
                          state["evaluations"])
     if accelerator.is_main_process:
-        staging = out / ".final.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        save_trained(accelerator.unwrap_model(model), tokenizer, config, seq2seq, staging)
-        if (out / "final").exists():
-            shutil.rmtree(out / "final")
-        os.replace(staging, out / "final")
-        summary = {**asdict(result), "fingerprint": config.fingerprint()}
-        (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+        with atomic_directory(out / "final") as staging:
+            save_trained(accelerator.unwrap_model(model), tokenizer, config, seq2seq, staging, step)
+        write_json(out / SUMMARY, {**asdict(result), "fingerprint": config.fingerprint()})
     accelerator.wait_for_everyone()
     return result
 

@@ -82,7 +82,11 @@ def attention_implementation() -> str | None:
 
 
 class AnswerLoss(nn.Module):
-    """Mean cross-entropy over the learned label positions; one module, so DDP sees one forward."""
+    """The SUM of cross-entropy over the learned label positions; one module, so DDP sees one forward.
+
+    A sum, not a mean: the loop divides by the answer tokens of the whole optimizer step (all
+    micro-batches, all ranks), so every token weighs the same however the step is split.
+    """
 
     def __init__(self, model: nn.Module, seq2seq: bool) -> None:
         super().__init__()
@@ -90,16 +94,18 @@ class AnswerLoss(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.seq2seq:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+            mean = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+            return mean * (labels != -100).sum()
         base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
-        if not _plain_head(base):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
-        decoder = getattr(base, base.base_model_prefix)
-        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         targets = labels[:, 1:]
         learned = targets != -100
+        if not _plain_head(base):
+            mean = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+            return mean * learned.sum()
+        decoder = getattr(base, base.base_model_prefix)
+        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         logits = base.get_output_embeddings()(hidden[:, :-1][learned])
-        return F.cross_entropy(logits.float(), targets[learned])
+        return F.cross_entropy(logits.float(), targets[learned], reduction="sum")
 
 
 def _plain_head(base: nn.Module) -> bool:
@@ -115,14 +121,19 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().clone().contiguous() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def save_trained(model: nn.Module, tokenizer, config: TrainConfig, seq2seq: bool, target: Path) -> None:
-    """A PEFT adapter or a full model with its tokenizer and what it was trained from."""
+def save_trained(model: nn.Module, tokenizer, config: TrainConfig, seq2seq: bool, target: Path, steps: int) -> None:
+    """A PEFT adapter or a full model with its tokenizer and what it was trained from (and for how many steps)."""
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     info = {"base": config.model, "method": config.method, "task": config.task, "seq2seq": seq2seq,
-            "max_length": config.max_length, "fingerprint": config.fingerprint()}
+            "max_length": config.max_length, "fingerprint": config.fingerprint(), "steps": steps}
     (target / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+
+
+def model_identity(info: dict) -> str:
+    """What names a trained model's weights (settings and steps; a plain model by its path), for caches."""
+    return f"{info.get('fingerprint', info.get('base'))}:{info.get('steps', '')}"
 
 
 def load_trained(path: str | Path, dtype: torch.dtype = torch.float32):

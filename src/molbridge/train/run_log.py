@@ -1,4 +1,4 @@
-"""What a training run reports while it runs: a CSV of every logged step, TensorBoard scalars, a progress bar.
+"""What a training run records while it runs: a CSV of every logged step and TensorBoard scalars.
 
 The CSV is the record (`report.html` plots it); on resume, rows after the checkpoint's step are
 dropped first, so the log of a resumed run reads like the log of an uninterrupted one.
@@ -7,8 +7,11 @@ dropped first, so the log of a resumed run reads like the log of an uninterrupte
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
+
+from molbridge.atomic import write_text
 
 log = logging.getLogger(__name__)
 
@@ -17,14 +20,14 @@ COLUMNS = ("step", "epoch", "loss", "lr", "grad_norm", "real_tokens", "padded_to
 
 
 class RunLog:
-    def __init__(self, out: Path, resumed_step: int, total: int, tensorboard: bool, show_progress: bool) -> None:
+    def __init__(self, out: Path, resumed_step: int, tensorboard: bool) -> None:
         self.path = out / "log.csv"
-        rows = read_log(self.path)
-        kept = [r for r in rows if int(r["step"]) <= resumed_step]
-        with self.path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, COLUMNS)
-            writer.writeheader()
-            writer.writerows(kept)
+        kept = [r for r in read_log(self.path) if int(r["step"]) <= resumed_step]
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, COLUMNS)
+        writer.writeheader()
+        writer.writerows(kept)
+        write_text(self.path, buffer.getvalue())
         self.writer = None
         if tensorboard:
             try:
@@ -33,11 +36,6 @@ class RunLog:
                 self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=resumed_step + 1)
             except ImportError:  # tensorboard is a declared dependency; a stripped install only loses the scalars
                 log.warning("tensorboard is not installed; logging to log.csv only")
-        self.bar = None
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, initial=resumed_step, desc="train", unit="step", dynamic_ncols=True)
 
     def step(self, row: dict) -> None:
         with self.path.open("a", newline="") as handle:
@@ -46,20 +44,10 @@ class RunLog:
             for key, value in row.items():
                 if key != "step" and value not in ("", None):
                     self.writer.add_scalar(f"train/{key}", float(value), int(row["step"]))
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{row['loss']:.3f}", tok_s=f"{row['real_tokens_per_s']:.0f}")
-
-    def retotal(self, total: int) -> None:
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.refresh()
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-        if self.bar is not None:
-            self.bar.close()
 
 
 def read_log(path: Path) -> list[dict]:

@@ -22,15 +22,17 @@ from pathlib import Path
 
 import yaml
 
+from molbridge.atomic import write_text
 from molbridge.data.build.config import BuildConfig
 from molbridge.data.build.executor import run_ordered
 from molbridge.data.build.units import build_chunk, source_items
 from molbridge.data.card import write_card
-from molbridge.data.formats.common import Problem, write_atomic
 from molbridge.data.parquet_io import write_shard
 from molbridge.data.qc import QualityControl
-from molbridge.data.splits import SPLITS, assign_splits
+from molbridge.data.sources.reading import Reading
+from molbridge.data.splits import SPLITS, assign_splits, published_split
 from molbridge.errors import MolbridgeError
+from molbridge.progress import ProgressFn, report
 
 _EXAMPLES = 20  # problems listed per source in the card (all are counted)
 
@@ -39,18 +41,8 @@ class BuildError(MolbridgeError, RuntimeError):
     """A build that cannot start or continue (an output directory of another config)."""
 
 
-@dataclass(frozen=True)
-class ChunkDone:
-    """Progress report after each committed chunk."""
-
-    source: int
-    chunk: int
-    records: int  # kept records of this chunk
-    total: int  # kept records so far
-
-
 @dataclass
-class Progress:
+class Committed:
     """What a build has committed: QC report, counts per split and task, problems, molecule stats."""
 
     counts: dict
@@ -60,10 +52,10 @@ class Progress:
     proteins: list  # lengths of the distinct kept protein sequences
 
 
-def _read_commits(state_dir: Path, qc: QualityControl) -> tuple[dict[int, int], Progress]:
-    """Replay commit files: chunks done per source (consecutive only) and the cumulative progress."""
+def _read_commits(state_dir: Path, qc: QualityControl) -> tuple[dict[int, int], Committed]:
+    """Replay commit files: chunks done per source (consecutive only) and what they committed together."""
     done: dict[int, int] = {}
-    progress = Progress({split: {} for split in SPLITS}, {}, None, [], [])
+    committed = Committed({split: {} for split in SPLITS}, {}, None, [], [])
     journal = []
     for path in sorted(state_dir.glob("s[0-9][0-9]-c[0-9][0-9][0-9][0-9][0-9].json")):
         source, chunk = int(path.name[1:3]), int(path.name[5:10])
@@ -71,13 +63,13 @@ def _read_commits(state_dir: Path, qc: QualityControl) -> tuple[dict[int, int], 
             break  # a gap: later files belong to a run that never finished its earlier chunk
         commit = json.loads(path.read_text(encoding="utf-8"))
         journal.append(commit["keys"])
-        progress.counts, progress.problems, progress.report = commit["counts"], commit["problems"], commit["report"]
-        progress.molecules.extend(commit["molecules"])
-        progress.proteins.extend(commit["proteins"])
+        committed.counts, committed.problems, committed.report = commit["counts"], commit["problems"], commit["report"]
+        committed.molecules.extend(commit["molecules"])
+        committed.proteins.extend(commit["proteins"])
         done[source] = chunk + 1
-    if progress.report is not None:
-        qc.restore(progress.report, journal)
-    return done, progress
+    if committed.report is not None:
+        qc.restore(committed.report, journal)
+    return done, committed
 
 
 def _check_out_dir(out: Path, config: BuildConfig) -> None:
@@ -89,8 +81,8 @@ def _check_out_dir(out: Path, config: BuildConfig) -> None:
                              "or remove that directory")
     else:
         marker.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(marker, json.dumps({"fingerprint": config.fingerprint(), "name": config.name}) + "\n")
-        write_atomic(out / "config.yaml", yaml.safe_dump(
+        write_text(marker, json.dumps({"fingerprint": config.fingerprint(), "name": config.name}) + "\n")
+        write_text(out / "config.yaml", yaml.safe_dump(
             {"config": config.model_dump(mode="json"), "python": platform.python_version()}, sort_keys=False))
 
 
@@ -100,25 +92,25 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 
 def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, scheduler: str | None = None,
-          progress: Callable[[ChunkDone], None] | None = None) -> dict:
-    """Build (or resume) the dataset into `out_dir`; returns the dataset card (also written there)."""
+          progress: ProgressFn | None = None) -> dict:
+    """Build (or resume) the dataset into `out_dir`; returns the dataset card (also written there).
+
+    Progress: stage "build", records kept so far, after each committed chunk."""
     out = Path(out_dir)
     _check_out_dir(out, config)
     state_dir = out / "state"
     qc = QualityControl(config.qc)
     done, state = _read_commits(state_dir, qc)
     total = sum(sum(tasks.values()) for tasks in state.counts.values())
-    for s, source in enumerate(config.sources):
-        reading: list[Problem] = []
-        entry = state.problems.setdefault(str(s), {"kind": source.kind, "build": 0, "reading": 0, "examples": []})
-        chunks = _chunks(source_items(source, reading), config.chunk_size)
+    for s, options in enumerate(config.sources):
+        reading = Reading()
+        entry = state.problems.setdefault(str(s), {"kind": options.kind, "build": 0, "reading": 0, "examples": []})
+        chunks = _chunks(source_items(options, reading), config.chunk_size)
         skipped = sum(1 for _ in itertools.islice(chunks, done.get(s, 0)))  # committed: read past, not rebuilt
-        deadline = source.conformer_deadline_s if source.conformers else None
-        calls = ((source.kind, tuple(source.tasks), chunk, qc.config, config.split.method, config.phrasings_dir,
-                  deadline, source.quantum) for chunk in chunks)
+        calls = ((options, chunk, qc.config, config.split.method, config.phrasings_dir, tuple(config.plugins))
+                 for chunk in chunks)
         for c, result in enumerate(run_ordered(build_chunk, calls, workers=workers, scheduler=scheduler), skipped):
-            kept = assign_splits(qc.filter(result.records, result.facts), config.split.method, config.split.fractions,
-                                 config.split.seed, result.groups)
+            kept = _split(qc, result, config)
             for split in SPLITS:
                 rows = [r for r in kept if r.meta.split == split]
                 if rows:
@@ -132,13 +124,28 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
             proteins = [len(p) for p in {r.modalities.protein_sequence for r in kept} - {None}]
             commit = {"keys": qc.take_new_keys(), "counts": state.counts, "problems": state.problems,
                       "report": qc.report.to_dict(), "molecules": molecules, "proteins": proteins}
-            write_atomic(state_dir / f"s{s:02d}-c{c:05d}.json", json.dumps(commit))
+            write_text(state_dir / f"s{s:02d}-c{c:05d}.json", json.dumps(commit))
             state.molecules.extend(molecules)
             state.proteins.extend(proteins)
             total += len(kept)
-            if progress is not None:
-                progress(ChunkDone(s, c, len(kept), total))
-        entry["reading"] = len(reading)  # the whole stream was read (skipped chunks too): the full count
-        entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in reading])[:_EXAMPLES]
+            report(progress, "build", total, unit="records", note=f"source {s} ({options.kind}) chunk {c}")
+        # the whole stream was read (skipped chunks too): the full counts
+        entry.update(reading=len(reading.problems), counts=dict(reading.counts), notes=dict(reading.notes))
+        entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in reading.problems])[:_EXAMPLES]
     return write_card(out, config, state.counts, qc.report.to_dict(), state.problems, state.molecules, state.proteins,
                       runner=f"dask scheduler {scheduler}" if scheduler else f"{workers} local worker(s)")
+
+
+def _split(qc: QualityControl, result, config: BuildConfig) -> list:
+    """The chunk's records that pass QC, each with its split (published, or assigned by group)."""
+    passed = qc.filter(result.records, result.facts)
+    if config.split.method != "keep":
+        return assign_splits(passed, config.split.method, config.split.fractions, config.split.seed, result.groups)
+    kept = []
+    for record in passed:
+        split = published_split(record.meta.split)
+        if split is None:
+            qc.drop(record.id, "no_published_split")
+        else:
+            kept.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
+    return kept

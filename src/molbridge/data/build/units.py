@@ -8,22 +8,22 @@ process, a local worker or a Dask worker, and returns the records, the items it 
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from molbridge.chem.descriptors import descriptors_of
 from molbridge.chem.xtb import XTBError
-from molbridge.data.build.config import SourceConfig
+from molbridge.data.build.config import import_plugins
 from molbridge.data.formats.common import Problem
 from molbridge.data.qc import Facts, QCConfig, molecule_facts, to_mol_or_none
-from molbridge.data.records import Conformer, Record, RecordError
+from molbridge.data.sources.reading import Reading
 from molbridge.data.splits import molecule_group
-from molbridge.data.tasks.phrasing import use_phrasings_dir
 from molbridge.errors import InvalidMolecule
+from molbridge.records import Conformer, Record, RecordError
+from molbridge.tasks import SOURCES, TASKS, Source, SourceOptions
+from molbridge.tasks.phrasing import use_phrasings_dir
 
 STATS = ("mol_weight", "bertz_complexity", "heavy_atoms", "rings")
 
@@ -49,106 +49,19 @@ class ChunkResult:
     groups: dict[str, str]  # SMILES → split group (molecule or scaffold)
 
 
-def license_of(kind: str) -> str:
-    """The licence a source's records carry."""
-    if kind == "import":
-        return "as recorded in each imported record"
-    module = {"qm9": "qm9", "moses": "moses", "chebi_classes": "c3p", "b3db": "b3db", "chebi20": "chebi20",
-              "uniprot_go": "uniprot_go", "swissprot": "swissprot"}[kind]
-    return importlib.import_module(f"molbridge.data.sources.{module}").LICENSE
+def source_items(options: SourceOptions, reading: Reading) -> Iterator[Any]:
+    """The source's items in a fixed order, at most `limit` (a resumed build skips the ones already built)."""
+    return itertools.islice(SOURCES.get(options.kind).read(options, reading), options.limit)
 
 
-def source_items(source: SourceConfig, problems: list[Problem]) -> Iterator[Any]:
-    """The source's items in a fixed order (a resumed build skips the ones already built)."""
-    if source.kind == "qm9":
-        from molbridge.data.sources.qm9 import read_qm9
-        items = read_qm9(source.path, problems=problems)
-    elif source.kind == "moses":
-        from molbridge.data.sources.moses import iter_moses
-        items = iter_moses(source.path)
-    elif source.kind == "import":
-        items = _imported(source, problems)
-    elif source.kind == "swissprot":
-        from molbridge.data.sources.swissprot import read_swissprot
-        items = read_swissprot(source.path, structures=source.structures, problems=problems)
-    elif source.kind == "uniprot_go":
-        from molbridge.data.fetch import uniprot_go_paths
-        from molbridge.data.sources.uniprot_go import read_uniprot_go
-        items = read_uniprot_go(*uniprot_go_paths(), problems=problems)
-        if source.cluster is not None:  # clustering needs every protein at once: read the (limited) source first
-            from molbridge.data.sources.uniprot_go import clustered
-            c = source.cluster
-            items = iter(clustered(list(itertools.islice(items, source.limit)), min_seq_id=c.min_seq_id,
-                                   coverage=c.coverage, method=c.method)[0])
-    elif source.kind == "chebi_classes":
-        from molbridge.data.sources.c3p import read_chebi_classes
-        items = ((klass, name, smiles) for klass in read_chebi_classes(source.path, problems=problems)
-                 for name, smiles in klass.members)
-    elif source.kind == "b3db":
-        from molbridge.data.sources.b3db import read_b3db
-        items = read_b3db(source.path, problems=problems)
-    else:
-        from molbridge.data.sources.chebi20 import read_chebi20
-        items = iter(read_chebi20(Path(source.path)))
-    for count, item in enumerate(items):
-        if source.limit is not None and count >= source.limit:
-            return
-        yield item
+def item_records(source: Source, options: SourceOptions, item: Any) -> list[Record]:
+    """The records of one item: its subjects written by each requested task, or the imported record itself.
 
-
-def _imported(source: SourceConfig, problems: list[Problem]) -> Iterator[Record]:
-    """Records of a Mol-Instructions / 3D-MoIT / SEPIT / SMolInstruct file, filtered by task."""
-    module = importlib.import_module(f"molbridge.data.formats.{source.format}")
-    imported = getattr(module, f"read_{source.format}")(source.path)
-    problems.extend(imported.problems)
-    keep_all = "*" in source.tasks
-    return (r for r in imported.records if keep_all or r.task in source.tasks)
-
-
-def _where(kind: str, item: Any) -> str:
-    """Where an item comes from, for the problem report."""
-    if kind == "chebi_classes":
-        klass, name, _ = item
-        return f"{klass.where} ({name})"
-    if kind == "chebi20":
-        return f"CID {item.cid} (line {item.line})"
-    if kind == "import":
-        return f"record {item.id}"
-    if kind == "moses":
-        return f"MOSES train.csv.gz:{item[0]}"
-    return item.where
-
-
-def _records(kind: str, tasks: tuple[str, ...], item: Any, quantum: str = "qm9") -> list[Record]:
-    """The records of one item; raises InvalidMolecule / RecordError for a bad one."""
-    if kind == "import":
+    Raises InvalidMolecule / RecordError / XTBError for an item that cannot be used."""
+    if source.subjects is None:
         return [item]
-    if kind == "uniprot_go":
-        from molbridge.data.tasks.protein import protein_records
-        return protein_records(item, tasks)
-    if kind == "swissprot":
-        from molbridge.data.tasks.protein import swissprot_records
-        return swissprot_records(item, tasks)
-    if kind == "qm9":
-        from molbridge.data.tasks.properties import qm9_records
-        return qm9_records(item, tasks, quantum)
-    if kind == "moses":
-        from molbridge.data.sources.moses import LICENSE
-        from molbridge.data.tasks.properties import molecule_records
-        number, smiles = item
-        return molecule_records(f"moses:{number}", smiles, {"source": "moses", "source_id": str(number),
-                                                            "license": LICENSE})
-    if kind == "chebi_classes":
-        from molbridge.data.tasks.descriptions import class_member_records
-        klass, name, smiles = item
-        return class_member_records(klass, name, smiles, tasks)
-    if kind == "b3db":
-        from molbridge.data.tasks.translation import translation_records
-        return translation_records(item, tasks)
-    from molbridge.data.sources.chebi20 import LICENSE
-    from molbridge.data.tasks.descriptions import description_records
-    meta = {"source": "chebi20", "source_id": item.cid, "license": LICENSE}
-    return description_records(f"chebi20:{item.cid}", item.smiles, item.description, meta, tasks)
+    tasks = [TASKS.get(name) for name in options.tasks]
+    return [record for subject in source.subjects(item, options) for task in tasks for record in task.records(subject)]
 
 
 def _with_conformers(records: list[Record], deadline_s: float, problems: list[Problem]) -> list[Record]:
@@ -183,21 +96,23 @@ def _with_conformers(records: list[Record], deadline_s: float, problems: list[Pr
     return out
 
 
-def build_chunk(kind: str, tasks: tuple[str, ...], items: list[Any], qc: QCConfig, split_method: str,
-                phrasings_dir: str | None = None, conformer_deadline_s: float | None = None,
-                quantum: str = "qm9") -> ChunkResult:
+def build_chunk(options: SourceOptions, items: list[Any], qc: QCConfig, split_method: str,
+                phrasings_dir: str | None = None, plugins: tuple[str, ...] = ()) -> ChunkResult:
     """Records of a chunk of items, with QC facts, split groups and card statistics of their molecules
-    (one parse each), and conformers when `conformer_deadline_s` is set.
+    (one parse each), and conformers when the source entry asks for them.
 
-    Every failing item becomes a Problem; the others are kept.
+    Every failing item becomes a Problem; the others are kept. Runs in any process: plugins and the
+    phrasing directory are set up here.
     """
-    use_phrasings_dir(phrasings_dir)  # set in whichever process runs the chunk
+    import_plugins(list(plugins))
+    use_phrasings_dir(phrasings_dir)
+    source = SOURCES.get(options.kind)
     result = ChunkResult([], [], {}, {}, {})
     for item in items:
         try:
-            records = _records(kind, tasks, item, quantum)
+            records = item_records(source, options, item)
         except (InvalidMolecule, RecordError, XTBError) as err:
-            result.problems.append(Problem(_where(kind, item), str(err)))
+            result.problems.append(Problem(source.where(item), str(err)))
             continue
         result.records.extend(records)
         inchis = {r.modalities.smiles: r.modalities.inchi for r in records if r.modalities.smiles}
@@ -209,6 +124,6 @@ def build_chunk(kind: str, tasks: tuple[str, ...], items: list[Any], qc: QCConfi
             if mol is not None:
                 d = descriptors_of(smiles, mol)
                 result.molecules[smiles] = (d.mol_weight, d.bertz_complexity, d.heavy_atoms, sssr_size(mol))
-    if conformer_deadline_s is not None:
-        result.records = _with_conformers(result.records, conformer_deadline_s, result.problems)
+    if options.conformers:
+        result.records = _with_conformers(result.records, options.conformer_deadline_s, result.problems)
     return result

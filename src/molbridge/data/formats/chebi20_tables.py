@@ -14,8 +14,8 @@ import csv
 import io
 from pathlib import Path
 
-from molbridge.data.formats.common import write_atomic
-from molbridge.data.records import Modalities, Record, RecordError, make_record
+from molbridge.atomic import write_text
+from molbridge.records import Modalities, Record, RecordError, make_record
 from molbridge.data.sources.chebi20 import (
     CHEBI20_COLUMNS,
     CHEBI20_MM_COLUMNS,
@@ -73,7 +73,7 @@ def write_chebi20(path: str | Path, records: list[Record]) -> int:
         if any(ch in value for value in values for ch in "\t\r\n"):
             raise RecordError(f"record {record.id!r}: a tab or line break in a field cannot be written unquoted")
         lines.append("\t".join(values))
-    write_atomic(Path(path), "\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
     return len(records)
 
 
@@ -90,5 +90,5 @@ def write_chebi20_mm(path: str | Path, records: list[Record]) -> int:
         m, props = record.modalities, record.meta.extra.get("properties", {})
         writer.writerow([_cid(record), _stored_smiles(record), m.caption or "", _number(props.get("polararea")),
                          _number(props.get("xlogp")), m.inchi or "", m.iupac or "", m.selfies or ""])
-    write_atomic(Path(path), buffer.getvalue())
+    write_text(path, buffer.getvalue())
     return len(records)

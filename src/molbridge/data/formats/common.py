@@ -1,4 +1,4 @@
-"""What every importer returns, and the helpers they share (JSON containers, atomic writes).
+"""What every importer returns, and the helpers they share (JSON containers).
 
 Importers never stop at a bad record: a record that is not an object, lacks a field or fails
 the schema becomes a `Problem` naming its position and the reason, and every good record is
@@ -9,13 +9,13 @@ kept. Only a file that cannot be read at all (not JSON, wrong container) raises
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from molbridge.data.records import Record
+from molbridge.atomic import write_text
+from molbridge.records import Record
 from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
 
@@ -84,12 +84,5 @@ def write_json_items(path: str | Path, items: list[dict[str, Any]], *, jsonl: bo
         text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
     else:
         text = json.dumps(items, ensure_ascii=False, indent=2) + "\n"
-    write_atomic(path, text)
+    write_text(path, text)
     return len(items)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary sibling, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

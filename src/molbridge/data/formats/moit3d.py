@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.data.formats.common import Imported, Problem, read_json_items, require_fields, write_json_items
-from molbridge.data.records import Record, RecordError, make_record
+from molbridge.records import Record, RecordError, make_record
 
 SOURCE = "3d-moit"
 LICENSE = "Apache-2.0 (3D-MoIT, Li et al. 2024)"

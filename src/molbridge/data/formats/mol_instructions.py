@@ -2,8 +2,9 @@
 
 Molecules in Mol-Instructions are SELFIES. When a record's input (or else its output) is a
 SELFIES string that decodes to a valid molecule, the record's modalities carry it and the
-SMILES it decodes to, so downstream QC and retrieval see the molecule; the text fields stay
-exactly as published. Keys beyond the schema (in the item or its metadata) are kept in
+SMILES it decodes to; when it is a protein sequence (fenced in ``` lines in the protein tasks),
+they carry the sequence. Downstream QC, splits and retrieval then see the molecule or protein;
+the text fields stay exactly as published. Keys beyond the schema (in the item or its metadata) are kept in
 `meta.extra` and written back.
 """
 
@@ -14,12 +15,13 @@ from typing import Any
 
 from molbridge.chem.parse import from_selfies
 from molbridge.data.formats.common import Imported, Problem, read_json_items, require_fields, write_json_items
-from molbridge.data.records import Modalities, Record, RecordError, make_record
+from molbridge.records import AMINO_ACIDS, Modalities, Record, RecordError, make_record
 from molbridge.errors import InvalidMolecule
 
 SOURCE = "mol-instructions"
 LICENSE = "CC BY 4.0 (Mol-Instructions, Fang et al. 2024)"
 _FIELDS = ("instruction", "input", "output")
+_MIN_PROTEIN = 20  # shorter runs of capitals are words and formulas, not proteins
 
 
 def _molecule(text: str) -> dict[str, str]:
@@ -31,6 +33,14 @@ def _molecule(text: str) -> dict[str, str]:
         return {"selfies": candidate, "smiles": from_selfies(candidate)}
     except InvalidMolecule:
         return {}
+
+
+def _protein(text: str) -> dict[str, str]:
+    """The protein sequence of `text` if it is one (Mol-Instructions fences it in ``` lines), else nothing."""
+    candidate = "".join(text.replace("`", " ").split())
+    if len(candidate) >= _MIN_PROTEIN and candidate.isupper() and not set(candidate) - AMINO_ACIDS:
+        return {"protein_sequence": candidate}
+    return {}
 
 
 def read_mol_instructions(path: str | Path) -> Imported:
@@ -48,7 +58,8 @@ def read_mol_instructions(path: str | Path) -> Imported:
                 extra["fields"] = rest
             if rest := {k: v for k, v in metadata.items() if k not in ("task", "split")}:
                 extra["metadata"] = rest
-            molecule = _molecule(fields["input"]) or _molecule(fields["output"])
+            molecule = (_molecule(fields["input"]) or _molecule(fields["output"]) or _protein(fields["input"])
+                        or _protein(fields["output"]))
             result.records.append(make_record(
                 id=f"{Path(path).stem}-{position}", task=metadata["task"],
                 **{name: fields[name] for name in _FIELDS}, modalities=Modalities(**molecule),

@@ -4,7 +4,7 @@ A one-question conversation (user, then assistant) becomes `instruction` / `outp
 shape keeps its whole turn list in `meta.extra["conversation"]` and uses its first user and
 first assistant turns as instruction and output. SEPIT's inference files add `response` (the
 model's answer), kept in `meta.extra`. Protein sequences and structures live in SEPIT's HDF5
-file, keyed by the same id.
+file, keyed by the same id (the `sepit` source joins a sequence file by it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.data.formats.common import Imported, Problem, read_json_items, require_fields, write_json_items
-from molbridge.data.records import Record, RecordError, make_record
+from molbridge.records import Record, RecordError, make_record
 
 SOURCE = "sepit"
 LICENSE = "see SEPIT-Data (UniProt CC BY 4.0, PDB/AlphaFold DB CC BY 4.0)"
@@ -31,10 +31,13 @@ def _turns(conversation: Any) -> list[dict[str, str]]:
 
 
 def read_sepit(path: str | Path, *, task: str = "protein_qa") -> Imported:
-    """Records of a SEPIT JSONL file (stage 1/2 or QA test); `task` names what the file holds."""
+    """Records of a SEPIT JSONL file (stage 1/2 or QA test); `task` names what the file holds.
+
+    Ids are `{file stem}-{position}`: a SEPIT `id` names the protein (its key in SEPIT's HDF5 file), and
+    one protein has several conversations; it is kept as `meta.source_id`."""
     result = Imported()
     items, _ = read_json_items(path)
-    for where, item in items:
+    for position, (where, item) in enumerate(items):
         try:
             fields = require_fields(item, ("id",))
             turns = _turns(fields.get("conversation"))
@@ -45,7 +48,7 @@ def read_sepit(path: str | Path, *, task: str = "protein_qa") -> Imported:
             if rest := {k: v for k, v in fields.items() if k not in ("id", "conversation")}:
                 extra["fields"] = rest
             result.records.append(make_record(
-                id=fields["id"], task=task, instruction=first["user"], output=first["assistant"],
+                id=f"{Path(path).stem}-{position}", task=task, instruction=first["user"], output=first["assistant"],
                 meta={"source": SOURCE, "source_id": fields["id"], "license": LICENSE, "extra": extra},
             ))
         except (ValueError, RecordError) as err:

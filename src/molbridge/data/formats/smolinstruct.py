@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.data.formats.common import Imported, Problem, read_json_items, require_fields, write_json_items
-from molbridge.data.records import Modalities, Record, RecordError, make_record
+from molbridge.records import Modalities, Record, RecordError, make_record
 
 SOURCE = "smolinstruct"
 LICENSE = "CC BY 4.0 (SMolInstruct, Yu et al. 2024)"

@@ -3,8 +3,10 @@
 1. build the mini instruction dataset (`configs/mini-instructions.yaml`; resumes, a rebuild is a no-op);
 2. index its training split (Morgan fingerprints / BM25) for the copy-the-nearest-answer baseline;
 3. LoRA-tune the model on every task within `budget_minutes` (the cosine schedule is fitted to the budget);
-4. answer `per_task` held-out test records of each task, prompted as in training, invalid molecules re-sampled once;
-5. score every task with the engine (intervals, invalid answers counted) next to the copy baseline;
+4. answer `per_task` held-out test records of each task, prompted as in training, invalid molecules re-sampled once
+   (written chunk by chunk: an interrupted run resumes its predictions);
+5. score every task with the engine (intervals, invalid answers counted) next to the copy baseline, which answers
+   every one of the same records (a record it cannot answer is scored invalid, never dropped);
 6. write `metrics.json`, `predictions.jsonl`, `baseline.jsonl` and `report.html` into `out`.
 Every stage resumes: a rerun after an interruption redoes only what is missing.
 """
@@ -14,10 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 
+from molbridge.atomic import write_json
 from molbridge.models.causal_lm import DEFAULT_LLM
+from molbridge.progress import ProgressFn
+from molbridge.records import Record
 from molbridge.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -34,39 +38,41 @@ def quickstart_config(out: Path, model: str, budget_minutes: float, seed: int) -
 
 
 def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, model: str = DEFAULT_LLM,
-               workers: int = 2, build_config: Path = MINI_CONFIG, seed: int = 0, show_progress: bool = True) -> dict:
-    """Run every stage into `out`; returns the metrics written to metrics.json."""
+               workers: int = 2, build_config: Path = MINI_CONFIG, seed: int = 0,
+               progress: ProgressFn | None = None) -> dict:
+    """Run every stage into `out`; returns the metrics written to metrics.json. Progress: each stage's events."""
+    from molbridge.apps.copy_baseline import baseline_predictions
+    from molbridge.apps.predict import predict_to_file, write_predictions
+    from molbridge.apps.report import write_report
+    from molbridge.apps.scoring import score_predictions
     from molbridge.data.build.config import load_config
     from molbridge.data.build.pipeline import build
+    from molbridge.train.examples import prediction_examples
     from molbridge.train.loop import train
-    from molbridge.train.modeling import load_trained
-    from molbridge.train.predict import predict, write_predictions
-    from molbridge.train.report import write_report
-    from molbridge.train.scoring import score_predictions
+    from molbridge.train.modeling import load_trained, model_identity
 
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    build(load_config(build_config), out / "data", workers=workers)
+    build(load_config(build_config), out / "data", workers=workers, progress=progress)
     timings["build_s"] = time.perf_counter() - started
 
     config = quickstart_config(out, model, budget_minutes, seed)
     started = time.perf_counter()
-    result = train(config, show_progress=show_progress)
+    result = train(config, progress=progress)
     timings["train_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    tuned, tokenizer, _ = load_trained(out / "train")
-    from molbridge.train.examples import prediction_examples
-
+    tuned, tokenizer, info = load_trained(out / "train")
     examples = prediction_examples(config, tokenizer, split="test", per_task=per_task)
-    predictions = predict(tuned, tokenizer, examples, batch_size=8, resample=1, seed=seed)
-    write_predictions(out / "predictions.jsonl", predictions)
+    predictions = predict_to_file(out / "predictions.jsonl", tuned, tokenizer, examples, progress=progress,
+                                  model_id=model_identity(info), batch_size=8, resample=1,
+                                  seed=seed)
     timings["predict_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    baseline = _baseline(out / "data", predictions)
+    baseline = baseline_predictions(predictions, _split(out / "data", "train"), _split(out / "data", "test"))
     write_predictions(out / "baseline.jsonl", baseline)
     reports = score_predictions(predictions)
     baseline_reports = score_predictions(baseline)
@@ -76,29 +82,16 @@ def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, mo
         "model": model, "budget_minutes": budget_minutes, "per_task": per_task,
         "training": {k: v for k, v in vars(result).items() if k not in ("evaluations",)},
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "tasks": {group: {"model": report.to_dict(), "copy_baseline": baseline_reports[group].to_dict()
-                          if group in baseline_reports else None} for group, report in reports.items()},
+        "tasks": {group: {"model": report.to_dict(), "copy_baseline": baseline_reports[group].to_dict()}
+                  for group, report in reports.items()},
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    write_json(out / "metrics.json", json.loads(json.dumps(metrics, default=str)))
     write_report(out / "report.html", metrics, reports, baseline_reports, predictions, out / "train" / "log.csv",
                  {e.id: e.source for e in examples})
     return metrics
 
 
-def _baseline(dataset: Path, predictions):
-    """The copy baseline's answer for each predicted test record that has one (scored the same way)."""
+def _split(dataset: Path, split: str) -> list[Record]:
     from molbridge.data.parquet_io import read_shard
-    from molbridge.train.copy_baseline import copy_answers
-    from molbridge.train.extract import extract, is_valid
 
-    wanted = {p.id for p in predictions}
-    train = [r for shard in sorted((dataset / "data").glob("train-*.parquet")) for r in read_shard(shard)]
-    test = [r for shard in sorted((dataset / "data").glob("test-*.parquet")) for r in read_shard(shard)
-            if r.id in wanted]
-    copied = copy_answers(train, test)
-    rows = []
-    for p in predictions:
-        if p.id in copied:
-            answer = extract(p.kind, copied[p.id])
-            rows.append(replace(p, prediction=answer, raw=copied[p.id], valid=is_valid(p.kind, answer), attempts=1))
-    return rows
+    return [r for shard in sorted((dataset / "data").glob(f"{split}-*.parquet")) for r in read_shard(shard)]

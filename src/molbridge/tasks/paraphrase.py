@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from molbridge.data.formats.common import write_atomic
-from molbridge.data.tasks.phrasing import load_phrasings
+from molbridge.atomic import write_json
+from molbridge.tasks.phrasing import load_phrasings
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 # Two worked examples, continued as plain text: a 135 M chat model asked in a chat turn answers
@@ -91,7 +91,4 @@ def paraphrase_family(family: str, chat: ChatModel, *, rounds: int = 1) -> tuple
 
 
 def write_family(directory: str | Path, family: str, data: dict) -> Path:
-    path = Path(directory) / f"{family}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    return path
+    return write_json(Path(directory) / f"{family}.json", data)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from molbridge.eval.results import MetricReport, MetricValue
-from molbridge.train.predict import Prediction
+from molbridge.apps.predict import Prediction
+from molbridge.atomic import write_text
 from molbridge.train.run_log import read_log
 
 EXAMPLES_PER_TASK = 3
@@ -138,4 +139,4 @@ answer of its nearest training record of the same task (Morgan Tanimoto for mole
 <h2>Example predictions</h2>{_examples(predictions, sources or {})}
 </body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)

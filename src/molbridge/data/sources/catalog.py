@@ -1,0 +1,202 @@
+"""The sources molbridge builds records from: each a registration naming its reader, options and subjects.
+
+A source item becomes one subject (a molecule or a protein with what the source knows about it);
+every registered task whose needs the subject covers can be built from it. Add a source: a
+reader yielding items, a subject function, an options model, one `SOURCES.register`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from molbridge.data.sources import b3db, c3p, chebi20, moses, qm9, swissprot, uniprot_go
+from molbridge.data.sources.reading import ExistingPath, Reading
+from molbridge.records import Conformer
+from molbridge.tasks import SOURCES, Source, SourceOptions, Subject
+from molbridge.tasks.proteins import go_description
+from molbridge.tasks.subjects import molecule_subject, protein_subject
+
+MOLECULE = frozenset({"smiles", "selfies", "inchi"})
+QM9_METHOD = "B3LYP/6-31G(2df,p) (QM9)"
+
+
+def _meta(source: str, source_id: str, license: str, **extra) -> dict:
+    return {"source": source, "source_id": source_id, "license": license, "extra": extra}
+
+
+# --- QM9 ---------------------------------------------------------------------------------------------------------
+
+class QM9Options(SourceOptions):
+    path: ExistingPath | None = None  # a directory with qm9_part{1,2,3}.csv (default: the qm9pack package's)
+    # HOMO/LUMO/gap of the computed-property Q&A: QM9's B3LYP values, or GFN2-xTB on QM9's geometry
+    quantum: Literal["qm9", "xtb"] = "qm9"
+
+
+def _qm9_subject(molecule: qm9.QM9Molecule, options: QM9Options) -> list[Subject]:
+    hartree = {name: molecule.properties[name] for name in ("homo", "lumo", "gap")}
+    if options.quantum == "xtb":
+        from molbridge.chem.xtb import METHOD, frontier_orbitals
+
+        orbitals = frontier_orbitals(molecule.atoms, molecule.coords)
+        ev, method = {"homo": orbitals.homo_ev, "lumo": orbitals.lumo_ev, "gap": orbitals.gap_ev}, METHOD
+    else:
+        ev, method = {name: value * qm9.HARTREE_TO_EV for name, value in hartree.items()}, QM9_METHOD
+    conformer = Conformer(atoms=molecule.atoms, coords=molecule.coords, method=QM9_METHOD)
+    return [molecule_subject(f"qm9:{molecule.index}", molecule.smiles, _meta("qm9", str(molecule.index), qm9.LICENSE),
+                             conformer=conformer,
+                             facts={"quantum_hartree": hartree, "quantum_ev": ev, "quantum_method": method})]
+
+
+SOURCES.register(Source(
+    "qm9", "QM9: 130,831 small molecules with B3LYP geometries and properties (PyPI qm9pack)", qm9.LICENSE,
+    QM9Options, read=lambda o, r: qm9.read_qm9(o.path, problems=r.problems), where=lambda m: m.where,
+    subjects=_qm9_subject, provides=MOLECULE | {"conformer", "quantum_hartree", "quantum_ev"}, geometry=True))
+
+
+# --- MOSES --------------------------------------------------------------------------------------------------------
+
+class MosesOptions(SourceOptions):
+    path: ExistingPath | None = None  # a MOSES train.csv.gz (default: the molsets package's)
+
+
+def _moses_subject(item: tuple[int, str], options: MosesOptions) -> list[Subject]:
+    number, smiles = item
+    return [molecule_subject(f"moses:{number}", smiles, _meta("moses", str(number), moses.LICENSE))]
+
+
+SOURCES.register(Source(
+    "moses", "MOSES: 1.58 M drug-like training SMILES (PyPI molsets)", moses.LICENSE, MosesOptions,
+    read=lambda o, r: moses.iter_moses(o.path), where=lambda item: f"MOSES train.csv.gz:{item[0]}",
+    subjects=_moses_subject, provides=MOLECULE))
+
+
+# --- ChEBI classes (c3p) ------------------------------------------------------------------------------------------
+
+class ChEBIClassOptions(SourceOptions):
+    path: ExistingPath | None = None  # a directory of c3p class programs (default: the c3p package's)
+
+
+def class_caption(name: str, klass: c3p.ChEBIClass) -> str:
+    """A ChEBI-20-style caption built only from ChEBI's name, class name and definition (nothing invented)."""
+    definition = klass.definition.rstrip(".")
+    definition = definition[:1].lower() + definition[1:] if definition[:2].istitle() else definition
+    return f"The molecule is {name}. It belongs to the ChEBI class '{klass.name}', defined as {definition}."
+
+
+def _class_members(options: ChEBIClassOptions, reading: Reading) -> Iterator[tuple[c3p.ChEBIClass, str, str]]:
+    for klass in c3p.read_chebi_classes(options.path, problems=reading.problems):
+        for name, smiles in klass.members:
+            yield klass, name, smiles
+
+
+def _class_subject(item: tuple[c3p.ChEBIClass, str, str], options: ChEBIClassOptions) -> list[Subject]:
+    klass, name, smiles = item
+    subject = molecule_subject("", smiles, _meta(c3p.SOURCE, klass.chebi_id, c3p.LICENSE, chebi_class=klass.name,
+                                                 name=name), caption=class_caption(name, klass))
+    return [replace(subject, key=f"c3p:{klass.chebi_id}:{subject.modalities.smiles}")]
+
+
+SOURCES.register(Source(
+    "chebi_classes", "ChEBI classes with definitions and member molecules (PyPI c3p); captions from ChEBI's text",
+    c3p.LICENSE, ChEBIClassOptions, read=_class_members, where=lambda item: f"{item[0].where} ({item[1]})",
+    subjects=_class_subject, provides=MOLECULE | {"caption"}))
+
+
+# --- ChEBI-20 -----------------------------------------------------------------------------------------------------
+
+class ChEBI20Options(SourceOptions):
+    path: ExistingPath  # a ChEBI-20 split (CID, SMILES, description TSV)
+
+
+def _chebi20_subject(row: chebi20.ChEBI20Record, options: ChEBI20Options) -> list[Subject]:
+    return [molecule_subject(f"chebi20:{row.cid}", row.smiles, _meta("chebi20", row.cid, chebi20.LICENSE),
+                             caption=row.description)]
+
+
+SOURCES.register(Source(
+    "chebi20", "ChEBI-20 (MolT5): molecules with ChEBI captions", chebi20.LICENSE, ChEBI20Options,
+    read=lambda o, r: iter(chebi20.read_chebi20(Path(o.path))), where=lambda row: f"CID {row.cid} (line {row.line})",
+    subjects=_chebi20_subject, provides=MOLECULE | {"caption"}, remote="chebi20"))
+
+
+# --- B3DB ---------------------------------------------------------------------------------------------------------
+
+class B3DBOptions(SourceOptions):
+    path: ExistingPath | None = None  # B3DB_classification.tsv (default: the qc-b3db package's)
+
+
+def _b3db_subject(molecule: b3db.NamedMolecule, options: B3DBOptions) -> list[Subject]:
+    meta = _meta(b3db.SOURCE, molecule.cid or molecule.number, b3db.LICENSE, name=molecule.name)
+    return [molecule_subject(f"b3db:{molecule.number}", molecule.smiles, meta, iupac=molecule.iupac)]
+
+
+SOURCES.register(Source(
+    "b3db", "B3DB: 7,807 named drugs with IUPAC names (PyPI qc-b3db)", b3db.LICENSE, B3DBOptions,
+    read=lambda o, r: b3db.read_b3db(o.path, problems=r.problems), where=lambda m: m.where,
+    subjects=_b3db_subject, provides=MOLECULE | {"iupac"}))
+
+
+# --- UniProt / GO -------------------------------------------------------------------------------------------------
+
+class ClusterSettings(BaseModel):
+    """Protein clustering (MMseqs2, or the k-mer fallback) for redundancy removal and the cluster split."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_seq_id: float = Field(default=0.5, gt=0, le=1)
+    coverage: float = Field(default=0.8, gt=0, le=1)
+    method: Literal["auto", "mmseqs2", "kmer"] = "auto"
+
+
+class UniProtGOOptions(SourceOptions):
+    cluster: ClusterSettings | None = None  # cluster the (limited) proteins: one representative per cluster kept
+
+
+def _uniprot_proteins(options: UniProtGOOptions, reading: Reading) -> Iterator[uniprot_go.AnnotatedProtein]:
+    from molbridge.data.fetch import uniprot_go_paths
+
+    proteins = uniprot_go.read_uniprot_go(*uniprot_go_paths(), problems=reading.problems)
+    if options.cluster is None:
+        return proteins
+    c = options.cluster  # clustering needs every protein at once: the limited source is read first
+    members, method = uniprot_go.clustered(list(itertools.islice(proteins, options.limit)), min_seq_id=c.min_seq_id,
+                                           coverage=c.coverage, method=c.method)
+    reading.notes["clustering"] = f"{method} at {c.min_seq_id:.0%} identity, {c.coverage:.0%} coverage"
+    return iter(members)
+
+
+def _uniprot_subject(protein: uniprot_go.AnnotatedProtein, options: UniProtGOOptions) -> list[Subject]:
+    extra = {"go": [t.go_id for t in protein.terms]} | ({"cluster": protein.cluster} if protein.cluster else {})
+    meta = {"source": uniprot_go.SOURCE, "source_id": protein.accession, "license": uniprot_go.LICENSE, "extra": extra}
+    return [protein_subject(f"uniprot:{protein.accession}", protein.sequence, meta,
+                            caption=go_description(protein.terms), facts={"go_terms": protein.terms})]
+
+
+SOURCES.register(Source(
+    "uniprot_go", "UniProt proteins with GO molecular functions (Debian metastudent-data + GO.db)", uniprot_go.LICENSE,
+    UniProtGOOptions, read=_uniprot_proteins, where=lambda p: p.where, subjects=_uniprot_subject,
+    provides=frozenset({"protein_sequence", "caption", "go_terms"})))
+
+
+# --- Swiss-Prot ---------------------------------------------------------------------------------------------------
+
+class SwissProtOptions(SourceOptions):
+    path: ExistingPath  # uniprot_sprot.dat[.gz] or any Swiss-Prot flat file
+    structures: ExistingPath | None = None  # PDB/mmCIF files named by accession (or AlphaFold DB names)
+
+
+def _swissprot_subject(entry: swissprot.SwissProtEntry, options: SwissProtOptions) -> list[Subject]:
+    meta = _meta(swissprot.SOURCE, entry.accession, swissprot.LICENSE, name=entry.name)
+    return [protein_subject(f"swissprot:{entry.accession}", entry.sequence, meta, caption=entry.function,
+                            coords=entry.coords)]
+
+
+SOURCES.register(Source(
+    "swissprot", "Swiss-Prot entries with their FUNCTION text, optionally with Cα structures", swissprot.LICENSE,
+    SwissProtOptions, read=lambda o, r: swissprot.read_swissprot(o.path, structures=o.structures, problems=r.problems),
+    where=lambda e: e.where, subjects=_swissprot_subject, provides=frozenset({"protein_sequence", "caption"})))

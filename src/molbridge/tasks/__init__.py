@@ -1,0 +1,12 @@
+"""The task and source registry (see `spec` for what a task is, `registry` for lookup).
+
+Importing this package registers molbridge's own tasks; sources register from
+`molbridge.data.sources`. Add a task: write its builder, register a `Task`, add its phrasing file.
+"""
+
+from molbridge.tasks import molecules, proteins  # noqa: F401  (registration)
+from molbridge.tasks.registry import SOURCES, TASKS, UnknownNameError, question_key, task_for
+from molbridge.tasks.spec import Draft, Field, Scorer, Source, SourceOptions, Subject, Task, Template
+
+__all__ = ["SOURCES", "TASKS", "Draft", "Field", "Scorer", "Source", "SourceOptions", "Subject", "Task", "Template",
+           "UnknownNameError", "question_key", "task_for"]

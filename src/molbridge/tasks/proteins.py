@@ -1,0 +1,60 @@
+"""Protein tasks (Mol-Instructions' protein family): function, functional description, design.
+
+- `protein_function`: the sequence → the names of its GO molecular-function terms.
+- `protein_description`: the sequence → its description: for UniProt/GO proteins one composed only
+  of GO's own text (each term's name and definition), for Swiss-Prot entries the curated FUNCTION
+  text.
+- `protein_design`: that description → the sequence.
+"""
+
+from __future__ import annotations
+
+from molbridge.tasks.answers import PROTEIN, TEXT
+from molbridge.tasks.phrasing import choose, load_phrasings
+from molbridge.tasks.registry import TASKS
+from molbridge.tasks.spec import Draft, Subject, Task
+
+MAX_TERMS = 6  # a description of the first six terms reads as a paragraph, not a list dump
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2].istitle() else text
+
+
+def go_description(terms) -> str:
+    """A description of a protein's molecular functions from GO's names and definitions (first MAX_TERMS terms)."""
+    parts = [f"{t.name}: {_lower_first(t.definition.rstrip('.'))}" if t.definition else t.name for t in terms[:MAX_TERMS]]
+    return "This protein's molecular functions (Gene Ontology) are " + "; ".join(parts) + "."
+
+
+def _function(subject: Subject, prefix: str) -> list[Draft]:
+    names = "; ".join(t.name for t in subject.facts["go_terms"])
+    return [Draft(choose(load_phrasings("protein")["function_question"], prefix), subject.modalities.protein_sequence
+                  or "", f"The protein's molecular functions are: {names}.")]
+
+
+def _description(subject: Subject, prefix: str) -> list[Draft]:
+    m = subject.modalities
+    return [Draft(choose(load_phrasings("protein")["description_question"], prefix), m.protein_sequence or "",
+                  m.caption or "")]
+
+
+def _design(subject: Subject, prefix: str) -> list[Draft]:
+    m = subject.modalities
+    return [Draft(choose(load_phrasings("protein")["design_question"], prefix), m.caption or "",
+                  m.protein_sequence or "")]
+
+
+_PROTEIN = ("protein_sequence", "protein_coords")
+for task in (
+    Task("protein_function", "a protein sequence → its GO molecular functions", TEXT, consumes=_PROTEIN,
+         query="protein", split_group="protein", build=_function,
+         needs=frozenset({"protein_sequence", "go_terms"}), phrasings="protein"),
+    Task("protein_description", "a protein sequence → a description of its function", TEXT, consumes=_PROTEIN,
+         query="protein", split_group="protein", build=_description,
+         needs=frozenset({"protein_sequence", "caption"}), phrasings="protein"),
+    Task("protein_design", "a functional description → a protein sequence that fits it", PROTEIN,
+         consumes=("caption",), copy="bm25", split_group="protein", build=_design,
+         needs=frozenset({"protein_sequence", "caption"}), phrasings="protein"),
+):
+    TASKS.register(task)
