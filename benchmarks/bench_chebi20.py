@@ -30,18 +30,19 @@ from report import (
     write_section,  # benchmarks/ is the script's directory, hence on sys.path
 )
 
-from molbridge.data.sources.chebi20 import read_chebi20
+from molbridge.apps.predict import predict, write_predictions
+from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.eval.conventions import get_convention
 from molbridge.eval.engine import score_file
 from molbridge.eval.mol_metrics import score_text2mol
 from molbridge.eval.text_metrics import score_mol2text
 from molbridge.retrieval.baselines import copy_predictions
 from molbridge.retrieval.icl import fixed_subset
+from molbridge.tasks import TASKS
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import prediction_examples
 from molbridge.train.loop import train
 from molbridge.train.modeling import load_trained
-from molbridge.train.predict import predict, write_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOLBRIDGE_SHARED", REPO.parent / "shared")) / "data"
@@ -58,7 +59,7 @@ def tuned(task: str, args, work: Path) -> tuple[dict, dict]:
                          max_length=512, batch_size=8, learning_rate=5e-4, warmup_ratio=0.05, max_steps=5000,
                          budget_minutes=args.budget_minutes, eval_every=0, save_every=20, tensorboard=False,
                          out=str(work / task))
-    result = train(config, show_progress=False)
+    result = train(config)
     model, tokenizer, _ = load_trained(work / task)
     examples = prediction_examples(config, tokenizer, test=str(SHARED / "chebi20" / "test.txt"),
                                    per_task=args.subset)
@@ -78,13 +79,14 @@ def tuned(task: str, args, work: Path) -> tuple[dict, dict]:
 
 
 def copies(test, pool) -> dict:
+    """Each direction's copy baseline (its task's copy retriever), scored by its task's scorer family."""
     conv = get_convention("molt5", text_tokenizer=str(SCIBERT))
+    score = {"text": score_mol2text, "molecule": score_text2mol}
     out = {}
-    for direction, retriever in (("mol2text", "morgan"), ("text2mol", "bm25")):
-        rows, _ = copy_predictions(direction, retriever, pool, test)
-        refs, preds = [r[1] for r in rows], [r[2] for r in rows]
-        out[direction] = (score_mol2text(refs, preds, conv) if direction == "mol2text"
-                          else score_text2mol(refs, preds, conv))
+    for direction in ("mol2text", "text2mol"):
+        task = TASKS.get(direction)
+        rows, _ = copy_predictions(task, task.copy, pool, test)
+        out[direction] = score[task.family]([r[1] for r in rows], [r[2] for r in rows], conv)
     return out
 
 
@@ -94,8 +96,8 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=10.0)
     parser.add_argument("--target", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
-    pool = read_chebi20(SHARED / "chebi20" / "validation.txt")
-    test = read_chebi20(SHARED / "chebi20" / "test.txt")
+    pool = records_from_chebi20(SHARED / "chebi20" / "validation.txt")
+    test = records_from_chebi20(SHARED / "chebi20" / "test.txt")
     subset = fixed_subset(test, args.subset, seed=0)
     rows = {"copy (Morgan / BM25), full test": copies(test, pool), "copy (Morgan / BM25), subset": copies(subset, pool)}
     infos = {}

@@ -10,13 +10,17 @@ scored by `molbridge.eval.engine.score_file` under the MolT5 convention (SciBERT
 captions) with 1,000-resample bootstrap 95% intervals; invalid molecules count as invalid.
 
 The GIN retriever needs the pre-trained encoder (`molbridge retrieve pretrain-gin`, ~4 min).
-Prediction files are kept under `--work`; a rerun reuses those already written (the LLM rows
-take minutes each on 2 cores), so a killed run resumes. `--fresh` recomputes everything.
+Prediction files are kept under `--work`, named by a hash of molbridge's source code and every
+setting of the row (`report.cache_key`); a rerun of the same code and settings reuses them (the
+LLM rows take minutes each on 2 cores), so a killed run resumes, and a row computed by other code
+is never reused. Each row's date is the day its predictions were computed. `--fresh` recomputes
+everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -25,12 +29,14 @@ import time
 from datetime import date
 from pathlib import Path
 
-from molbridge.data.sources.chebi20 import read_chebi20
+from report import cache_key, write_section  # benchmarks/ is the script's directory, hence on sys.path
+
+from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.eval.engine import score_file
 from molbridge.eval.predictions import write_molt5
 from molbridge.retrieval.baselines import copy_predictions, retrieve
 from molbridge.retrieval.icl import IclSettings, fixed_subset, icl_predictions
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+from molbridge.tasks import TASKS
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python benchmarks/bench_retrieval_quality.py"
@@ -53,31 +59,34 @@ def main() -> None:
     logging.getLogger("rdkit").setLevel(logging.ERROR)  # RDKit's per-molecule warnings on valid molecules
 
     data = args.shared / "data"
-    pool, test = read_chebi20(data / "chebi20" / "validation.txt"), read_chebi20(data / "chebi20" / "test.txt")
+    pool = records_from_chebi20(data / "chebi20" / "validation.txt")
+    test = records_from_chebi20(data / "chebi20" / "test.txt")
     subset = fixed_subset(test, args.subset, seed=0)
     tokenizer_dir = str(data / "tokenizers" / "scibert_scivocab_uncased")
     args.work.mkdir(parents=True, exist_ok=True)
     llm = None
-    rows: list[tuple[str, str, str, int, dict, float]] = []
+    rows: list[tuple[str, str, str, int, dict, float, str]] = []
 
     def run(task: str, retriever: str, predictor: str, records, make) -> None:
-        path = args.work / f"{task}-{retriever}-{predictor.replace(' ', '_')}-{len(records)}.tsv"
-        timing = path.with_suffix(".seconds")
-        if args.fresh or not path.exists():
+        key = cache_key(task=task, retriever=retriever, predictor=predictor, records=[r.id for r in records],
+                        candidates=CANDIDATES, max_new_tokens=args.max_new_tokens)
+        path = args.work / f"{task}-{retriever}-{predictor.replace(' ', '_')}-{len(records)}-{key}.tsv"
+        made = path.with_suffix(".json")
+        if args.fresh or not path.exists() or not made.exists():
             started = time.perf_counter()
             predictions, _ = make(records)
-            timing.write_text(f"{time.perf_counter() - started}\n")
             write_molt5(path, task, predictions)
-        seconds = float(timing.read_text()) if timing.exists() else float("nan")
+            made.write_text(json.dumps({"seconds": time.perf_counter() - started, "date": str(date.today())}))
+        timing = json.loads(made.read_text())
         report, _ = score_file(path, task, text_tokenizer=tokenizer_dir, bootstrap=1000)
-        rows.append((task, retriever, predictor, report.n, report.metrics, seconds))
+        rows.append((task, retriever, predictor, report.n, report.metrics, timing["seconds"], timing["date"]))
         print(f"{task:9} {retriever:7} {predictor:12} N={report.n:5} "
               + " ".join(f"{c}={report.metrics[c].value:.4f}" for c in COLUMNS[task]), file=sys.stderr, flush=True)
 
     for task, retrievers in RETRIEVERS.items():
         for retriever in retrievers:
             def copy(records, task=task, retriever=retriever):
-                return copy_predictions(task, retriever, pool, records, ties="lowest")
+                return copy_predictions(TASKS.get(task), retriever, pool, records, ties="lowest")
 
             run(task, retriever, "copy", test, copy)
             run(task, retriever, "copy", subset, copy)
@@ -87,11 +96,12 @@ def main() -> None:
                     llm = load_causal_lm()
 
                 def in_context(records, task=task, retriever=retriever, k=k):
-                    found = retrieve(task, retriever, pool, records, CANDIDATES, ties="lowest")
-                    # caption → molecule in completion style: asked in a chat turn, SmolLM2 answers in prose
-                    style = "completion" if task == "text2mol" else "chat"
+                    spec = TASKS.get(task)
+                    found = retrieve(spec, retriever, pool, records, CANDIDATES, ties="lowest")
+                    # molecule answers in completion style: asked in a chat turn, SmolLM2 answers in prose
+                    style = "completion" if spec.answer.family == "molecule" else "chat"
                     settings = IclSettings(k=k, style=style, max_new_tokens=args.max_new_tokens, batch_size=4)
-                    return icl_predictions(task, pool, records, found, *llm, settings)
+                    return icl_predictions(spec, pool, records, found, *llm, settings)
 
                 run(task, retriever, f"SmolLM2 k={k}", subset, in_context)
 
@@ -117,19 +127,20 @@ def render(rows, args, n_test: int, n_subset: int) -> str:
         f"ICMA's prompt with the top-k of {CANDIDATES} retrieved examples, most similar last: in a chat turn for "
         "molecule → caption, in completion style (ending in an open \"Molecule:\") for caption → molecule, "
         "where the chat turn makes SmolLM2 answer in prose (validity 0 on a 50-record trial). Seconds: "
-        "retrieval + generation for that row on this machine, while other jobs shared the 2 cores.", "",
+        "retrieval + generation for that row on this machine, while other jobs shared the 2 cores; date: the day "
+        "the row's predictions were computed (by this code: cached predictions are keyed by a hash of the source).",
+        "",
     ]
     for task in RETRIEVERS:
         columns = COLUMNS[task]
-        lines += [f"**{'molecule → caption' if task == 'mol2text' else 'caption → molecule'}**", "",
-                  "| retriever | predictor | N | " + " | ".join(columns) + " | s |",
-                  "|---|---|---:|" + "---:|" * len(columns) + "---:|"]
-        for row_task, retriever, predictor, n, metrics, seconds in rows:
+        lines += [f"**{TASKS.get(task).description}**", "",
+                  "| retriever | predictor | N | " + " | ".join(columns) + " | s | date |",
+                  "|---|---|---:|" + "---:|" * len(columns) + "---:|---|"]
+        for row_task, retriever, predictor, n, metrics, seconds, made in rows:
             if row_task != task:
                 continue
             cells = [_cell(metrics[c]) for c in columns]
-            lines.append(f"| {retriever} | {predictor} | {n:,} | " + " | ".join(cells)
-                         + f" | {'' if seconds != seconds else f'{seconds:.0f}'} |")
+            lines.append(f"| {retriever} | {predictor} | {n:,} | " + " | ".join(cells) + f" | {seconds:.0f} | {made} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -53,7 +53,7 @@ def molbridge_run(train_file: Path, steps: int, precision: str, out: Path) -> li
     config = TrainConfig(task="sft", data={"train": str(train_file), "eval_examples": 0}, max_steps=steps,
                          precision=precision, eval_every=0, save_every=steps, tensorboard=False, out=str(out),
                          **SETTINGS)
-    train(config, show_progress=False)
+    train(config)
     rows = read_log(out / "log.csv")
     previous = 0.0
     steps_out = []

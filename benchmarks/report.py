@@ -15,3 +15,26 @@ def write_section(name: str, text: str, target: Path) -> None:
     else:
         new = old.rstrip() + "\n\n" + start + "\n" + text + end + "\n"
     target.write_text(new)
+
+
+def code_version() -> str:
+    """A hash of molbridge's source files: a cached prediction is reused only by the code that made it."""
+    import hashlib
+
+    import molbridge
+
+    digest = hashlib.sha256()
+    root = Path(molbridge.__file__).parent
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".json"):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(**settings) -> str:
+    """The name of a cached result: the code version and every setting that changes it."""
+    import hashlib
+    import json
+
+    text = json.dumps({"code": code_version(), **settings}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

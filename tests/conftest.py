@@ -30,6 +30,14 @@ def scibert_dir() -> str:
     return str(require(SCIBERT_DIR))
 
 
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """One tiny real model per session (SmolLM2's tokenizer), so every training test takes seconds."""
+    from tests.tiny_models import make_tiny_llama
+
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models gain nothing from threads, whose OpenMP spinning costs seconds on a busy 2-core machine."""

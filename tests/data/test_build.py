@@ -121,7 +121,10 @@ def test_an_output_directory_of_another_config_is_refused(built, tmp_path):
     ({"colour": "blue"}, "colour"),
     ({"sources": [{"kind": "qm9", "tasks": ["retrosynthesis"]}]}, "retrosynthesis"),
     ({"sources": [{"kind": "pubchem", "tasks": ["x"]}]}, "kind"),
-    ({"sources": [{"kind": "chebi20", "tasks": ["molecule_description"]}]}, "path"),
+    ({"sources": [{"kind": "swissprot", "tasks": ["protein_design"]}]}, "sources.0.path: Field required"),
+    ({"sources": [{"kind": "swissprot", "path": "/no/sprot.dat", "tasks": ["protein_design"]}]}, "does not exist"),
+    ({"sources": [{"kind": "qm9", "path": "/no/qm9", "tasks": ["computed_property"]}]}, "/no/qm9 does not exist"),
+    ({"sources": [{"kind": "qm9", "tasks": ["protein_design"]}]}, "cannot feed task 'protein_design'"),
     ({"split": {"method": "scaffold", "fractions": [0.5, 0.5, 0.5]}}, "fractions"),
     ({"sources": []}, "sources"),
 ])
@@ -129,6 +132,19 @@ def test_bad_configs_are_refused_naming_the_key(tmp_path, change, message):
     with pytest.raises(ConfigError) as err:
         load_config(write_config(tmp_path / "bad.yaml", {**TINY, **change}))
     assert message in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_chebi20_without_a_path_reads_the_fetched_split_or_says_how_to_fetch_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOLBRIDGE_CACHE", str(tmp_path / "cache"))
+    entry = {"kind": "chebi20", "tasks": ["mol2text"], "split": "validation"}
+    with pytest.raises(ConfigError, match="molbridge data fetch chebi20"):
+        load_config(write_config(tmp_path / "c.yaml", {"name": "c", "sources": [entry]}))
+    fetched = tmp_path / "cache" / "datasets" / "chebi20"
+    (fetched / "ChEBI-20_data").mkdir(parents=True)
+    (fetched / "ChEBI-20_data" / "validation.txt").write_text("CID\tSMILES\tdescription\n1\tCCO\tEthanol.\n")
+    (fetched / ".molbridge-complete").write_text("{}")
+    card = build(load_config(write_config(tmp_path / "c.yaml", {"name": "c", "sources": [entry]})), tmp_path / "o")
+    assert card["tasks"] == {"mol2text": 1}
 
 
 def test_cli_build_with_overrides_and_a_missing_config(tmp_path):

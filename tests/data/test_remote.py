@@ -112,7 +112,8 @@ def serve_github(server: Server) -> None:
 def test_fresh_fetch_downloads_verifies_and_records_every_file(server: Server, tmp_path: Path) -> None:
     serve_github(server)
     seen: list[tuple[str, int, int | None]] = []
-    out = fetch(github_spec(), dest=tmp_path / "ds", endpoint=server.url, progress=lambda *a: seen.append(a))
+    out = fetch(github_spec(), dest=tmp_path / "ds", endpoint=server.url,
+                progress=lambda e: seen.append((e.stage.removeprefix("fetch "), e.done, e.total)))
     assert (out / "data/train.txt").read_bytes() == TRAIN and (out / "data/test.txt").read_bytes() == TEST
     lock = json.loads((out / LOCK).read_text())
     assert lock["commit"] == COMMIT and lock["repo"] == "org/repo"

@@ -51,3 +51,42 @@ def test_strict_convention_counts_the_empty_output_invalid() -> None:
     assert strict.counts["invalid_empty"] == 1
     # the empty molecule's similarity 0 no longer drags the valid-only mean down
     assert strict.metrics["maccs_fts"].value > quirk.metrics["maccs_fts"].value
+
+
+def test_icma_convention_compares_against_the_raw_test_table_as_the_molregpt_scripts_do(tmp_path) -> None:
+    """MolReGPT/ICMA read test.txt raw: their references keep ChEBI-20's doubled backslashes. An output that is the
+    real SMILES then scores BLEU < 1 under `icma` (as in their scripts) and exactly 1 under `molt5`."""
+    import json
+
+    from Levenshtein import distance
+    from nltk.translate.bleu_score import corpus_bleu
+    from typer.testing import CliRunner
+
+    from molbridge.chem.parse import unescape_chebi
+    from molbridge.cli.main import app
+
+    lines = require(SHARED_DATA / "chebi20" / "test.txt").read_text().splitlines()
+    rows = [line.split("\t") for line in lines[1:]][:400]
+    assert sum("\\\\" in smiles for _, smiles, _ in rows) > 40  # enough escaped SMILES to matter
+    reference = tmp_path / "test.txt"
+    reference.write_text("\n".join(lines[:401]) + "\n")
+    outputs = tmp_path / "molregpt.txt"
+    outputs.write_text("CID\tmolecule2caption\tcaption2molecule\n"
+                       + "".join(f"{cid}\t-\t{unescape_chebi(smiles)}\n" for cid, smiles, _ in rows))
+
+    def scored(convention: str) -> dict:
+        result = CliRunner().invoke(app, ["eval", "text2mol", str(outputs), "-f", "molregpt", "-r", str(reference),
+                                          "--convention", convention, "--json", "--bootstrap", "0"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    icma = scored("icma")
+    raw = [[list(smiles)] for _, smiles, _ in rows]
+    real = [list(unescape_chebi(smiles)) for _, smiles, _ in rows]
+    assert icma["bleu"] == pytest.approx(corpus_bleu(raw, real), abs=1e-12) and icma["bleu"] < 0.999
+    assert icma["levenshtein"] == pytest.approx(
+        sum(distance(s, unescape_chebi(s)) for _, s, _ in rows) / len(rows), abs=1e-12)
+    assert icma["convention"]["reference_strings"] == "raw" and icma["exact_match"] == 1.0
+    molt5 = scored("molt5")
+    assert molt5["bleu"] == pytest.approx(1.0) and molt5["levenshtein"] == 0.0
+    assert molt5["convention"]["reference_strings"] == "unescaped"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny import chebi20_tiny
+from tests.tiny_models import chebi20_tiny
 
 from molbridge.train.config import TrainConfigError, load_train_config
 from molbridge.train.examples import ExampleError

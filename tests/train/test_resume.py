@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from safetensors.torch import load_file
-from tiny import chebi20_tiny
+from tests.tiny_models import chebi20_tiny
 
 from molbridge.train.checkpoints import CheckpointError
 from molbridge.train.config import load_train_config
@@ -69,3 +69,13 @@ def test_finished_run_is_a_no_op_and_other_settings_are_refused(tmp_path, tiny_l
     assert again == first and (out / "final" / "adapter_model.safetensors").stat().st_mtime_ns == stamp
     with pytest.raises(CheckpointError, match="different settings"):
         train(load_train_config(path, ["learning_rate=0.01"], out=str(out)))
+
+
+def test_a_refused_resume_leaves_the_run_directory_as_it_was(tmp_path, tiny_llama) -> None:
+    path = config_file(tmp_path, tiny_llama, max_steps=2, save_every=2)
+    out = tmp_path / "run"
+    train(load_train_config(path, out=str(out)))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(CheckpointError, match="different settings"):
+        train(load_train_config(path, ["max_length=300"], out=str(out)))
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from tiny import chebi20_tiny, make_tiny_t5
+from tests.tiny_models import chebi20_tiny, make_tiny_t5
 
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example

@@ -70,9 +70,7 @@ def fetch_cmd(
     endpoint: str | None = typer.Option(None, "--endpoint", help="server to download from: a mirror or a test server"),
 ) -> None:
     """Download data into the molbridge cache: remote datasets (pinned, checksummed, resumable) or Debian packages."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
+    from molbridge.cli.progress import progress_bars
     from molbridge.data import remote
     from molbridge.data.fetch import UNIPROT_GO, fetch_debian
     from molbridge.errors import MissingResourceError
@@ -86,7 +84,7 @@ def fetch_cmd(
         debian, packages = "debian:" + ",".join(UNIPROT_GO), f"{len(UNIPROT_GO)} packages"
         typer.echo(f"{'uniprot-go':<18} {debian:<52} {'apt':<27} {packages:<18} see the packages' copyright files")
         return
-    with user_errors():
+    with user_errors(), progress_bars() as progress:
         if what is None:
             raise MissingResourceError("name the data to fetch, or see what there is with: molbridge data fetch --list")
         if what == "uniprot-go":
@@ -97,16 +95,7 @@ def fetch_cmd(
             return
         if what not in remote.DATASETS:
             raise MissingResourceError(f"unknown data {what!r}; available: uniprot-go, {', '.join(remote.DATASETS)}")
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-        with Progress(*columns, console=Console(stderr=True)) as bars:
-            tasks: dict[str, int] = {}
-
-            def draw(file: str, done: int, total: int | None) -> None:
-                if file not in tasks:
-                    tasks[file] = bars.add_task(file, total=total)
-                bars.update(tasks[file], completed=done, total=total)
-
-            path = remote.fetch_dataset(what, dest=dest, endpoint=endpoint, progress=draw)
+        path = remote.fetch_dataset(what, dest=dest, endpoint=endpoint, progress=progress)
     typer.echo(f"{what}: {path}")
 
 

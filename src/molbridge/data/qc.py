@@ -8,8 +8,8 @@ Rules, in order (the first that fails drops the record):
    alphabet never get this far: the record schema refuses them where the source is read);
    `redundant_protein`: a protein clustered with another representative (`meta.extra["cluster"]`,
    set by a source with clustering on), unless `protein_redundancy="keep"`.
-4. `duplicate`: the same question (`tasks.question_key`: task and property for a task molbridge
-   builds, task and instruction for an imported one) about the same molecule (canonical SMILES or
+4. `duplicate`: the same question (`tasks.question_key`: task and property for a record molbridge
+   built, task, property and instruction for an imported one) about the same molecule (canonical SMILES or
    InChIKey, by `dedup_key`) as a record kept before; for a protein record, the same question
    about the same sequence; for an imported record with neither, about the same subject id
    (a PubChem CID, a protein id).
@@ -158,18 +158,20 @@ class QualityControl:
             self._exact.update(tuple(k) for k in keys["exact"])
             self._near.update(tuple(k) for k in keys["near"])
 
-    def filter(self, records: Iterable[Record], facts: dict[str, Facts] | None = None) -> list[Record]:
+    def filter(self, records: Iterable[Record], facts: dict[str, Facts] | None = None, *,
+               imported: bool = False) -> list[Record]:
         """The records that pass, in order; every other one is counted in `report`.
 
         `facts` (from `molecule_facts`, computed where the records were built, e.g. in a worker)
         spare this process the parsing, which would otherwise make it the bottleneck of a parallel build.
+        `imported`: the records come from another project's files (their question is their instruction).
         """
         if facts:
             self._facts.update(facts)
         kept = []
         for record in records:
             self.report.seen += 1
-            reason = self._check(record)
+            reason = self._check(record, imported)
             if reason is None:
                 kept.append(record)
                 self.report.kept += 1
@@ -190,9 +192,9 @@ class QualityControl:
         self.report.kept -= 1
         self.report.note(self.report.dropped, reason, record_id)
 
-    def _check(self, record: Record) -> str | None:
+    def _check(self, record: Record, imported: bool) -> str | None:
         m = record.modalities
-        scope = question_key(task_for(record.task), record.instruction, record.meta.extra)
+        scope = question_key(task_for(record.task), record.instruction, record.meta.extra, imported=imported)
         keys = None
         if m.smiles is not None:
             reason, key, block = self._molecule(m.smiles)

@@ -27,26 +27,24 @@ written last; once it exists a fetch returns at once without any request. A file
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
 from molbridge import __version__
+from molbridge.atomic import write_bytes
 from molbridge.cache import cache_dir
 from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
+from molbridge.progress import ProgressFn, report
 
-Progress = Callable[[str, int, int | None], None]
 HF_ENDPOINT = "https://huggingface.co"
 GITHUB_ENDPOINT = "https://raw.githubusercontent.com"
 LOCK = "molbridge-lock.json"
@@ -195,13 +193,13 @@ def fetched_dir(name: str) -> Path:
 
 
 def fetch_dataset(name: str, *, dest: str | Path | None = None, endpoint: str | None = None,
-                  progress: Progress | None = None) -> Path:
+                  progress: ProgressFn | None = None) -> Path:
     """Download every file of the table's dataset `name`; see `fetch`."""
     return fetch(get_dataset(name), dest=dest, endpoint=endpoint, progress=progress)
 
 
 def fetch(spec: RemoteDataset, *, dest: str | Path | None = None, endpoint: str | None = None,
-          progress: Progress | None = None) -> Path:
+          progress: ProgressFn | None = None) -> Path:
     """Download, verify and record every file of `spec` into `dest` (default: the cache); returns the directory.
 
     Rerun after an interruption to resume: verified files stay, `.part` files continue by Range.
@@ -218,8 +216,8 @@ def fetch(spec: RemoteDataset, *, dest: str | Path | None = None, endpoint: str 
         known = lock["files"].get(file.path) or listed.get(file.path, {})
         lock["files"][file.path] = _fetch_file(spec.name, file, _url(spec, base, commit, file.path),
                                                target / file.path, known, progress)
-        _atomic(target / LOCK, _json(lock))
-    _atomic(target / MARKER, _json({"dataset": spec.name, "repo": spec.repo, "commit": commit}))
+        write_bytes(target / LOCK, _json(lock))
+    write_bytes(target / MARKER, _json({"dataset": spec.name, "repo": spec.repo, "commit": commit}))
     return target
 
 
@@ -265,15 +263,14 @@ def _list_hub(spec: RemoteDataset, base: str, revision: str) -> tuple[str, tuple
 
 
 def _fetch_file(dataset: str, file: RemoteFile, url: str, final: Path, known: dict,
-                progress: Progress | None) -> dict:
+                progress: ProgressFn | None) -> dict:
     """Download one file unless it is there and verified; returns its lock record. `known`: hashes not in the table."""
     expected = {key: getattr(file, key) or known.get(key) for key in ("sha256", "git_sha1", "size")}
     trust = "pinned" if file.pinned else "tofu"
     if final.is_file():
         actual = _hashes(final)
         if _mismatch(expected, actual) is None:
-            if progress:
-                progress(file.path, actual["size"], actual["size"])
+            report(progress, f"fetch {file.path}", actual["size"], actual["size"], unit="bytes")
             return {**actual, "trust": trust}
     final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + ".part")
@@ -305,7 +302,7 @@ def _mismatch(expected: dict, actual: dict) -> str | None:
     return next((key for key in keys if expected[key] is not None and expected[key] != actual[key]), None)
 
 
-def _download(url: str, part: Path, label: str, size: int | None, dataset: str, progress: Progress | None) -> None:
+def _download(url: str, part: Path, label: str, size: int | None, dataset: str, progress: ProgressFn | None) -> None:
     """GET `url` into `part`, continuing what is there by Range; a body that breaks off is continued again."""
     for _ in range(_ATTEMPTS):
         done = part.stat().st_size if part.exists() else 0
@@ -323,7 +320,7 @@ def _download(url: str, part: Path, label: str, size: int | None, dataset: str, 
 
 
 def _receive(response: http.client.HTTPResponse, part: Path, done: int, label: str,
-             progress: Progress | None) -> bool:
+             progress: ProgressFn | None) -> bool:
     """Append (206) or write afresh (200) the body to `part`; False when it broke off before its end."""
     with response:
         if response.status != 206:
@@ -335,8 +332,7 @@ def _receive(response: http.client.HTTPResponse, part: Path, done: int, label: s
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     done += len(chunk)
-                    if progress:
-                        progress(label, done, total)
+                    report(progress, f"fetch {label}", done, total, unit="bytes")
             except (OSError, http.client.HTTPException):
                 return False
             finally:
@@ -370,18 +366,3 @@ def _open(url: str, headers: dict, dataset: str) -> http.client.HTTPResponse:
 
 def _json(data: dict) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    """Write `path` all or nothing: temp file in the same directory, fsync, os.replace; temp removed on error."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise

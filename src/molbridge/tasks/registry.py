@@ -71,14 +71,14 @@ def task_for(name: str, outputs: Sequence[str] = ()) -> Task:
     return Task(name, "an imported instruction task", YES_NO if yes_no else TEXT, copy="bm25")
 
 
-def question_key(task: Task, instruction: str, extra: dict) -> tuple[str, ...]:
+def question_key(task: Task, instruction: str, extra: dict, *, imported: bool) -> tuple[str, ...]:
     """What makes two records about the same subject the same question, for deduplication.
 
-    A task molbridge builds asks one question per subject (and variant, e.g. the property): its
+    A record molbridge built asks one question per subject and variant (e.g. the property): its
     phrasing is cosmetic. An imported record's question is its property (when it names one) and its
-    instruction (one molecule may be asked for HOMO, LUMO and gap under one task name).
+    instruction: one molecule may be asked for HOMO, LUMO and gap under one task name.
     """
     variant = str(extra.get(task.variant or "property", ""))
-    if task.build is not None and (task.variant is None or task.variant in extra):
+    if not imported:
         return task.name, variant
     return task.name, variant, " ".join(instruction.lower().split())

@@ -58,7 +58,8 @@ def check_source(options: SourceOptions) -> None:
 
 def _problems(position: int, err: Exception) -> str:
     if isinstance(err, ValidationError):
-        return "; ".join(f"sources.{position}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        return "; ".join(f"sources.{'.'.join(str(p) for p in (position, *e['loc']))}: "
+                         f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors())
     return f"sources.{position}.kind: {err}"
 
 

@@ -33,6 +33,7 @@ from molbridge.data.sources.reading import Reading
 from molbridge.data.splits import SPLITS, assign_splits, published_split
 from molbridge.errors import MolbridgeError
 from molbridge.progress import ProgressFn, report
+from molbridge.tasks import SOURCES
 
 _EXAMPLES = 20  # problems listed per source in the card (all are counted)
 
@@ -110,7 +111,7 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
         calls = ((options, chunk, qc.config, config.split.method, config.phrasings_dir, tuple(config.plugins))
                  for chunk in chunks)
         for c, result in enumerate(run_ordered(build_chunk, calls, workers=workers, scheduler=scheduler), skipped):
-            kept = _split(qc, result, config)
+            kept = _split(qc, result, config, SOURCES.get(options.kind).imported)
             for split in SPLITS:
                 rows = [r for r in kept if r.meta.split == split]
                 if rows:
@@ -136,9 +137,9 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
                       runner=f"dask scheduler {scheduler}" if scheduler else f"{workers} local worker(s)")
 
 
-def _split(qc: QualityControl, result, config: BuildConfig) -> list:
+def _split(qc: QualityControl, result, config: BuildConfig, imported: bool) -> list:
     """The chunk's records that pass QC, each with its split (published, or assigned by group)."""
-    passed = qc.filter(result.records, result.facts)
+    passed = qc.filter(result.records, result.facts, imported=imported)
     if config.split.method != "keep":
         return assign_splits(passed, config.split.method, config.split.fractions, config.split.seed, result.groups)
     kept = []

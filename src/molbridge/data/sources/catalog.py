@@ -13,10 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from molbridge.data.remote import fetched_dir
 from molbridge.data.sources import b3db, c3p, chebi20, moses, qm9, swissprot, uniprot_go
 from molbridge.data.sources.reading import ExistingPath, Reading
+from molbridge.errors import MissingResourceError
 from molbridge.records import Conformer
 from molbridge.tasks import SOURCES, Source, SourceOptions, Subject
 from molbridge.tasks.proteins import go_description
@@ -111,7 +113,20 @@ SOURCES.register(Source(
 # --- ChEBI-20 -----------------------------------------------------------------------------------------------------
 
 class ChEBI20Options(SourceOptions):
-    path: ExistingPath  # a ChEBI-20 split (CID, SMILES, description TSV)
+    path: ExistingPath | None = None  # a ChEBI-20 split (CID, SMILES, description TSV); default: the fetched one
+    split: Literal["train", "validation", "test"] = "train"  # which fetched split (`molbridge data fetch chebi20`)
+
+    @model_validator(mode="after")
+    def _fetched(self) -> ChEBI20Options:
+        if self.path is None:
+            try:
+                fetched_dir("chebi20")
+            except MissingResourceError as err:
+                raise ValueError(f"no path given, and {err}") from None
+        return self
+
+    def table(self) -> Path:
+        return Path(self.path) if self.path else fetched_dir("chebi20") / "ChEBI-20_data" / f"{self.split}.txt"
 
 
 def _chebi20_subject(row: chebi20.ChEBI20Record, options: ChEBI20Options) -> list[Subject]:
@@ -121,7 +136,7 @@ def _chebi20_subject(row: chebi20.ChEBI20Record, options: ChEBI20Options) -> lis
 
 SOURCES.register(Source(
     "chebi20", "ChEBI-20 (MolT5): molecules with ChEBI captions", chebi20.LICENSE, ChEBI20Options,
-    read=lambda o, r: iter(chebi20.read_chebi20(Path(o.path))), where=lambda row: f"CID {row.cid} (line {row.line})",
+    read=lambda o, r: iter(chebi20.read_chebi20(o.table())), where=lambda row: f"CID {row.cid} (line {row.line})",
     subjects=_chebi20_subject, provides=MOLECULE | {"caption"}, remote="chebi20"))
 
 

@@ -3,13 +3,12 @@ and the first records of a ChEBI-20 split (read from ../shared in place, written
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
-SHARED_DATA = Path(os.environ.get("MOLBRIDGE_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "data"
+from tests.conftest import SHARED_DATA
 
 
 def make_tiny_llama(target: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import yaml
-from tiny import chebi20_tiny
+from tests.tiny_models import chebi20_tiny
 from typer.testing import CliRunner
 
 from molbridge.cli.main import app

@@ -1,0 +1,39 @@
+"""The loss is a mean over the answer tokens of the whole optimizer step: splitting a batch into accumulated
+micro-batches (or over ranks, tests/train/test_distributed.py) changes neither the loss nor the gradient."""
+
+from __future__ import annotations
+
+import pytest
+
+from molbridge.train.batches import encode, epoch_plan, learned_tokens
+from molbridge.train.config import TrainConfig
+from molbridge.train.examples import config_examples
+from molbridge.train.loop import train
+from molbridge.train.modeling import load_tokenizer
+from molbridge.train.run_log import read_log
+from tests.tiny_models import chebi20_tiny
+
+
+def step_one(tmp_path, tiny_llama, name: str, **settings) -> tuple[float, float, TrainConfig]:
+    config = TrainConfig(model=str(tiny_llama), task="sft", max_steps=1, batching="random", precision="fp32",
+                         lora={"r": 4, "alpha": 8, "dropout": 0.0}, eval_every=0, save_every=1, tensorboard=False,
+                         data={"train": str(chebi20_tiny(tmp_path, 24)), "direction": "mol2text"},
+                         out=str(tmp_path / name), **settings)
+    train(config)
+    row = read_log(tmp_path / name / "log.csv")[0]
+    return float(row["loss"]), float(row["grad_norm"]), config
+
+
+def test_accumulated_micro_batches_weigh_every_answer_token_the_same(tmp_path, tiny_llama) -> None:
+    split_loss, split_norm, config = step_one(tmp_path, tiny_llama, "split", batch_size=4, grad_accum=2)
+    whole_loss, whole_norm, _ = step_one(tmp_path, tiny_llama, "whole", batch_size=8, grad_accum=1)
+    # the two micro-batches carry different numbers of answer tokens, so a mean of their means would differ
+    tokenizer = load_tokenizer(config)
+    encoded, _ = encode(config_examples(config, tokenizer)[0], tokenizer, config.max_length)
+    lengths = [len(e.input_ids) for e in encoded]
+    first, second = epoch_plan(lengths, 4, config.seed, 0, grouped=False)[:2]
+    assert epoch_plan(lengths, 8, config.seed, 0, grouped=False)[0] == first + second  # the same 8 examples
+    counts = [sum(learned_tokens(encoded[i]) for i in batch) for batch in (first, second)]
+    assert counts[0] != counts[1]
+    assert split_loss == pytest.approx(whole_loss, rel=1e-5)
+    assert split_norm == pytest.approx(whole_norm, rel=1e-4)
