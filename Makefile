@@ -24,6 +24,7 @@ bench: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_bm25.py
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_cluster.py
 	$(BIN)/molbridge retrieve pretrain-gin
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_retrieval_quality.py --subset 50
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_train.py

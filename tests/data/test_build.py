@@ -56,6 +56,9 @@ def test_build_writes_shards_a_card_and_plots(built):
     text = (out / "card.md").read_text()
     assert "## Quality control" in text and "licence CC0" in text and "![molecular weight" in text
     assert all((out / path).stat().st_size > 1000 for path in card["plots"].values())
+    for card_file in (out / "card.json", out / "card.md"):  # package files by package-relative path, never /root/...
+        text = card_file.read_text()
+        assert "site-packages" not in text and str(Path.home()) + "/" not in text
 
 
 def test_hugging_face_loads_the_build(built):

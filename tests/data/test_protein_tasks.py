@@ -87,6 +87,10 @@ def test_cluster_split_and_redundancy_in_a_build(tmp_path):
                                                    "cluster": {"min_seq_id": 0.5, "method": "kmer"}}]}))
     card = build(load_config(config), tmp_path / "out")
     assert card["qc"]["dropped"]["redundant_protein"] > 0
+    source = card["problems"]["0"]
+    assert source["notes"]["clustering"] == "kmer at 50% identity, 80% coverage"  # the method that ran
+    assert source["counts"]["obsolete_go_terms"] > 0 and "clustering: kmer" in (tmp_path / "out" / "card.md").read_text()
+    assert all(where.startswith("metastudent-data:") for where, _ in source["examples"])  # no machine paths
     from molbridge.data.parquet_io import read_shard
 
     records = [r for shard in (tmp_path / "out" / "data").glob("*.parquet") for r in read_shard(shard)]

@@ -9,8 +9,9 @@ import shutil
 
 import pytest
 
+from molbridge.data.sources.paths import display_path
 from molbridge.data.sources.qm9 import PARTS, data_dir, read_qm9
-from molbridge.errors import MissingResourceError
+from molbridge.errors import FileFormatError, MissingResourceError
 
 
 def test_first_molecules_are_qm9s_with_geometry_and_properties():
@@ -41,8 +42,10 @@ def test_malformed_rows_become_problems_and_reading_goes_on(tmp_path):
     problems = []
     molecules = list(read_qm9(tmp_path, problems=problems))
     assert [m.index for m in molecules] == [1, 5]
-    assert [p.where.rsplit(":", 1)[1] for p in problems] == ["3", "4", "5", "7"]
+    assert [p.where.rsplit(":", 1)[1] for p in problems[:4]] == ["3", "4", "5", "7"]
     assert "empty SMILES" in problems[0].reason and "abc" in problems[1].reason
+    assert [(p.where, p.reason) for p in problems[4:]] == [
+        (str(tmp_path / part), "QM9 part file missing; its molecules are not read") for part in PARTS[1:]]
 
 
 def test_limit_and_missing_package(monkeypatch):
@@ -52,6 +55,18 @@ def test_limit_and_missing_package(monkeypatch):
         data_dir()
 
 
-def test_an_empty_directory_reads_nothing(tmp_path):
-    assert list(read_qm9(tmp_path)) == []
+def test_a_missing_or_empty_directory_fails_when_the_reader_is_called(tmp_path):
+    with pytest.raises(MissingResourceError, match="none of the QM9 files"):
+        read_qm9(tmp_path)  # not iterated: the call itself fails
     shutil.rmtree(tmp_path)
+    with pytest.raises(FileFormatError, match="no such QM9 directory") as caught:
+        read_qm9(tmp_path)
+    assert caught.value.path == str(tmp_path)
+
+
+def test_package_files_are_named_by_package_not_by_this_machine(tmp_path):
+    assert display_path(data_dir() / PARTS[0]) == f"qm9pack:data/{PARTS[0]}"
+    assert next(read_qm9()).where == f"qm9pack:data/{PARTS[0]}:2"
+    assert display_path(tmp_path / "x.csv") == str(tmp_path / "x.csv")  # not in a package: unchanged
+    assert display_path("relative/x.csv") == "relative/x.csv"
+    assert display_path(data_dir().parent.parent) == str(data_dir().parent.parent)  # site-packages itself

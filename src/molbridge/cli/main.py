@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd, train_cmd
+from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -22,6 +22,7 @@ app.add_typer(setup_cmd.app, name="setup")
 app.command("train")(train_cmd.train)
 app.command("predict")(train_cmd.predict)
 app.command("quickstart")(train_cmd.quickstart)
+app.command("tasks")(tasks_cmd.tasks)
 
 
 def _version(value: bool) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from molbridge.data.formats.common import Problem
+from molbridge.data.sources.paths import display_path
 from molbridge.errors import MissingResourceError
 
 SOURCE = "b3db"
@@ -63,9 +64,10 @@ def table_path() -> Path:
 def read_b3db(path: str | Path | None = None, *, problems: list[Problem] | None = None) -> Iterator[NamedMolecule]:
     """Rows with a SMILES and an IUPAC name; rows lacking either go to `problems`."""
     path = Path(path) if path is not None else table_path()
+    shown = display_path(path)  # B3DB:B3DB_classification.tsv, the same on every machine
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
-            where = f"{path}:{line}"
+            where = f"{shown}:{line}"
             smiles, iupac = (row.get("SMILES") or "").strip(), (row.get("IUPAC_name") or "").strip()
             reason = "no SMILES" if not smiles else "no IUPAC name" if not iupac else (
                 "case-folded IUPAC name (stereo, hydrogen or N-locant letters lost)" if case_folded(iupac) else None)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from molbridge.data.formats.common import Problem
+from molbridge.data.sources.paths import display_path
 from molbridge.errors import MissingResourceError
 
 SOURCE = "chebi-c3p"
@@ -78,13 +79,14 @@ def read_chebi_classes(directory: str | Path | None = None, *,
     """Every class with a definition, in file-name order; unreadable programs go to `problems`."""
     directory = Path(directory) if directory is not None else programs_dir()
     for path in sorted(p for p in directory.glob("*.py") if not p.name.startswith("_")):
+        where = display_path(path)  # c3p:programs/porphyrins.py, the same on every machine
         try:
             metadata = _metadata(path)
             klass = metadata.get("chemical_class") or {}
             if not klass.get("id") or not klass.get("name") or not (klass.get("definition") or "").strip():
                 raise ValueError("class without id, name or definition")
             yield ChEBIClass(klass["id"], klass["name"], klass["definition"].strip(), list(klass.get("parents") or []),
-                             members(metadata.get("message") or ""), str(path))
+                             members(metadata.get("message") or ""), where)
         except ValueError as err:
             if problems is not None:
-                problems.append(Problem(str(path), str(err)))
+                problems.append(Problem(where, str(err)))

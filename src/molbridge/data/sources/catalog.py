@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from molbridge.data.remote import fetched_dir
 from molbridge.data.sources import b3db, c3p, chebi20, moses, qm9, swissprot, uniprot_go
+from molbridge.data.sources.paths import display_path
 from molbridge.data.sources.reading import ExistingPath, Reading
 from molbridge.errors import MissingResourceError
 from molbridge.records import Conformer
@@ -67,15 +68,19 @@ class MosesOptions(SourceOptions):
     path: ExistingPath | None = None  # a MOSES train.csv.gz (default: the molsets package's)
 
 
-def _moses_subject(item: tuple[int, str], options: MosesOptions) -> list[Subject]:
-    number, smiles = item
+def _moses_rows(options: MosesOptions, reading: Reading) -> Iterator[tuple[str, int, str]]:
+    shown = display_path(options.path or moses.moses_path())
+    return ((f"{shown}:{number}", number, smiles) for number, smiles in moses.iter_moses(options.path))
+
+
+def _moses_subject(item: tuple[str, int, str], options: MosesOptions) -> list[Subject]:
+    _, number, smiles = item
     return [molecule_subject(f"moses:{number}", smiles, _meta("moses", str(number), moses.LICENSE))]
 
 
 SOURCES.register(Source(
     "moses", "MOSES: 1.58 M drug-like training SMILES (PyPI molsets)", moses.LICENSE, MosesOptions,
-    read=lambda o, r: moses.iter_moses(o.path), where=lambda item: f"MOSES train.csv.gz:{item[0]}",
-    subjects=_moses_subject, provides=MOLECULE))
+    read=_moses_rows, where=lambda item: item[0], subjects=_moses_subject, provides=MOLECULE))
 
 
 # --- ChEBI classes (c3p) ------------------------------------------------------------------------------------------
@@ -175,7 +180,7 @@ class UniProtGOOptions(SourceOptions):
 def _uniprot_proteins(options: UniProtGOOptions, reading: Reading) -> Iterator[uniprot_go.AnnotatedProtein]:
     from molbridge.data.fetch import uniprot_go_paths
 
-    proteins = uniprot_go.read_uniprot_go(*uniprot_go_paths(), problems=reading.problems)
+    proteins = uniprot_go.read_uniprot_go(*uniprot_go_paths(), problems=reading.problems, counts=reading.counts)
     if options.cluster is None:
         return proteins
     c = options.cluster  # clustering needs every protein at once: the limited source is read first

@@ -4,13 +4,15 @@
 molecule: SMILES, InChI, element list, coordinates (`XYZ_Ang`, JSON, ångström, hydrogens
 included) and the computed properties, energies in Hartree. The package is located, not
 imported (its imports need pandas and diskcache, which we do not use). Rows are streamed one
-at a time; a malformed row becomes a `Problem` naming file and line, and reading goes on.
+at a time; a malformed row becomes a `Problem` naming file and line (`qm9pack:data/qm9_part1.csv:7`
+for the package's files), and reading goes on.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import json
 import math
 import re
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from molbridge.data.formats.common import Problem
-from molbridge.errors import MissingResourceError
+from molbridge.data.sources.paths import display_path
+from molbridge.errors import FileFormatError, MissingResourceError
 
 SOURCE = "qm9"
 LICENSE = "CC0 (QM9, Ramakrishnan et al. 2014, doi:10.1038/sdata.2014.22); qm9pack MIT"
@@ -83,23 +86,33 @@ def _molecule(row: dict[str, str], where: str) -> QM9Molecule:
 
 def read_qm9(directory: str | Path | None = None, *, limit: int | None = None,
              problems: list[Problem] | None = None) -> Iterator[QM9Molecule]:
-    """Stream QM9 molecules in index order (at most `limit`); bad rows go to `problems`."""
+    """Stream QM9 molecules in index order (at most `limit`); bad rows and absent part files go to `problems`.
+
+    A directory that does not exist, or holds none of the part files, fails here, at the call: an
+    empty source would otherwise build an empty dataset without a word.
+    """
     directory = Path(directory) if directory is not None else data_dir()
-    produced = 0
-    for part in PARTS:
-        path = directory / part
+    if not directory.is_dir():
+        raise FileFormatError(str(directory), None, "no such QM9 directory")
+    parts = [directory / part for part in PARTS]
+    if not any(path.is_file() for path in parts):
+        raise MissingResourceError(f"{directory} holds none of the QM9 files {', '.join(PARTS)}; give no directory "
+                                   f"to read the qm9pack package's ({INSTALL})")
+    return itertools.islice(_molecules(parts, problems if problems is not None else []), limit)
+
+
+def _molecules(parts: list[Path], problems: list[Problem]) -> Iterator[QM9Molecule]:
+    for path in parts:
+        shown = display_path(path)  # once per file: `where` is built for every row
         if not path.is_file():
+            problems.append(Problem(shown, "QM9 part file missing; its molecules are not read"))
             continue
         with path.open(newline="", encoding="utf-8") as handle:
             for line, row in enumerate(csv.DictReader(handle), start=2):
-                if limit is not None and produced >= limit:
-                    return
-                where = f"{path}:{line}"
+                where = f"{shown}:{line}"
                 try:
                     molecule = _molecule(row, where)
                 except ValueError as err:
-                    if problems is not None:
-                        problems.append(Problem(where, str(err)))
+                    problems.append(Problem(where, str(err)))
                     continue
-                produced += 1
                 yield molecule
