@@ -1,9 +1,9 @@
-# molbridge — the two commands: `make demo` and `make test` (both set up from nothing first).
+# molbridge — the two commands: `make demo` and `make test` (both set up from nothing first); `make lint`.
 VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all lint bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,6 +15,10 @@ demo: setup
 
 test: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2 -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 test-all: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python -m pytest -q -n 2

@@ -20,11 +20,11 @@ from datetime import date
 from pathlib import Path
 
 from rank_bm25 import BM25Okapi
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
 
 from molbridge.data.sources.chebi20 import read_chebi20
 from molbridge.eval.versions import package_versions
 from molbridge.retrieval.bm25 import BM25Index, tokenize_default
+from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -41,12 +41,12 @@ from rdkit import Chem
 from molbridge.chem.conformers import ConformerRunner
 from molbridge.chem.descriptors import descriptors
 from molbridge.chem.parse import mol_to_selfies, to_inchi, to_mol
-from molbridge.errors import InvalidMolecule
 from molbridge.data.build.config import BuildConfig
 from molbridge.data.build.pipeline import build
 from molbridge.data.parquet_io import read_shard
 from molbridge.data.qc import ORGANIC
 from molbridge.data.sources.moses import iter_moses
+from molbridge.errors import InvalidMolecule
 from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,7 +115,7 @@ def main() -> None:
         rows.append(("plain per-molecule loop, 1 process", plain_s, len(plain_ids)))
         for workers in (1, 2):
             out = work / f"w{workers}"
-            ids, seconds = timed(lambda: pipeline(args.molecules, workers, out))
+            ids, seconds = timed(lambda workers=workers, out=out: pipeline(args.molecules, workers, out))
             if sorted(ids) != sorted(plain_ids):
                 raise SystemExit(f"records differ: pipeline {len(ids)} vs plain {len(plain_ids)}")
             rows.append((f"molbridge data build, {workers} worker{'s' if workers > 1 else ''}", seconds, len(ids)))

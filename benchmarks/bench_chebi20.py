@@ -26,9 +26,6 @@ from datetime import date
 from pathlib import Path
 
 import torch
-from report import (
-    write_section,  # benchmarks/ is the script's directory, hence on sys.path
-)
 
 from molbridge.apps.predict import predict, write_predictions
 from molbridge.data.formats.chebi20_tables import records_from_chebi20
@@ -43,6 +40,9 @@ from molbridge.train.config import TrainConfig
 from molbridge.train.examples import prediction_examples
 from molbridge.train.loop import train
 from molbridge.train.modeling import load_trained
+from report import (
+    write_section,  # benchmarks/ is the script's directory, hence on sys.path
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOLBRIDGE_SHARED", REPO.parent / "shared")) / "data"

@@ -32,14 +32,15 @@ MOL_FILE = "molt5-small-caption2smiles.txt"
 
 def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
     """One timed run (inside a subprocess). Returns values and seconds."""
-    import nltk  # noqa: F401 - imported before timing, for both variants alike
+    import nltk
     import rdkit.Chem  # noqa: F401
     import rouge_score.rouge_scorer  # noqa: F401
     import transformers  # noqa: F401
 
     if variant == "baseline":
-        import per_pair_baseline as base
         from rdkit import RDLogger
+
+        import per_pair_baseline as base
 
         RDLogger.DisableLog("rdApp.*")  # as the reference scripts do
         from molbridge.eval.wordnet import prepare_wordnet
@@ -137,7 +138,8 @@ def main() -> None:
     rows.append(("text + molecule metrics together", total["baseline"], total["engine"], "identical"))
     eng_fcd = measure("fcd", "engine", preds / MOL_FILE, tokenizer, args.repeat)
     if args.skip_fcd_baseline:
-        rows.append(("FCD (fcd package ChemNet)", None, eng_fcd["seconds"], f"{eng_fcd['values']['fcd']:.6f} (baseline skipped)"))
+        rows.append(("FCD (fcd package ChemNet)", None, eng_fcd["seconds"],
+                     f"{eng_fcd['values']['fcd']:.6f} (baseline skipped)"))
     else:
         base_fcd = measure("fcd", "baseline", preds / MOL_FILE, tokenizer, 1)
         worst = compare(base_fcd["values"], eng_fcd["values"], 1e-4)

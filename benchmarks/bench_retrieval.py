@@ -216,7 +216,8 @@ def report(rows: list[tuple], facts: dict, repeat: int) -> str:
     lines += [
         "",
         (f"- Bandwidth bound: one core streams {facts['bandwidth'] / 1e9:.1f} GB/s here (numpy OR-reduce or sum over "
-         f"the {large['indexed'] * 256 / 1e6:,.0f} MB matrix, best of 40 passes), i.e. {bound / 1e6:.0f} M fingerprints/s: the most "
+         f"the {large['indexed'] * 256 / 1e6:,.0f} MB matrix, best of 40 passes), i.e. {bound / 1e6:.0f} M "
+         "fingerprints/s: the most "
          "comparisons/s one query can do if each row is read once from memory. Batched rows exceed 1 because a "
          "pool tile is reused by every query of the batch while in cache (ChEBI's 0.8 MB pool never leaves "
          "the caches)."),

@@ -29,14 +29,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-from report import cache_key, write_section  # benchmarks/ is the script's directory, hence on sys.path
-
 from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.eval.engine import score_file
 from molbridge.eval.predictions import write_molt5
 from molbridge.retrieval.baselines import copy_predictions, retrieve
 from molbridge.retrieval.icl import IclSettings, fixed_subset, icl_predictions
 from molbridge.tasks import TASKS
+from report import cache_key, write_section  # benchmarks/ is the script's directory, hence on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python benchmarks/bench_retrieval_quality.py"
@@ -95,7 +94,7 @@ def main() -> None:
                     from molbridge.models.causal_lm import load_causal_lm
                     llm = load_causal_lm()
 
-                def in_context(records, task=task, retriever=retriever, k=k):
+                def in_context(records, task=task, retriever=retriever, k=k, llm=llm):
                     spec = TASKS.get(task)
                     found = retrieve(spec, retriever, pool, records, CANDIDATES, ties="lowest")
                     # molecule answers in completion style: asked in a chat turn, SmolLM2 answers in prose

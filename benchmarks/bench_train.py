@@ -29,9 +29,6 @@ from pathlib import Path
 import peft
 import torch
 import transformers
-from report import (
-    write_section,  # benchmarks/ is the script's directory, hence on sys.path
-)
 
 from molbridge.data.sources.chebi20 import read_chebi20
 from molbridge.retrieval.icl import fixed_subset
@@ -41,6 +38,9 @@ from molbridge.train.examples import chebi20_examples
 from molbridge.train.loop import train
 from molbridge.train.modeling import load_for_training, load_tokenizer
 from molbridge.train.run_log import read_log
+from report import (
+    write_section,  # benchmarks/ is the script's directory, hence on sys.path
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOLBRIDGE_SHARED", REPO.parent / "shared")) / "data"
@@ -170,8 +170,8 @@ def render(args, results: dict) -> str:
         base = results[(precision, "HF Trainer")]["real"]
         for side in ("molbridge train", "HF Trainer"):
             r = results[(precision, side)]
-            lines.append(f"| {precision} | {side} | {r['steps']} | {r['seconds'] / r['steps']:.2f} | {r['real']:,.0f} | "
-                         f"{r['padded']:,.0f} | {r['real'] / base:.2f}x |")
+            lines.append(f"| {precision} | {side} | {r['steps']} | {r['seconds'] / r['steps']:.2f} | "
+                         f"{r['real']:,.0f} | {r['padded']:,.0f} | {r['real'] / base:.2f}x |")
     return "\n".join(lines) + "\n\n"
 
 

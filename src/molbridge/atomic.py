@@ -80,8 +80,12 @@ def write_json(path: str | os.PathLike, value: Any, *, indent: int | None = 2) -
 
 
 @contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """A staging directory to fill; it replaces `path` (a directory or nothing) when the block succeeds."""
+def atomic_directory(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
+    """A staging directory to fill; it becomes `path` when the block succeeds.
+
+    `replace=False` is for caches filled by whichever process gets there first: a `path` that
+    appeared meanwhile (another process finished the same work) is kept and the staging discarded.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.is_dir():
@@ -94,13 +98,15 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             if item.is_file():
                 _fsync_file(item)
         _fsync_dir(staging)
-        replace_directory(staging, target)
+        if replace or not target.exists():
+            replace_directory(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def replace_directory(staging: Path, target: Path) -> None:
-    """Put the complete directory `staging` at `target`, an existing target moved aside and deleted after."""
+    """Put the complete directory `staging` at `target`, an existing target moved aside and deleted after
+    (for staging directories several processes fill, which `atomic_directory` cannot hold)."""
     if not target.exists():
         os.replace(staging, target)
     else:

@@ -8,6 +8,7 @@ path part indexes a list (`--set sources.0.limit=100`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,7 +33,7 @@ def apply_override(data: dict, assignment: str) -> None:
     node[int(last) if last.isdigit() else last] = yaml.safe_load(value)
 
 
-def load_yaml_config(path: str | Path, model: type[M], error: type[MolbridgeError], overrides: list[str] = (),
+def load_yaml_config(path: str | Path, model: type[M], error: type[MolbridgeError], overrides: Sequence[str] = (),
                      defaults: dict | None = None) -> M:
     """Read `path`, apply `overrides`, validate as `model`; every failure is `error` naming the file and key.
 

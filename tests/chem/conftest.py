@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+
 import pytest
 
 from tests.conftest import SHARED_DATA

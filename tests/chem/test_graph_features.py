@@ -7,7 +7,6 @@ import torch
 from rdkit import Chem
 from torch_geometric.data import Data
 
-from molbridge.errors import InvalidMolecule
 from molbridge.chem.graph_features import (
     ATOM_FEATURE_DIMS,
     ATOM_FEATURES,
@@ -17,6 +16,7 @@ from molbridge.chem.graph_features import (
     smiles_to_graph,
     smiles_to_graphs,
 )
+from molbridge.errors import InvalidMolecule
 
 ATOM = {name: i for i, name in enumerate(ATOM_FEATURES)}
 BOND = {name: i for i, name in enumerate(BOND_FEATURES)}

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from molbridge.cli.main import app
-from molbridge.data.sources.chebi20 import ChEBI20Record
 from molbridge.eval.predictions import read_predictions
 from molbridge.retrieval.graph_pretrain import pretrain_gin
 from molbridge.retrieval.icl import IclSettingsError, fixed_subset, from_neighbours
 from molbridge.retrieval.neighbours import Neighbours, read_neighbours
+from tests.conftest import chebi_record
 
 runner = CliRunner()
 HEADER = "CID\tSMILES\tdescription\n"
@@ -116,8 +116,8 @@ def test_icl_refuses_bad_settings_before_loading_anything(files, tmp_path, extra
     assert result.exit_code == 2 and message in result.output
 
 
-def rec(cid: str) -> ChEBI20Record:
-    return ChEBI20Record(cid, "C", "C", "methane", 0)
+def rec(cid: str):
+    return chebi_record(cid, "C", "methane")
 
 
 def test_from_neighbours_reports_unknown_ids_and_keeps_the_rest():
@@ -130,7 +130,7 @@ def test_from_neighbours_reports_unknown_ids_and_keeps_the_rest():
 def test_fixed_subset_is_seeded_ordered_and_bounded():
     records = [rec(str(i)) for i in range(50)]
     a, b = fixed_subset(records, 10, seed=3), fixed_subset(records, 10, seed=3)
-    assert a == b and len(a) == 10 and [r.cid for r in a] == sorted((r.cid for r in a), key=int)
+    assert a == b and len(a) == 10 and [r.meta.source_id for r in a] == sorted((r.meta.source_id for r in a), key=int)
     assert fixed_subset(records, 10, seed=4) != a and fixed_subset(records, 99) == records
     with pytest.raises(IclSettingsError):
         fixed_subset(records, 0)

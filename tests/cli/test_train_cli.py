@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import yaml
-from tests.tiny_models import chebi20_tiny
 from typer.testing import CliRunner
 
 from molbridge.cli.main import app
+from tests.tiny_models import chebi20_tiny
 
 runner = CliRunner()
 

@@ -17,8 +17,8 @@ from molbridge.data.formats.moit3d import read_moit3d, write_moit3d
 from molbridge.data.formats.mol_instructions import read_mol_instructions, write_mol_instructions
 from molbridge.data.formats.sepit import read_sepit, write_sepit
 from molbridge.data.formats.smolinstruct import read_smolinstruct, write_smolinstruct
-from molbridge.records import RecordError
 from molbridge.errors import FileFormatError
+from molbridge.records import RecordError
 from tests.conftest import SHARED_DATA, require
 
 MOL_INSTRUCTIONS = [

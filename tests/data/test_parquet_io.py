@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from molbridge.data.parquet_io import read_shard, write_shard
-from molbridge.records import make_record
 from molbridge.errors import FileFormatError
+from molbridge.records import make_record
 
 RECORDS = [
     make_record(id="a", task="computed_property", instruction="What is the LogP?", input="CCO", output="-0.0014",

@@ -24,7 +24,7 @@ def molecules():
 
 def test_property_prediction_is_mol_instructions_style(molecules):
     m = molecules[0]
-    records = [r for r in qm9_records(m, ("property_prediction",))]
+    records = list(qm9_records(m, ("property_prediction",)))
     assert [r.meta.extra["property"] for r in records] == ["homo", "lumo", "gap"]
     for r in records:
         assert r.input.startswith("[") and r.output == f"{r.meta.extra['value']:.4f}"

@@ -17,8 +17,17 @@ import pytest
 from typer.testing import CliRunner
 
 from molbridge.cli.main import app
-from molbridge.data.remote import (DATASETS, LOCK, MARKER, ChecksumError, RemoteDataset, RemoteFile, fetch,
-                                   fetch_dataset, fetched_dir)
+from molbridge.data.remote import (
+    DATASETS,
+    LOCK,
+    MARKER,
+    ChecksumError,
+    RemoteDataset,
+    RemoteFile,
+    fetch,
+    fetch_dataset,
+    fetched_dir,
+)
 from molbridge.errors import FileFormatError, MissingResourceError
 from tests.conftest import SHARED_DATA, require
 
@@ -52,7 +61,7 @@ def _handler(state: Server) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path, wanted = unquote(urlsplit(self.path).path), self.headers.get("Range")
             state.requests.append((path, wanted))
             if path in state.redirects:

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from molbridge.records import make_record
 from molbridge.data.sources.qm9 import read_qm9
 from molbridge.data.splits import SplitError, assign_splits, group_key, split_of
+from molbridge.records import make_record
 
 
 def rec(rid, smiles=None, protein=None):

@@ -10,9 +10,9 @@ import yaml
 from molbridge.data.build.config import load_config
 from molbridge.data.build.pipeline import build
 from molbridge.data.sources.swissprot import read_swissprot
-from molbridge.tasks import SOURCES, TASKS
 from molbridge.errors import FileFormatError
 from molbridge.protein.structure import read_ca_chain
+from molbridge.tasks import SOURCES, TASKS
 
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
 

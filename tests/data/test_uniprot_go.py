@@ -8,8 +8,12 @@ from collections import Counter
 import pytest
 
 from molbridge.data.fetch import uniprot_go_paths
-from molbridge.data.sources.uniprot_go import (OBSOLETE_TERMS, OTHER_NAMESPACE_TERMS, PROTEINS_WITH_OBSOLETE,
-                                               read_uniprot_go)
+from molbridge.data.sources.uniprot_go import (
+    OBSOLETE_TERMS,
+    OTHER_NAMESPACE_TERMS,
+    PROTEINS_WITH_OBSOLETE,
+    read_uniprot_go,
+)
 from molbridge.errors import MissingResourceError
 
 

@@ -18,8 +18,8 @@ from rdkit import Chem  # noqa: E402
 
 from molbridge.chem.rdkit_log import divert_rdkit_messages  # noqa: E402
 from molbridge.eval.fcd import chemnet_activations, fcd_score, fcd_version  # noqa: E402
-
 from tests.conftest import SHARED_DATA  # noqa: E402
+
 CAPTION2SMILES = SHARED_DATA / "molt5-predictions" / "molt5-small-caption2smiles.txt"
 
 # Contract: activations equal fcd.get_predictions to 1e-5, FCD equal to fcd.get_fcd to 1e-4.

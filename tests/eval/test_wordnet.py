@@ -29,8 +29,8 @@ def test_prepare_is_idempotent_and_loadable(tmp_path: Path) -> None:
     stamp = (target / "data.noun").stat().st_mtime_ns
     assert prepare_wordnet(tmp_path) == root
     assert (target / "data.noun").stat().st_mtime_ns == stamp  # not rebuilt
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
     import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     nltk.data.path.insert(0, str(root))
     try:
@@ -77,7 +77,7 @@ def assert_same_reader(ours, plain) -> None:
     assert ours._lemma_pos_offset_map == plain._lemma_pos_offset_map
     assert type(ours.satellite_offsets) is set and ours.satellite_offsets == plain.satellite_offsets
     assert ours._exception_map == plain._exception_map and ours._exception_map["s"] is ours._exception_map["a"]
-    words = random.Random(0).sample(sorted(plain._lemma_pos_offset_map), 500) + ["acids", "geese", "hydroxylated"]
+    words = [*random.Random(0).sample(sorted(plain._lemma_pos_offset_map), 500), "acids", "geese", "hydroxylated"]
 
     def view(wn, word):
         return [(s.name(), [lemma.name() for lemma in s.lemmas()]) for s in wn.synsets(word)]

@@ -107,21 +107,21 @@ def test_batched_generation_equals_one_at_a_time(llm, chat_answers):
     model, tokenizer = llm
     prompts = [chat_prompt(tokenizer, q) for q in SHORT_QUESTIONS]
     assert len({count_tokens(tokenizer, p) for p in prompts}) == len(prompts)  # real left padding
-    seen: list[int] = []
+    seen: list = []
     batched = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=3, progress=seen.append)
     assert batched == chat_answers
     assert all(batched)
-    assert seen == [3]
+    assert [(e.stage, e.done, e.total) for e in seen] == [("generate", 3, 3)]
 
 
 def test_order_is_restored_across_batches(llm, chat_answers):
     model, tokenizer = llm
     reordered = [2, 0, 1]
     prompts = [chat_prompt(tokenizer, SHORT_QUESTIONS[i]) for i in reordered]
-    seen: list[int] = []
+    seen: list = []
     out = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=2, progress=seen.append)
     assert out == [chat_answers[i] for i in reordered]
-    assert seen == [2, 3]
+    assert [e.done for e in seen] == [2, 3]
 
 
 def test_stop_strings_cut_at_the_earliest(llm):

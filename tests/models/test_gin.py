@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from molbridge.chem.graph_features import smiles_to_graph
 from molbridge.errors import FileFormatError, MissingResourceError
 from molbridge.models.gin import CONFIG_FILE, WEIGHTS_FILE, GINConfig, GINConfigError, GINEncoder, embed_smiles
-from molbridge.chem.graph_features import smiles_to_graph
 
 TINY = GINConfig(hidden=8, layers=2, proj_dim=8)
 SMILES = ["CCO", "c1ccccc1", "CC(=O)Oc1ccccc1C(=O)O", "[Na+].[Cl-]", "C", "CN1CCC[C@H]1c1cccnc1",

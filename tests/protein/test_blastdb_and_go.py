@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_damaged_databases_name_the_file(paths, tmp_path):
         shutil.copy(f"{paths[0]}{ext}", f"{prefix}{ext}")
     with pytest.raises(FileFormatError, match="missing"):
         BlastDB(prefix)
-    index = open(f"{paths[0]}.pin", "rb").read()
+    index = Path(f"{paths[0]}.pin").read_bytes()
     (tmp_path / "db.pin").write_bytes(index[:200])
     with pytest.raises(FileFormatError, match="truncated index"):
         BlastDB(prefix)

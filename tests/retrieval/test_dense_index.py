@@ -256,7 +256,7 @@ def test_consistent_but_wrong_contents_are_caught(saved):
     with pytest.raises(IndexFileError, match="expected a list of 300 ids") as info:
         DenseIndex.load(path)
     assert info.value.path == str(path / IDS_FILE)
-    (path / IDS_FILE).write_text(json.dumps(index.ids[:-1] + [index.ids[0]]))
+    (path / IDS_FILE).write_text(json.dumps([*index.ids[:-1], index.ids[0]]))
     fix_crc(path, IDS_FILE)
     with pytest.raises(IndexFileError, match="duplicate id"):
         DenseIndex.load(path)

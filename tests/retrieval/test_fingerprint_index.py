@@ -88,7 +88,7 @@ def test_top_k_equals_brute_force_argsort_with_ties(data):
     nq = data.draw(st.integers(1, 11))  # covers the 4-query blocks and the remainder
     queries = patterns[np.random.default_rng(nq).integers(0, len(patterns), nq)]
     k = data.draw(st.integers(1, len(index) + 3))
-    excluded = [data.draw(st.lists(st.sampled_from(index.ids + ["absent"]), max_size=3)) for _ in range(nq)]
+    excluded = [data.draw(st.lists(st.sampled_from([*index.ids, "absent"]), max_size=3)) for _ in range(nq)]
     parallel = data.draw(st.booleans())
     scores, indices = index.search(queries, k, exclude_ids=excluded, parallel=parallel)
 

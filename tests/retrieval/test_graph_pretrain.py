@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from safetensors.torch import load_file
 from torch_geometric.data import Batch
 
+from molbridge.chem.graph_features import smiles_to_graphs
 from molbridge.errors import FileFormatError
 from molbridge.models.gin import WEIGHTS_FILE, GINConfig, GINEncoder
-from molbridge.chem.graph_features import smiles_to_graphs
 from molbridge.progress import Progress
 from molbridge.retrieval.graph_pretrain import (
     CHECKPOINT_FILE,

@@ -89,7 +89,7 @@ def test_budget_keeps_fewer_examples(llm):
 def test_icl_predictions_answer_every_record(llm):
     model, tokenizer = llm
     found = retrieve(TEXT2MOL, "bm25", POOL, TEST, 2)
-    rows, issues = icl_predictions(TEXT2MOL, POOL, TEST, found, model, tokenizer,
+    rows, _issues = icl_predictions(TEXT2MOL, POOL, TEST, found, model, tokenizer,
                                    IclSettings(k=2, style="completion", max_new_tokens=24, batch_size=2))
     assert [r[:2] for r in rows] == [(t.modalities.caption, t.modalities.smiles) for t in TEST]
     assert all(isinstance(r[2], str) and " " not in r[2] for r in rows)

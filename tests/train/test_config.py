@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.tiny_models import chebi20_tiny
 
 from molbridge.train.config import TrainConfigError, load_train_config
 from molbridge.train.examples import ExampleError
 from molbridge.train.loop import train
+from tests.tiny_models import chebi20_tiny
 
 
 def write(tmp_path: Path, data: dict) -> Path:

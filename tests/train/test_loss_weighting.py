@@ -3,23 +3,31 @@ micro-batches (or over ranks, tests/train/test_distributed.py) changes neither t
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+import yaml
 
 from molbridge.train.batches import encode, epoch_plan, learned_tokens
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import config_examples
-from molbridge.train.loop import train
 from molbridge.train.modeling import load_tokenizer
 from molbridge.train.run_log import read_log
 from tests.tiny_models import chebi20_tiny
 
 
 def step_one(tmp_path, tiny_llama, name: str, **settings) -> tuple[float, float, TrainConfig]:
+    """One fp32 optimizer step in its own process (Accelerate fixes the precision once per process)."""
     config = TrainConfig(model=str(tiny_llama), task="sft", max_steps=1, batching="random", precision="fp32",
                          lora={"r": 4, "alpha": 8, "dropout": 0.0}, eval_every=0, save_every=1, tensorboard=False,
                          data={"train": str(chebi20_tiny(tmp_path, 24)), "direction": "mol2text"},
                          out=str(tmp_path / name), **settings)
-    train(config)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    done = subprocess.run([sys.executable, "-m", "molbridge", "train", str(path), "--quiet"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
     row = read_log(tmp_path / name / "log.csv")[0]
     return float(row["loss"]), float(row["grad_norm"]), config
 

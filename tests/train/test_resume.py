@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from safetensors.torch import load_file
-from tests.tiny_models import chebi20_tiny
 
 from molbridge.train.checkpoints import CheckpointError
 from molbridge.train.config import load_train_config
 from molbridge.train.loop import train
+from tests.tiny_models import chebi20_tiny
 
 
 def config_file(tmp_path: Path, model: Path, **extra) -> Path:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import torch
-from tests.tiny_models import chebi20_tiny, make_tiny_t5
 
+from molbridge.apps.predict import predict
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example
 from molbridge.train.loop import train
 from molbridge.train.modeling import is_seq2seq, load_trained
-from molbridge.apps.predict import predict
+from tests.tiny_models import chebi20_tiny, make_tiny_t5
 
 
 def test_t5_lora_trains_and_predicts(tmp_path) -> None:

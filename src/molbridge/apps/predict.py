@@ -61,12 +61,13 @@ def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: in
     def replies(indices: list[int], track: bool, **sampling) -> dict[int, str]:
         nonlocal done
         found = {i: "" for i in indices if examples[i].prompt is None}  # over budget: answered with nothing
-        asked = [i for i in indices if examples[i].prompt is not None]
+        prompts = {i: prompt for i in indices if (prompt := examples[i].prompt) is not None}
+        asked = list(prompts)
         budgets = {i: max_new_tokens or examples[i].max_new_tokens or answer_kind(examples[i].kind).max_new_tokens
                    for i in asked}
         for budget, one_line in dict.fromkeys((budgets[i], answer_kind(examples[i].kind).one_line) for i in asked):
             rows = [i for i in asked if budgets[i] == budget and answer_kind(examples[i].kind).one_line == one_line]
-            texts = generate(model, tokenizer, [examples[i].prompt for i in rows], max_new_tokens=budget,
+            texts = generate(model, tokenizer, [prompts[i] for i in rows], max_new_tokens=budget,
                              batch_size=batch_size, stop=("\n",) if one_line else (),
                              progress=counted if track else None, **sampling)
             found.update(zip(rows, texts, strict=True))

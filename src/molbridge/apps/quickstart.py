@@ -14,7 +14,6 @@ Every stage resumes: a rerun after an interruption redoes only what is missing.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from molbridge.models.causal_lm import DEFAULT_LLM
 from molbridge.progress import ProgressFn
 from molbridge.records import Record
 from molbridge.train.config import TrainConfig
-
-log = logging.getLogger(__name__)
 
 MINI_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "mini-instructions.yaml"
 

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.apps.predict import Prediction
 from molbridge.atomic import write_text
+from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.train.run_log import read_log
 
 EXAMPLES_PER_TASK = 3

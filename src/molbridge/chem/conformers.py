@@ -15,14 +15,16 @@ worker: a batch job loses the one molecule, never the run.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import cast
 
 from rdkit import Chem
-from rdkit.Chem import AllChem
+from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
 
 from molbridge.chem.parse import to_mol
 from molbridge.errors import InvalidMolecule, MolbridgeError
@@ -57,25 +59,27 @@ def embed_conformer(smiles: str, *, seed: int = 0, timeout_s: int = 10, mmff_ite
     except InvalidMolecule as err:
         raise ConformerError(smiles, f"invalid molecule: {err.reason}") from None
     ladder = [(seed + i, False) for i in range(SEED_RETRIES)] + [(seed, True)]
-    for attempt, (attempt_seed, random_coords) in enumerate(ladder, start=1):
-        params = AllChem.ETKDGv3()
-        params.randomSeed, params.useRandomCoords, params.timeout = attempt_seed, random_coords, timeout_s
-        if AllChem.EmbedMolecule(mol, params) == 0:
+    for attempt, (attempt_seed, random_coords) in enumerate(ladder, start=1):  # noqa: B007 (read after the loop)
+        params = rdDistGeom.ETKDGv3()
+        # rdkit-stubs give EmbedParameters' property setters no value type: mypy takes it as EmbedParameters
+        params.randomSeed, params.useRandomCoords, params.timeout = (
+            attempt_seed, random_coords, timeout_s)  # type: ignore[assignment]
+        if rdDistGeom.EmbedMolecule(mol, params) == 0:
             break
     else:
         raise ConformerError(smiles, f"embedding failed after {len(ladder)} attempts (seeds and random coordinates)")
     method = f"ETKDGv3(seed={attempt_seed}{', random coords' if random_coords else ''})"
     energy = None
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        properties = AllChem.MMFFGetMoleculeProperties(mol)
-        field = AllChem.MMFFGetMoleculeForceField(mol, properties)
+    if rdForceFieldHelpers.MMFFHasAllMoleculeParams(mol):
+        properties = rdForceFieldHelpers.MMFFGetMoleculeProperties(mol)
+        field = rdForceFieldHelpers.MMFFGetMoleculeForceField(mol, properties)
         field.Minimize(maxIts=mmff_iterations)
         energy, method = field.CalcEnergy(), method + "+MMFF94"
     else:
         method += " (no MMFF94 parameters: not optimised)"
     positions = mol.GetConformer().GetPositions()
-    return Geometry([a.GetSymbol() for a in mol.GetAtoms()], [tuple(map(float, p)) for p in positions], energy,
-                    method, attempt)
+    return Geometry([a.GetSymbol() for a in mol.GetAtoms()], [(float(x), float(y), float(z)) for x, y, z in positions],
+                    energy, method, attempt)
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,9 @@ class ConformerRunner:
                     busy[connection] = (process, index, text, time.monotonic())
                 now = time.monotonic()
                 soonest = min(started for *_, started in busy.values()) + self.deadline_s
-                for connection in wait(list(busy), timeout=max(0.0, soonest - now)):
+                # wait returns some of the objects it was given: here Connections only
+                ready = cast("list[Connection]", wait(list(busy), timeout=max(0.0, soonest - now)))
+                for connection in ready:
                     process, index, text, started = busy.pop(connection)
                     _, geometry, cause = connection.recv()
                     idle.append((process, connection))
@@ -145,10 +151,8 @@ class ConformerRunner:
                                               time.monotonic() - started)
         finally:
             for process, connection in idle + [(p, c) for c, (p, *_) in busy.items()]:
-                try:
+                with contextlib.suppress(OSError):
                     connection.send(None)
-                except OSError:
-                    pass
                 process.join(timeout=1)
                 if process.is_alive():
                     process.kill()

@@ -36,8 +36,8 @@ def descriptors(mol: Chem.Mol) -> Descriptors:
     bonds), i.e. what ``rdkit.Chem.Lipinski`` reports.
     """
     return Descriptors(
-        mol_weight=_RDKitDescriptors.MolWt(mol),
-        logp=Crippen.MolLogP(mol),
+        mol_weight=_RDKitDescriptors.MolWt(mol),  # type: ignore[attr-defined]  # rdkit-stubs omit lambda descriptors
+        logp=Crippen.MolLogP(mol),  # type: ignore[attr-defined]  # rdkit-stubs omit lambda descriptors
         tpsa=rdMolDescriptors.CalcTPSA(mol),
         bertz_complexity=GraphDescriptors.BertzCT(mol),
         heavy_atoms=mol.GetNumHeavyAtoms(),

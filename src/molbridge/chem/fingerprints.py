@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rdkit import Chem, DataStructs
-from rdkit.Chem import MACCSkeys, rdFingerprintGenerator
+from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 
 BitVect = DataStructs.ExplicitBitVect
 CountVect = DataStructs.ULongSparseIntVect
@@ -43,8 +43,8 @@ def morgan_bits(mol: Chem.Mol, radius: int = 2, n_bits: int = 2048) -> BitVect:
 
 
 def maccs(mol: Chem.Mol) -> BitVect:
-    """The 167-bit MACCS keys (RDKit has no generator for them)."""
-    return MACCSkeys.GenMACCSKeys(mol)
+    """The 167-bit MACCS keys (RDKit has no generator for them); ``MACCSkeys.GenMACCSKeys`` is this function."""
+    return rdMolDescriptors.GetMACCSKeysFingerprint(mol)
 
 
 def rdk(mol: Chem.Mol) -> BitVect:

@@ -107,8 +107,8 @@ def paraphrase_cmd(
     rounds: int = typer.Option(1, "--rounds", min=1, help="rewrites asked per phrasing"),
 ) -> None:
     """Expand a family's phrasings with a local chat model; kept rewrites are checked and listed as generated."""
-    from molbridge.tasks.paraphrase import paraphrase_family, write_family
     from molbridge.models.causal_lm import load_causal_lm, reply_function
+    from molbridge.tasks.paraphrase import paraphrase_family, write_family
 
     with user_errors():
         reply = reply_function(*load_causal_lm(model), chat_template=False)

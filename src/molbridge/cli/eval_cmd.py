@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from molbridge.cli.errors import user_errors
+from molbridge.tasks import TASKS, Task
 
 app = typer.Typer(help="Score prediction files (MolT5 conventions by default).", no_args_is_help=True)
 
@@ -61,31 +62,31 @@ def _columns(id_field: str, reference_field: str, prediction_field: str):
     return ColumnMap(id=id_field, reference=reference_field, prediction=prediction_field)
 
 
-@app.command("mol2text")
-def mol2text(
-    file: Path = typer.Argument(..., help="prediction file"),
-    fmt: str = FormatOpt, reference: Path | None = ReferenceOpt, text_tokenizer: str | None = TokenizerOpt,
-    convention: str = ConventionOpt, as_json: bool = JsonOpt, workers: int | None = WorkersOpt,
-    bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
-    prediction_field: str = PredFieldOpt,
-) -> None:
-    """Molecule → caption: BLEU-2/4, ROUGE-1/2/L, METEOR."""
-    _run("mol2text", file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
-         _columns(id_field, reference_field, prediction_field))
+def _score_command(task: Task):
+    """The `molbridge eval TASK` command of one registered task with a MolT5 prediction-file layout."""
+
+    def score(
+        file: Path = typer.Argument(..., help="prediction file"),
+        fmt: str = FormatOpt, reference: Path | None = ReferenceOpt, text_tokenizer: str | None = TokenizerOpt,
+        convention: str = ConventionOpt, as_json: bool = JsonOpt, workers: int | None = WorkersOpt,
+        bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
+        prediction_field: str = PredFieldOpt,
+        fcd: bool = typer.Option(False, "--fcd", help="also compute FCD (fcd package ChemNet; molecule answers)"),
+    ) -> None:
+        if fcd and task.family != "molecule":
+            raise typer.BadParameter(f"FCD scores molecules; {task.name} answers are scored as {task.family}")
+        _run(task.name, file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
+             _columns(id_field, reference_field, prediction_field), fcd=fcd)
+
+    score.__doc__ = f"{task.description[:1].upper()}{task.description[1:]}: {METRICS[task.family]}."
+    return score
 
 
-@app.command("text2mol")
-def text2mol(
-    file: Path = typer.Argument(..., help="prediction file"),
-    fmt: str = FormatOpt, reference: Path | None = ReferenceOpt, text_tokenizer: str | None = TokenizerOpt,
-    convention: str = ConventionOpt, as_json: bool = JsonOpt, workers: int | None = WorkersOpt,
-    bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
-    prediction_field: str = PredFieldOpt,
-    fcd: bool = typer.Option(False, "--fcd", help="also compute FCD (fcd package ChemNet)"),
-) -> None:
-    """Caption → molecule: BLEU, exact match, Levenshtein, validity, MACCS/RDK/Morgan FTS (+ FCD)."""
-    _run("text2mol", file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
-         _columns(id_field, reference_field, prediction_field), fcd=fcd)
+METRICS = {"text": "BLEU-2/4, ROUGE-1/2/L, METEOR",
+           "molecule": "BLEU, exact match, Levenshtein, validity, MACCS/RDK/Morgan FTS (+ FCD)"}
+for _task in TASKS:
+    if _task.molt5:
+        app.command(_task.name)(_score_command(_task))
 
 
 @app.command("conventions")

@@ -37,7 +37,8 @@ def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress and RDKit messages."),
 ) -> None:
     """molbridge — see `molbridge COMMAND --help`."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     # RDKit warns about many valid molecules (stereo, hydrogens); batch commands would drown in it.
     # Errors still show, and --verbose shows everything. RDKit sets its logger's level when first
     # imported, so import it (with our routing) before setting ours, or a later import undoes it.

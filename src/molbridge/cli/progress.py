@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from molbridge.progress import Progress as Event
 from molbridge.progress import ProgressFn
@@ -18,10 +26,11 @@ def progress_bars(enabled: bool = True) -> Iterator[ProgressFn | None]:
     if not enabled:
         yield None
         return
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
-               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}"))
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[unit]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[note]}"))
     with Progress(*columns, console=Console(stderr=True)) as bars:
-        stages: dict[str, int] = {}
+        stages: dict[str, TaskID] = {}
 
         def update(event: Event) -> None:
             if event.stage not in stages:

@@ -160,7 +160,8 @@ def pretrain_gin_cmd(
                               batch_size=batch_size, seed=seed, progress=progress)
     resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""
     typer.echo(f"pre-trained {result.steps} steps{resumed} on {result.molecules} molecules ({result.invalid} "
-               f"invalid skipped), loss {result.final_loss:.4f}, {result.seconds:.0f} s; encoder in {result.encoder_dir}")
+               f"invalid skipped), loss {result.final_loss:.4f}, {result.seconds:.0f} s; "
+               f"encoder in {result.encoder_dir}")
 
 
 @app.command("icl")
@@ -204,9 +205,11 @@ def icl(
             check_retriever(spec, retriever)
         pool_records, test_records = records_from_chebi20(pool), fixed_subset(records_from_chebi20(test), subset, seed)
         depth = max(candidates, k)
-        found = (retrieve(spec, retriever, pool_records, test_records, depth, seed=seed, ties=ties, encoder=encoder)
-                 if retriever is not None else
-                 from_neighbours(read_neighbours(neighbours_file), pool_records, test_records, depth))
+        if retriever is not None:
+            found = retrieve(spec, retriever, pool_records, test_records, depth, seed=seed, ties=ties, encoder=encoder)
+        else:
+            assert neighbours_file is not None  # exactly one of the two was given (checked above)
+            found = from_neighbours(read_neighbours(neighbours_file), pool_records, test_records, depth)
         llm, tokenizer = load_causal_lm(model)
         rows, issues = icl_predictions(spec, pool_records, test_records, found, llm, tokenizer, settings,
                                        progress=progress)

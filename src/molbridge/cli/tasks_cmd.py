@@ -12,14 +12,14 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="print one JSON obj
     from molbridge.data import sources  # noqa: F401  (registers the sources)
     from molbridge.tasks import SOURCES, TASKS
 
+    feeds = {s.name: [t.name for t in TASKS if t.build is not None and t.needs <= s.provides]
+             if not s.imported else ["its own task names"] for s in SOURCES}
     listing = {
         "tasks": {t.name: {"description": t.description, "answer": t.answer.name, "scorer": t.family,
                            "copy_baseline": t.copy, "consumes": list(t.consumes), "split_group": t.split_group,
                            "built": t.build is not None} for t in TASKS},
         "sources": {s.name: {"description": s.description, "license": s.license, "imported": s.imported,
-                             "remote": s.remote,
-                             "feeds": [t.name for t in TASKS if t.build is not None and t.needs <= s.provides]
-                             if not s.imported else ["its own task names"]} for s in SOURCES},
+                             "remote": s.remote, "feeds": feeds[s.name]} for s in SOURCES},
     }
     if as_json:
         typer.echo(json.dumps(listing, indent=2))
@@ -29,5 +29,5 @@ def tasks(as_json: bool = typer.Option(False, "--json", help="print one JSON obj
         typer.echo(f"  {name:<21} {t['answer']:<8} scored as {t['scorer']:<15} copy {t['copy_baseline'] or '—':<7} "
                    f"{t['description']}")
     typer.echo("sources:")
-    for name, s in listing["sources"].items():
-        typer.echo(f"  {name:<17} feeds {', '.join(s['feeds'])}")
+    for name in listing["sources"]:
+        typer.echo(f"  {name:<17} feeds {', '.join(feeds[name])}")

@@ -41,7 +41,8 @@ def predict(
     run: Path = typer.Argument(..., help="a `molbridge train` run directory"),
     out: Path = typer.Option(..., "--out", help="JSONL prediction file (ChEBI-20 runs also get MolT5 TSVs beside it)"),
     split: str = typer.Option("test", "--split", help="dataset split to answer (instruction runs)"),
-    test: Path | None = typer.Option(None, "--test", help="ChEBI-20 TSV to answer (sft / icma runs; default: data.eval)"),
+    test: Path | None = typer.Option(None, "--test",
+                                     help="ChEBI-20 TSV to answer (sft / icma runs; default: data.eval)"),
     per_task: int | None = typer.Option(None, "--per-task", help="at most this many examples per task (a seeded "
                                         "subset for ChEBI-20)"),
     beams: int = typer.Option(1, "--beams", help="beam width (1 = greedy)"),

@@ -84,7 +84,8 @@ def _shared(b_items: Sequence[AuditItem], a_items: Sequence[AuditItem], a_keys: 
     for item, key in zip(a_items, a_keys):
         if key is not None:
             by_key.setdefault(key, []).append(item.id)
-    return [Shared(item.id, key, by_key[key]) for item, key in zip(b_items, b_keys) if key is not None and key in by_key]
+    return [Shared(item.id, key, by_key[key]) for item, key in zip(b_items, b_keys, strict=True)
+            if key is not None and key in by_key]
 
 
 def audit(a: Sequence[AuditItem], b: Sequence[AuditItem]) -> AuditReport:
@@ -134,7 +135,7 @@ def _build_items(directory: Path, split: str) -> list[AuditItem]:
     shards = sorted((directory / "data").glob(f"{split}-*.parquet"))
     if not shards:
         raise FileFormatError(str(directory), None, f"no {split} shards in this build")
-    items = {}
+    items: dict[tuple[str, str, str, str], AuditItem] = {}
     for shard in shards:
         for record in read_shard(shard):
             m = record.modalities

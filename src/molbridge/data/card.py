@@ -10,24 +10,25 @@ with Hugging Face `datasets`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from molbridge.atomic import atomic_path, write_json, write_text  # noqa: E402
-from molbridge.tasks import SOURCES  # noqa: E402
+from molbridge.atomic import atomic_path, write_json, write_text
+from molbridge.tasks import SOURCES
 
 PLOTS = (("mol_weight", "molecular weight (g/mol)"), ("bertz_complexity", "Bertz complexity"),
          ("heavy_atoms", "heavy atoms"), ("rings", "rings (SSSR)"))
 
 
-def _histogram(values: list[float], label: str, path: Path, integer: bool) -> None:
+def _histogram(values: Sequence[float], label: str, path: Path, integer: bool) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
-    bins = np.arange(min(values), max(values) + 2) - 0.5 if integer else 40
+    bins = (np.arange(min(values), max(values) + 2) - 0.5).tolist() if integer else 40
     ax.hist(values, bins=bins, color="#3b6ea5")
     ax.set_xlabel(label)
     ax.set_ylabel("molecules")
@@ -38,7 +39,7 @@ def _histogram(values: list[float], label: str, path: Path, integer: bool) -> No
 
 
 def _tasks_plot(per_task: dict[str, int], path: Path) -> None:
-    names = sorted(per_task, key=per_task.get)
+    names = sorted(per_task, key=per_task.__getitem__)
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1), dpi=100)
     ax.barh(names, [per_task[n] for n in names], color="#5a9e6f")
     ax.set_xlabel("records")
@@ -63,8 +64,8 @@ def write_card(out: Path, config, counts: dict, qc_report: dict, problems: dict,
         figures["records per task"] = "plots/records_per_task.png"
     columns = list(zip(*[m[1:] for m in molecules])) if molecules else []
     summary = {}
-    for (name, label), values in zip(PLOTS, columns):
-        values = list(values)
+    for (name, label), column in zip(PLOTS, columns):
+        values = list(column)
         _histogram(values, label, plots / f"{name}.png", integer=name in ("heavy_atoms", "rings"))
         figures[label] = f"plots/{name}.png"
         summary[name] = {"min": min(values), "median": float(np.median(values)), "max": max(values)}
@@ -103,7 +104,8 @@ def _phrasings(directory: str | None) -> dict:
 def _markdown(card: dict) -> str:
     lines = [f"# {card['name']}", "", card["description"], "",
              f"{card['records']:,} records ({', '.join(f'{k} {v:,}' for k, v in card['splits'].items())}) about "
-             f"{card['molecules']:,} distinct molecules and {card['proteins']:,} proteins; split `{card['split']['method']}` "
+             f"{card['molecules']:,} distinct molecules and {card['proteins']:,} proteins; "
+             f"split `{card['split']['method']}` "
              f"{tuple(card['split']['fractions'])}, seed {card['split']['seed']}. Built with {card['runner']}.", "",
              "## Load", "", "```python", "import datasets", f"ds = {card['load']}", "```", "",
              "## Records per task and split", "", "| task | " + " | ".join(card["counts"]) + " | all |",

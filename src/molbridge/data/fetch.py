@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from molbridge.atomic import atomic_directory
 from molbridge.cache import cache_dir
 from molbridge.errors import MissingResourceError
 
@@ -54,14 +55,12 @@ def fetch_debian(package: str) -> Path:
         unpack = subprocess.run(["dpkg", "-x", str(debs[0]), str(unpacked)], capture_output=True, text=True)
         if unpack.returncode != 0:
             raise MissingResourceError(f"dpkg -x {debs[0].name} failed: {unpack.stderr.strip()[-300:]}")
-        staging = Path(work) / "keep"
-        for relative in _KEEP.get(package, ("",)):
-            source, destination = unpacked / relative, staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(source), str(destination))
-        (staging / _MARKER).write_text(debs[0].name + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        with atomic_directory(target) as staging:
+            for relative in _KEEP.get(package, ("",)):
+                source, destination = unpacked / relative, staging / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(source), str(destination))
+            (staging / _MARKER).write_text(debs[0].name + "\n")
     return target
 
 

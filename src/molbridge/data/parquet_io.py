@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from molbridge.atomic import atomic_path
-from molbridge.records import Record
 from molbridge.errors import FileFormatError
+from molbridge.records import Record
 
 _POINT = pa.list_(pa.float64(), 3)
 SCHEMA = pa.schema([

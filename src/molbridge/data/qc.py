@@ -30,13 +30,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rdkit import Chem
 
 from molbridge.chem.parse import to_inchikey, to_mol
-from molbridge.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
+from molbridge.records import Record
 from molbridge.tasks import question_key, task_for
 
 ORGANIC = ("H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I")
@@ -63,7 +63,7 @@ class QCConfig:
     min_caption_words: int = 8
     protein_redundancy: Literal["drop", "keep"] = "drop"
     # read by pydantic where a build config holds a QCConfig: a misspelt key is an error, not ignored
-    __pydantic_config__ = {"extra": "forbid"}
+    __pydantic_config__: ClassVar[dict] = {"extra": "forbid"}
 
     def __post_init__(self) -> None:
         if self.min_heavy_atoms > self.max_heavy_atoms or self.min_protein_length > self.max_protein_length:

@@ -27,8 +27,8 @@ from rdkit import Chem
 
 from molbridge.chem.parse import connectivity_block, to_inchikey, to_mol
 from molbridge.chem.scaffolds import murcko_scaffold
-from molbridge.records import Record
 from molbridge.errors import InvalidMolecule, MolbridgeError
+from molbridge.records import Record
 from molbridge.tasks import task_for
 
 METHODS = ("random", "scaffold", "cluster", "keep")

@@ -15,10 +15,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from molbridge.errors import FileFormatError
 
+if TYPE_CHECKING:
+    from _csv import Reader
+
 _FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)  # csv's default 128 KiB cuts long generated outputs
+Quoting = Literal[0, 1, 2, 3]  # csv.QUOTE_MINIMAL, QUOTE_ALL, QUOTE_NONNUMERIC, QUOTE_NONE
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def read_table(
     *,
     delimiter: str,
     required: Sequence[str] = (),
-    quoting: int = csv.QUOTE_MINIMAL,
+    quoting: Quoting = csv.QUOTE_MINIMAL,
 ) -> tuple[list[str], Iterator[Row]]:
     """Header and rows of a delimited file; checks that the `required` columns exist."""
     text = read_text(path)
@@ -63,7 +68,8 @@ def read_table(
         raise FileFormatError(str(path), None, "empty file: expected a header line")
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting,
+                        strict=quoting != csv.QUOTE_NONE)
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
@@ -81,7 +87,7 @@ def read_table(
     return header, _rows(path, reader, header)
 
 
-def _rows(path: str | Path, reader, header: list[str]) -> Iterator[Row]:
+def _rows(path: str | Path, reader: Reader, header: list[str]) -> Iterator[Row]:
     width = len(header)
     while True:
         try:
@@ -94,9 +100,10 @@ def _rows(path: str | Path, reader, header: list[str]) -> Iterator[Row]:
         if not fields or (len(fields) == 1 and not fields[0].strip() and width > 1):
             continue  # blank line
         ragged = None
+        values: list[str | None] = list(fields)
         if len(fields) < width:
             ragged = f"{len(fields)} fields, header has {width}"
-            fields = fields + [None] * (width - len(fields))  # type: ignore[list-item]
+            values += [None] * (width - len(fields))
         elif len(fields) > width:
             ragged = f"{len(fields)} fields, header has {width}"
-        yield Row(line=line, values=dict(zip(header, fields)), ragged=ragged)
+        yield Row(line=line, values=dict(zip(header, values)), ragged=ragged)

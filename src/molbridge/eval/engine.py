@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from molbridge.errors import ConventionError
 from molbridge.eval.conventions import get_convention
 from molbridge.eval.predictions import ColumnMap, PredictionSet, read_predictions
 from molbridge.eval.results import MetricReport
-from molbridge.errors import ConventionError
 from molbridge.tasks import TASKS
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import itertools
 import logging
 import re
 import time
@@ -123,6 +124,10 @@ def _unpack_model(model: nn.Module) -> _ChemNet:
         model = copy.deepcopy(model).cpu()
         layers = list(model.children())
     conv1, conv2, lstm1, lstm2 = layers[1], layers[4], layers[8], layers[11]
+    if not (isinstance(conv1, nn.Conv1d) and isinstance(conv2, nn.Conv1d) and isinstance(lstm1, nn.LSTM)
+            and isinstance(lstm2, nn.LSTM)):  # fcd builds them from torch's classes; a look-alike is refused
+        raise ValueError(f"not an fcd ChemNet model: layers {names[1]}, {names[4]}, {names[8]}, {names[11]} are "
+                         "not torch's Conv1d and LSTM")
     for conv, c_in in ((conv1, _VOCAB_SIZE), (conv2, _CONV_CHANNELS)):
         if (
             conv.kernel_size != (4,)
@@ -252,7 +257,7 @@ def _activations_distinct(smiles: Sequence[str], pad_len: int, net: _ChemNet) ->
     # LSTM 1 over each group's own positions (reversed), from the shared state.
     y1 = torch.empty(conv.shape[0], _HIDDEN1)
     bounds = np.r_[group_starts, n]
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         v = int(m2[a])
         lo, hi = int(offsets[a]), int(offsets[b])
         h0, c0 = states[t2 - v]

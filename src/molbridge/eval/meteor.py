@@ -12,10 +12,11 @@ process. Tests compare it with `nltk.translate.meteor_score` on every ChEBI-20 p
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import lru_cache, cache
+from functools import cache, lru_cache
 
 import numpy as np
 from nltk.stem.porter import PorterStemmer
@@ -102,7 +103,7 @@ def _match(hyp: Enum, ref: Enum, related: Callable[[str], frozenset[str]] | None
 
 def _chunks(matches: list[tuple[int, int]]) -> int:
     chunks = 1
-    for (h0, r0), (h1, r1) in zip(matches, matches[1:]):
+    for (h0, r0), (h1, r1) in itertools.pairwise(matches):
         if not (h1 == h0 + 1 and r1 == r0 + 1):
             chunks += 1
     return chunks

@@ -59,7 +59,7 @@ def _parse(smiles: str, empty_valid: bool) -> Chem.Mol | None:
         return None
     try:
         return Chem.MolFromSmiles(smiles)
-    except Exception:  # noqa: BLE001 - any RDKit failure is an invalid molecule here
+    except Exception:
         return None
 
 

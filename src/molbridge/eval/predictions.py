@@ -75,7 +75,8 @@ def write_molt5(path: str | Path, layout: Layout, rows: Iterable[tuple[str, str,
     those become spaces (predictions are single-line text or SMILES).
     """
     lines = [f"{_MOLT5_SOURCE[layout]}\tground truth\toutput"]
-    lines += ["\t".join(" ".join(f.split("\t")).replace("\n", " ").replace("\r", " ") for f in fields) for fields in rows]
+    lines += ["\t".join(" ".join(f.split("\t")).replace("\n", " ").replace("\r", " ") for f in fields)
+              for fields in rows]
     write_text(path, "\n".join(lines) + "\n")
     return len(lines) - 1
 
@@ -154,7 +155,9 @@ def _prediction(result: PredictionSet, row: Row, column: str) -> str | None:
 
 
 def _read_molregpt(path: str | Path, task: Task, refs: list[Record], raw: bool) -> PredictionSet:
-    column = _MOLREGPT_COLUMN[task.molt5]
+    layout = task.molt5
+    assert layout is not None  # read_predictions refuses tasks without a MolT5 layout before reading
+    column = _MOLREGPT_COLUMN[layout]
     _, rows = read_table(path, delimiter="\t", required=("CID", column), quoting=csv.QUOTE_NONE)
     result = PredictionSet(str(path), "molregpt", task.name, [])
     by_cid = _index_by_id(path, ((row.get("CID") or "", row) for row in rows))
@@ -208,7 +211,7 @@ def _csv_records(path: str | Path, columns: ColumnMap) -> list[dict]:
     _, rows = read_table(path, delimiter=",", required=())
     records = []
     for row in rows:
-        rec = {k: v for k, v in row.values.items() if v is not None}
+        rec: dict[str, str | int] = {k: v for k, v in row.values.items() if v is not None}
         if row.ragged:
             rec.pop(columns.prediction, None)
             rec["__ragged__"] = row.ragged
@@ -231,7 +234,8 @@ def _from_records(path: str | Path, fmt: str, task: Task, records: list[dict], c
             result.issues.append(f"line {line}: no {columns.prediction!r} field; prediction scored as invalid")
             return None
         if not isinstance(value, str):
-            result.issues.append(f"line {line}: {columns.prediction!r} is {type(value).__name__}, not text; scored as invalid")
+            result.issues.append(f"line {line}: {columns.prediction!r} is {type(value).__name__}, not text; "
+                                 "scored as invalid")
             return None
         return value
 

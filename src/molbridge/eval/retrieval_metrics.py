@@ -8,7 +8,7 @@ policy rather than by the sort's arbitrary order (3D-MoLM's argsort leaves ties 
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -17,6 +17,17 @@ from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, mean_metric
 from molbridge.eval.results import MetricReport
 
 Ties = Literal["pessimistic", "optimistic"]
+
+
+class _Convention(TypedDict):
+    """The ranking settings `retrieval_both_directions` applies to both directions."""
+
+    ks: tuple[int, ...]
+    batch_size: int | None
+    seed: int
+    ties: Ties
+    n_resamples: int
+
 
 # Rows compared at once when ranking: bounds the boolean temporaries to ~4M cells.
 _CHUNK_CELLS = 4_000_000
@@ -93,7 +104,7 @@ def _check_convention(ks: tuple[int, ...], batch_size: int | None) -> tuple[tupl
     """Sorted distinct ks and the batch size as plain ints (numpy ints accepted, bools refused)."""
 
     def positive_int(v: object) -> bool:
-        return isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+        return isinstance(v, Integral) and not isinstance(v, bool) and int(v) >= 1
 
     if batch_size is not None and not positive_int(batch_size):
         raise ConventionError(f"batch_size must be a positive int or None (full ranking), got {batch_size!r}")
@@ -174,7 +185,7 @@ def retrieval_both_directions(
     the transpose; both use the same pool, tie policy and bootstrap seed.
     """
     arr = _check_scores(scores)
-    common = {"ks": ks, "batch_size": batch_size, "seed": seed, "ties": ties, "n_resamples": n_resamples}
+    common: _Convention = {"ks": ks, "batch_size": batch_size, "seed": seed, "ties": ties, "n_resamples": n_resamples}
     return {
         "m2t": retrieval_report(arr, task="retrieval_m2t", **common),
         "t2m": retrieval_report(arr.T, task="retrieval_t2m", **common),

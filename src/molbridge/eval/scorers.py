@@ -50,16 +50,18 @@ def score_answers(rows: Answers, *, convention: str | None = None, text_tokenize
     return report
 
 
-def _text(rows: Answers, convention: str, text_tokenizer: str | None) -> MetricReport:
+def _text(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
     from molbridge.eval.text_metrics import score_mol2text
 
+    assert convention is not None  # score_answers falls back to DEFAULT_CONVENTIONS["text"]
     return score_mol2text(rows.references, rows.answers, get_convention(convention, text_tokenizer=text_tokenizer),
                           workers=1)
 
 
-def _molecule(rows: Answers, convention: str, text_tokenizer: str | None) -> MetricReport:
+def _molecule(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
     from molbridge.eval.mol_metrics import score_text2mol
 
+    assert convention is not None  # score_answers falls back to DEFAULT_CONVENTIONS["molecule"]
     read = rows.task.answer.as_smiles
     references = [read(r) or r for r in rows.references] if read else list(rows.references)
     answers = [(read(a) or "") if read and a else a for a in rows.answers]

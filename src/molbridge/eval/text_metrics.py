@@ -105,7 +105,8 @@ def score_mol2text(
         notes.append(f"{missing} missing outputs scored as empty text (zero), not dropped")
     return MetricReport(
         task="mol2text",
-        convention={**convention.model_dump(), "versions": package_versions("nltk", "rouge-score", "tokenizers", "transformers")},
+        convention={**convention.model_dump(),
+                    "versions": package_versions("nltk", "rouge-score", "tokenizers", "transformers")},
         n=n,
         metrics=metrics,
         counts={"missing_outputs": missing, "empty_outputs": empty},

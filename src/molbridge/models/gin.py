@@ -18,9 +18,6 @@ sibling and renamed, so a crash never leaves a half-written model under the targ
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -34,8 +31,9 @@ from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import GINEConv, global_add_pool, global_max_pool, global_mean_pool
 
-from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
+from molbridge.atomic import atomic_directory
 from molbridge.chem.graph_features import ATOM_FEATURE_DIMS, BOND_FEATURE_DIMS, smiles_to_graphs
+from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
 
 FORMAT = "molbridge.gin/1"
 CONFIG_FILE = "config.json"
@@ -80,9 +78,10 @@ class CategoricalEmbedding(nn.Module):
 
     def __init__(self, dims: Sequence[int], width: int, extra_rows: int = 0) -> None:
         super().__init__()
-        self.tables = nn.ModuleList(nn.Embedding(dim + extra_rows, width) for dim in dims)
-        for table in self.tables:
+        tables = [nn.Embedding(dim + extra_rows, width) for dim in dims]
+        for table in tables:
             nn.init.xavier_uniform_(table.weight)
+        self.tables = nn.ModuleList(tables)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         out = self.tables[0](codes[:, 0])
@@ -130,18 +129,12 @@ class GINEncoder(nn.Module):
 
     def save(self, directory: str | Path) -> Path:
         """Write ``config.json`` + ``model.safetensors`` into `directory` (replacing it whole); returns it."""
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            meta = {"format": FORMAT, "config": asdict(self.config),
-                    "atom_feature_dims": list(ATOM_FEATURE_DIMS), "bond_feature_dims": list(BOND_FEATURE_DIMS)}
+        meta = {"format": FORMAT, "config": asdict(self.config),
+                "atom_feature_dims": list(ATOM_FEATURE_DIMS), "bond_feature_dims": list(BOND_FEATURE_DIMS)}
+        with atomic_directory(directory) as staging:
             (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(staging / WEIGHTS_FILE))
-            _replace_dir(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> GINEncoder:
@@ -185,18 +178,6 @@ def _read_config(path: Path) -> GINConfig:
     except GINConfigError as err:
         raise FileFormatError(str(path), None, str(err)) from None
 
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    """Put `staging` at `target`; an existing target is moved aside first and deleted only afterwards."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    if not target.is_dir():
-        raise FileExistsError(f"{target} exists and is not a directory; not replacing it with a model")
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.replace(target, retired / target.name)
-    os.replace(staging, target)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 class GraphEmbeddings(NamedTuple):

@@ -13,9 +13,9 @@ MMseqs2). Which method ran is returned with the clusters.
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 

@@ -17,7 +17,7 @@ def read_ca_chain(path: str | Path, chain: str | None = None) -> tuple[str, list
     """(sequence, Cα coordinates in Å) of `chain` (default: the first chain with amino acids) of the first model."""
     from Bio.PDB import MMCIFParser, PDBParser
     from Bio.PDB.PDBExceptions import PDBConstructionWarning
-    from Bio.PDB.Polypeptide import is_aa, three_to_index, index_to_one
+    from Bio.PDB.Polypeptide import index_to_one, is_aa, three_to_index
 
     path = Path(path)
     parser = MMCIFParser(QUIET=True) if path.suffix.lower() in (".cif", ".mmcif") else PDBParser(QUIET=True)
@@ -43,5 +43,9 @@ def read_ca_chain(path: str | Path, chain: str | None = None) -> tuple[str, list
             except (KeyError, ValueError):
                 letters.append("X")
         # Biopython stores float32; PDB and mmCIF give 3 decimals, so round back to what the file says
-        return "".join(letters), [tuple(round(float(c), 3) for c in r["CA"].coord) for r in residues]
+        return "".join(letters), [_rounded(*r["CA"].coord) for r in residues]
     raise FileFormatError(str(path), None, f"no amino-acid chain{f' {chain!r}' if chain else ''} with Cα atoms")
+
+
+def _rounded(x: float, y: float, z: float) -> tuple[float, float, float]:
+    return round(float(x), 3), round(float(y), 3), round(float(z), 3)

@@ -75,10 +75,10 @@ def retrieve(task: Task, retriever: str, pool: Sequence[Record], queries: Sequen
     if RETRIEVERS[retriever] == "text":
         pool_texts, query_texts = [task.source.get(p) for p in pool], [task.source.get(q) for q in queries]
         if retriever == "bm25":
-            from molbridge.retrieval.bm25 import BM25Index
+            from molbridge.retrieval.bm25 import BM25Index, check_ties
 
             index = BM25Index.build(pool_ids, pool_texts)
-            scores, indices = index.search(query_texts, k, exclude_ids=exclude, ties=ties)
+            scores, indices = index.search(query_texts, k, exclude_ids=exclude, ties=check_ties(ties))
             return Retrieved(indices, scores)
         return _minilm(pool_ids, pool_texts, [q.id for q in queries], query_texts, k, exclude, encoder)
     pool_smiles, query_smiles = [p.modalities.smiles or "" for p in pool], [q.modalities.smiles or "" for q in queries]
@@ -141,11 +141,12 @@ def _fingerprints(kind: str, pool_ids: Sequence[str], pool_smiles: Sequence[str]
     issues = [f"pool record {rid} not indexed: {reason}" for rid, reason in failed]
     spec: FingerprintSpec = index.spec
     batch = map_molecules(spec.featurize, list(query_smiles))
-    ok = [i for i, fp in enumerate(batch.values) if fp is not None]
+    valid = [(i, fp) for i, fp in enumerate(batch.values) if fp is not None]
+    ok = [i for i, _ in valid]
     indices = np.full((len(query_ids), k), -1, np.int64)
     scores = np.full((len(query_ids), k), np.nan)
     if ok:
-        s, idx = index.search([batch.values[i] for i in ok], k,
+        s, idx = index.search([fp for _, fp in valid], k,
                               exclude_ids=[exclude[i] for i in ok] if exclude else None)
         # map index rows (valid pool molecules only) back to pool positions
         position = {rid: i for i, rid in enumerate(pool_ids)}
@@ -163,7 +164,9 @@ def _random(pool_ids: Sequence[str], queries: Sequence[Record], k: int, seed: in
     indices = np.full((len(queries), k), -1, np.int64)
     for row, query in enumerate(queries):
         allowed = [i for i, rid in enumerate(pool_ids) if not exclude or rid != query.id]
-        chosen = rng.choice(allowed, size=min(k, len(allowed)), replace=False) if allowed else []
+        chosen: np.ndarray | list[int] = []
+        if allowed:
+            chosen = rng.choice(allowed, size=min(k, len(allowed)), replace=False)
         indices[row, : len(chosen)] = chosen
     return Retrieved(indices, np.where(indices >= 0, 0.0, np.nan))
 

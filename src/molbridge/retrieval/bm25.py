@@ -34,13 +34,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 import bm25s
 import numpy as np
 from bm25s.selection import topk as bm25s_topk
 from bm25s.stopwords import STOPWORDS_EN
 
+from molbridge.atomic import atomic_directory
 from molbridge.errors import FileFormatError, MolbridgeError
 
 TokenizerName = Literal["default", "chemical"]
@@ -58,6 +59,17 @@ _CLOSERS = {v: k for k, v in _BRACKETS.items()}
 
 class BM25IndexError(MolbridgeError, ValueError):
     """A BM25 index that cannot be built or queried as asked (empty corpus, duplicate id, bad k)."""
+
+
+def _is_tie_rule(ties: object) -> TypeGuard[TieRule]:
+    return ties in ("lowest", "bm25s")
+
+
+def check_ties(ties: str) -> TieRule:
+    """`ties` as a TieRule; BM25IndexError if it is not one."""
+    if not _is_tie_rule(ties):
+        raise BM25IndexError(f"ties must be 'lowest' or 'bm25s', got {ties!r}")
+    return ties
 
 
 def tokenize_default(text: str) -> list[str]:
@@ -159,17 +171,17 @@ class BM25Index:
             raise TypeError("queries must be a sequence of strings, not one string")
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise BM25IndexError(f"k must be a positive integer, got {k!r}")
-        if ties not in ("lowest", "bm25s"):
-            raise BM25IndexError(f"ties must be 'lowest' or 'bm25s', got {ties!r}")
+        check_ties(ties)
         if exclude_ids is not None and len(exclude_ids) != len(queries):
             raise BM25IndexError(f"exclude_ids has {len(exclude_ids)} entries for {len(queries)} queries")
         out_scores = np.full((len(queries), k), np.nan, dtype=np.float32)
         out_index = np.full((len(queries), k), -1, dtype=np.int64)
         for row, query in enumerate(queries):
             scores = self.scores(query)
-            if exclude_ids is not None and exclude_ids[row] is not None:
+            excluded = exclude_ids[row] if exclude_ids is not None else None
+            if excluded is not None:
                 scores = scores.copy()
-                scores[self._excluded(exclude_ids[row])] = -np.inf
+                scores[self._excluded(excluded)] = -np.inf
             top = _top_k(scores, min(k, len(scores)), ties)
             top = top[np.isfinite(scores[top])]
             out_index[row, : len(top)] = top
@@ -181,13 +193,13 @@ class BM25Index:
         return [self._position[i] for i in ids if i in self._position]
 
     def save(self, directory: str | Path) -> Path:
-        """Write bm25s's files plus `molbridge_bm25.json` (ids, tokenizer) into `directory`."""
-        d = Path(directory)
-        self.model.save(d, show_progress=False)
+        """Write bm25s's files plus `molbridge_bm25.json` (ids, tokenizer) as `directory`, atomically."""
         meta = {"format": FORMAT, "tokenizer": self.tokenizer, "bm25s_version": bm25s.__version__,
                 "ids": list(self.ids)}
-        (d / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return d
+        with atomic_directory(directory) as staging:
+            self.model.save(staging, show_progress=False)
+            (staging / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> BM25Index:

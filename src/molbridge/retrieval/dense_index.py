@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +37,7 @@ import faiss
 import numpy as np
 from numpy.typing import ArrayLike
 
+from molbridge.atomic import atomic_directory
 from molbridge.retrieval.fingerprint_index import IndexFileError, IndexInputError
 
 Metric = Literal["cosine", "ip"]
@@ -104,14 +103,16 @@ class DenseIndex:
         if metric == "cosine":
             matrix = _unit_rows(matrix, ids)
         dim = matrix.shape[1]
+        index: faiss.Index
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         else:
             for name, value in (("hnsw_m", hnsw_m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     raise IndexInputError(f"{name} must be a positive integer, got {value!r}")
-            index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction, index.hnsw.efSearch = ef_construction, ef_search
+            hnsw = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction, hnsw.hnsw.efSearch = ef_construction, ef_search
+            index = hnsw
         with _faiss_threads(threads):
             index.add(matrix)
         return cls(ids, index, metric, kind)
@@ -185,41 +186,26 @@ class DenseIndex:
         if isinstance(exclude_ids, str) or len(exclude_ids) != nq:
             got = "one string" if isinstance(exclude_ids, str) else f"{len(exclude_ids)} entries"
             raise IndexInputError(f"exclude_ids has {got} for {nq} queries; give one entry per query")
-        rows = [[] if e is None else [e] if isinstance(e, str) else list(e) for e in exclude_ids]
-        rows = [sorted({self._positions[i] for i in row if i in self._positions}) for row in rows]
+        ids = [[] if e is None else [e] if isinstance(e, str) else list(e) for e in exclude_ids]
+        rows = [sorted({self._positions[i] for i in row if i in self._positions}) for row in ids]
         keys = [q * len(self) + p for q, row in enumerate(rows) for p in row]
         return np.array(keys, np.int64), np.array([len(row) for row in rows], np.int64)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write atomically: a temporary sibling directory, renamed over ``directory``.
+        """Write atomically (`molbridge.atomic`): a staged directory put in place of ``directory``.
 
         An existing saved index (or an empty directory) there is replaced; anything else is refused.
         """
         target = Path(directory)
         if target.exists() and not (target.is_dir() and ((target / META_FILE).is_file() or not any(target.iterdir()))):
             raise IndexFileError(target, "exists and is not a saved DenseIndex; refusing to overwrite it")
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        tmp.mkdir()
-        try:
+        with atomic_directory(target) as tmp:
             faiss.write_index(self.index, str(tmp / INDEX_FILE))
             _write(tmp / IDS_FILE, json.dumps(self.ids, ensure_ascii=False).encode())
             meta = {"format": FORMAT, "version": VERSION, "metric": self.metric, "kind": self.kind,
                     "dim": self.dim, "n": len(self), "faiss": faiss.__version__,
                     "crc32": {name: _crc32(tmp / name) for name in (INDEX_FILE, IDS_FILE)}}
             _write(tmp / META_FILE, json.dumps(meta, indent=1).encode())
-            _fsync(tmp / INDEX_FILE)  # faiss.write_index does not
-            _fsync(tmp)
-            if target.exists():
-                old = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.old")
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, target)
-            _fsync(target.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     @classmethod
@@ -247,7 +233,8 @@ class DenseIndex:
         if not isinstance(index, expected) or index.metric_type != faiss.METRIC_INNER_PRODUCT \
                 or index.d != meta["dim"] or index.ntotal != meta["n"]:
             raise IndexFileError(index_path, f"holds a {type(index).__name__} of {index.ntotal} x {index.d} where "
-                                             f"{META_FILE} says {meta['kind']} inner product, {meta['n']} x {meta['dim']}")
+                                             f"{META_FILE} says {meta['kind']} inner product, "
+                                             f"{meta['n']} x {meta['dim']}")
         return cls(ids, index, meta["metric"], meta["kind"])
 
 
@@ -304,17 +291,6 @@ def _unit_rows(matrix: np.ndarray, ids: list[str] | None) -> np.ndarray:
 def _write(path: Path, data: bytes) -> None:
     with open(path, "xb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or directory to disk, so a rename never exposes unwritten data."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _crc32(path: Path) -> int:
@@ -348,7 +324,8 @@ def _read_meta(path: Path) -> dict:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise IndexFileError(path, f"not a {FORMAT} meta file")
     if meta.get("version") != VERSION:
-        raise IndexFileError(path, f"unsupported format version {meta.get('version')!r} (this molbridge reads {VERSION})")
+        raise IndexFileError(path, f"unsupported format version {meta.get('version')!r} "
+                                   f"(this molbridge reads {VERSION})")
     crc = meta.get("crc32")
     checks = {
         "metric": meta.get("metric") in METRICS,

@@ -28,14 +28,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -43,6 +41,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 from rdkit import Chem, DataStructs
 
+from molbridge.atomic import atomic_path
 from molbridge.chem.batch import map_molecules
 from molbridge.chem.fingerprints import BitVect, maccs, morgan_bits, rdk
 from molbridge.chem.parse import to_mol
@@ -55,7 +54,9 @@ VERSION = 1
 _PREFIX = struct.Struct("<8sII")  # magic, version, header length
 _ALIGN = 64
 _TILE_BYTES = 256 * 1024  # pool rows per tile: about a quarter of a 1 MiB L2
-_KINDS = {"morgan": (2048, morgan_bits), "maccs": (167, maccs), "rdk": (2048, rdk)}
+# kind → (bits, featurizer): morgan_bits takes (mol, radius, n_bits), the others (mol)
+_KINDS: dict[str, tuple[int, Callable[..., BitVect]]] = {"morgan": (2048, morgan_bits), "maccs": (167, maccs),
+                                                         "rdk": (2048, rdk)}
 
 
 class IndexInputError(MolbridgeError, ValueError):
@@ -104,7 +105,11 @@ class FingerprintSpec:
 
 @intrinsic
 def _popcount(typingctx, x):
-    """LLVM ctpop: a single instruction (vectorised across words) where the CPU has one."""
+    """LLVM ctpop: a single instruction (vectorised across words) where the CPU has one.
+
+    Jitted code calls it as ``_popcount(x)``; numba's stubs type the call like this typing function, with
+    ``typingctx``, hence the ``type: ignore[call-arg]`` at the call sites.
+    """
     if x != types.uint64:
         return None
     return types.int64(types.uint64), lambda context, builder, sig, args: builder.ctpop(args[0])
@@ -116,7 +121,7 @@ def _row_popcounts(packed):
     for r in range(packed.shape[0]):
         c = 0
         for j in range(packed.shape[1]):
-            c += _popcount(packed[r, j])
+            c += _popcount(packed[r, j])  # type: ignore[call-arg]  # see _popcount
         out[r] = c
     return out
 
@@ -155,7 +160,7 @@ def _top_k(pool, pool_pop, queries, k, ex_ptr, ex_idx, num, den, idx):
                 c0 = c1 = c2 = c3 = 0
                 for j in range(words):
                     x = pool[r, j]
-                    c0 += _popcount(queries[q0, j] & x)
+                    c0 += _popcount(queries[q0, j] & x)  # type: ignore[call-arg]  # see _popcount
                     c1 += _popcount(queries[q0 + 1, j] & x)
                     c2 += _popcount(queries[q0 + 2, j] & x)
                     c3 += _popcount(queries[q0 + 3, j] & x)
@@ -176,7 +181,7 @@ def _top_k(pool, pool_pop, queries, k, ex_ptr, ex_idx, num, den, idx):
             for r in range(t0, t1):
                 c = 0
                 for j in range(words):
-                    c += _popcount(queries[qi, j] & pool[r, j])
+                    c += _popcount(queries[qi, j] & pool[r, j])  # type: ignore[call-arg]  # see _popcount
                 d = max(q_pop[qi] + pool_pop[r] - c, 1)
                 if c * den[qi, k - 1] > num[qi, k - 1] * d:
                     _insert(c, d, r, qi, k, ex_ptr, ex_idx, num, den, idx)
@@ -280,8 +285,8 @@ class FingerprintIndex:
             return np.zeros(nq + 1, np.int64), np.empty(0, np.int64)
         if len(exclude_ids) != nq:
             raise IndexInputError(f"exclude_ids has {len(exclude_ids)} entries for {nq} queries")
-        rows = [[] if e is None else [e] if isinstance(e, str) else list(e) for e in exclude_ids]
-        rows = [[self._positions[i] for i in row if i in self._positions] for row in rows]
+        ids = [[] if e is None else [e] if isinstance(e, str) else list(e) for e in exclude_ids]
+        rows = [[self._positions[i] for i in row if i in self._positions] for row in ids]
         ptr = np.zeros(nq + 1, np.int64)
         ptr[1:] = np.cumsum([len(row) for row in rows])
         return ptr, np.array([p for row in rows for p in row], np.int64)
@@ -324,8 +329,7 @@ class FingerprintIndex:
         return self.search(fps, k, exclude_ids=list(query_ids) if exclude_self and query_ids else None)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write atomically: a temporary file beside ``path``, then ``os.replace``."""
-        path = Path(path)
+        """Write atomically (`molbridge.atomic`): a reader sees the old index or the complete new one."""
         ids = json.dumps(self.ids, ensure_ascii=False).encode()
         pops = np.ascontiguousarray(self.popcounts, "<i4").tobytes()
         header = json.dumps({"spec": {"kind": self.spec.kind, "radius": self.spec.radius,
@@ -333,17 +337,9 @@ class FingerprintIndex:
                              "n": len(self), "words": self.spec.words, "ids_bytes": len(ids),
                              "crc32": zlib.crc32(pops, zlib.crc32(ids))}).encode()
         head = _PREFIX.pack(MAGIC, VERSION, len(header)) + header + ids
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(tmp, "xb") as f:  # unlike mkstemp, keeps the umask's file mode
-                f.writelines(part + b"\0" * (-len(part) % _ALIGN) for part in (head, pops))
-                f.write(np.ascontiguousarray(self.packed, "<u8").data)  # no copy of a mapped matrix
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "xb") as f:
+            f.writelines(part + b"\0" * (-len(part) % _ALIGN) for part in (head, pops))
+            f.write(np.ascontiguousarray(self.packed, "<u8").data)  # no copy of a mapped matrix
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = True) -> FingerprintIndex:

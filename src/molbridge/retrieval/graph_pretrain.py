@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,10 +33,11 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
-from molbridge.progress import ProgressFn, report
+from molbridge.atomic import atomic_path
+from molbridge.chem.graph_features import smiles_to_graphs
 from molbridge.errors import FileFormatError, MolbridgeError
 from molbridge.models.gin import ATOM_MASK_CODES, GINConfig, GINEncoder
-from molbridge.chem.graph_features import smiles_to_graphs
+from molbridge.progress import ProgressFn, report
 
 CHECKPOINT_FILE = "checkpoint.pt"
 ENCODER_DIR = "encoder"
@@ -170,16 +170,15 @@ def _fingerprint(smiles: Sequence[str]) -> str:
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _load_checkpoint(path: Path, settings: dict) -> dict:
     """The checkpoint at `path`, after checking it was made by a run with the same `settings`."""
     try:
         state = torch.load(path, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - torch raises many types for a truncated or foreign file
+    except Exception as err:
         raise FileFormatError(str(path), None, f"unreadable checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise FileFormatError(str(path), None, f"not a {CHECKPOINT_FORMAT} checkpoint")

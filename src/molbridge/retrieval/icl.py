@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 from rdkit import DataStructs
 
-from molbridge.chem.fingerprints import morgan_bits
+from molbridge.chem.fingerprints import BitVect, morgan_bits
 from molbridge.chem.parse import to_mol
 from molbridge.errors import InvalidMolecule, MolbridgeError
 from molbridge.models.causal_lm import chat_prompt, count_tokens, generate
@@ -123,7 +123,7 @@ def _similarity(task: Task, pool: Sequence[Record], candidates: Sequence[int]) -
     """Similarity between candidates in what the task is searched by: molecules' Morgan Tanimoto, or
     the token-set Jaccard of their input texts."""
     if task.query == "molecule":
-        fps = []
+        fps: list[BitVect | None] = []
         for i in candidates:
             try:
                 fps.append(morgan_bits(to_mol(pool[i].modalities.smiles or "")))
@@ -178,11 +178,11 @@ def icl_predictions(task: Task, pool: Sequence[Record], test: Sequence[Record], 
     """MolT5-format rows `(input, ground truth, output)` answered in context (first line of each reply), and issues."""
     prompts, kept, issues = icl_prompts(task, pool, test, found, settings, tokenizer)
     issues = list(found.issues) + issues
-    asked = [i for i, p in enumerate(prompts) if p is not None]
+    asked = [(i, p) for i, p in enumerate(prompts) if p is not None]
     replies = [""] * len(test)
-    generated = generate(model, tokenizer, [prompts[i] for i in asked], max_new_tokens=settings.max_new_tokens,
+    generated = generate(model, tokenizer, [p for _, p in asked], max_new_tokens=settings.max_new_tokens,
                          batch_size=settings.batch_size, stop=("\n",), progress=progress) if asked else []
-    for i, reply in zip(asked, generated, strict=True):
+    for (i, _), reply in zip(asked, generated, strict=True):
         replies[i] = reply
     rows = []
     for record, reply, n, prompt in zip(test, replies, kept, prompts, strict=True):

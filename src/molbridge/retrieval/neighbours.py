@@ -8,13 +8,13 @@ are contiguous and ordered best first. Writes are atomic (temp file + rename).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from molbridge.atomic import write_text
 from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
 
@@ -40,13 +40,8 @@ def from_search(query_ids: Sequence[str], pool_ids: Sequence[str], indices: np.n
 
 def write_neighbours(path: str | Path, neighbours: Neighbours) -> None:
     """Write ICMA's three-column file (no header), atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for query, rows in neighbours.by_query.items():
-            for neighbour, score in rows:
-                handle.write(f"{query}\t{neighbour}\t{score!r}\n")
-    os.replace(tmp, path)
+    write_text(path, "".join(f"{query}\t{neighbour}\t{score!r}\n" for query, rows in neighbours.by_query.items()
+                             for neighbour, score in rows))
 
 
 def read_neighbours(path: str | Path) -> Neighbours:

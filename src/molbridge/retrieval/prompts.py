@@ -60,7 +60,7 @@ def build_prompt(template: Template, source: str, examples: Sequence[tuple[str, 
         if style == "chat" and wrap is not None:
             text = wrap(text)
         n_tokens = count_tokens(text) if count_tokens is not None else None
-        if max_tokens is None or n_tokens <= max_tokens:
+        if max_tokens is None or n_tokens is None or n_tokens <= max_tokens:  # no counter: no budget (refused above)
             return Prompt(text, len(kept), n_tokens)
         if not kept:
             raise PromptBudgetError(f"{record}: the prompt without examples has {n_tokens} tokens, "

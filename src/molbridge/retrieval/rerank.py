@@ -70,25 +70,25 @@ def mmr(ranked: Sequence[T], relevance: Sequence[float], similarity: np.ndarray,
     """Maximal Marginal Relevance over the candidates; `similarity[i, j]` between candidates i, j."""
     _check_n(n)
     m = len(ranked)
-    relevance = np.asarray(relevance, dtype=np.float64)
-    similarity = np.asarray(similarity, dtype=np.float64)
-    if relevance.shape != (m,) or similarity.shape != (m, m):
+    rel = np.asarray(relevance, dtype=np.float64)
+    sim = np.asarray(similarity, dtype=np.float64)
+    if rel.shape != (m,) or sim.shape != (m, m):
         raise RerankError(f"{m} candidates need {m} relevance scores and an {m}x{m} similarity matrix, "
-                          f"got {relevance.shape} and {similarity.shape}")
+                          f"got {rel.shape} and {sim.shape}")
     if not 0.0 <= lam <= 1.0:
         raise RerankError(f"lam must be in [0, 1], got {lam!r}")
-    if not (np.isfinite(relevance).all() and np.isfinite(similarity).all()):
+    if not (np.isfinite(rel).all() and np.isfinite(sim).all()):
         raise RerankError("relevance and similarity must be finite")
     taken: list[int] = []
     redundancy = np.full(m, -np.inf)
     available = np.ones(m, bool)
     for _ in range(min(n, m)):
-        gain = lam * relevance - (1.0 - lam) * np.where(np.isfinite(redundancy), redundancy, 0.0)
+        gain = lam * rel - (1.0 - lam) * np.where(np.isfinite(redundancy), redundancy, 0.0)
         gain[~available] = -np.inf
         best = int(np.argmax(gain))  # first maximum = better-ranked candidate
         taken.append(best)
         available[best] = False
-        redundancy = np.maximum(redundancy, similarity[best])
+        redundancy = np.maximum(redundancy, sim[best])
     return [ranked[p] for p in taken]
 
 

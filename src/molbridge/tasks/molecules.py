@@ -77,8 +77,8 @@ def _computed_property(subject: Subject, prefix: str) -> list[Draft]:
         shown = f"{value:.{decimals}f}" + (f" {_SHOWN_UNIT.get(unit, unit)}" if unit else "")
         answer = choose(phrasings["qa_answer"], rid, "answer").format(property=prop, a_property=with_article(prop),
                                                                      value=shown)
-        drafts.append(Draft(choose(phrasings["qa_question"], rid).format(property=prop), subject.modalities.smiles or "",
-                            _capitalised(answer), variant=name,
+        question = choose(phrasings["qa_question"], rid).format(property=prop)
+        drafts.append(Draft(question, subject.modalities.smiles or "", _capitalised(answer), variant=name,
                             extra={"method": method, "property": name, "unit": unit, "value": round(value, decimals)}))
     return drafts
 

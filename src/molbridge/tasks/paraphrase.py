@@ -38,7 +38,7 @@ _ECHO = ("rewrite", "instruction", "curly", "braces")
 class ChatModel(Protocol):
     """Anything that continues a batch of prompts, one reply each (see `models.causal_lm.reply_function`)."""
 
-    def __call__(self, messages: Sequence[str]) -> list[str]: ...
+    def __call__(self, messages: Sequence[str], /) -> list[str]: ...
 
 
 def acceptable(source: str, candidate: str, existing: set[str], request_starts: set[str]) -> str | None:

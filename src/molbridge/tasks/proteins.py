@@ -23,7 +23,8 @@ def _lower_first(text: str) -> str:
 
 def go_description(terms) -> str:
     """A description of a protein's molecular functions from GO's names and definitions (first MAX_TERMS terms)."""
-    parts = [f"{t.name}: {_lower_first(t.definition.rstrip('.'))}" if t.definition else t.name for t in terms[:MAX_TERMS]]
+    parts = [f"{t.name}: {_lower_first(t.definition.rstrip('.'))}" if t.definition else t.name
+             for t in terms[:MAX_TERMS]]
     return "This protein's molecular functions (Gene Ontology) are " + "; ".join(parts) + "."
 
 

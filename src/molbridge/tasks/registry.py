@@ -54,9 +54,6 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(list(self._items.values()))
 
-    def names(self) -> list[str]:
-        return list(self._items)
-
 
 TASKS: Registry[Task] = Registry("task")
 SOURCES: Registry[Source] = Registry("source")

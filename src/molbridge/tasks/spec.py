@@ -39,7 +39,8 @@ class Field:
 
     def __post_init__(self) -> None:
         if self.name not in RECORD_FIELDS + MODALITY_FIELDS:
-            raise ValueError(f"unknown field {self.name!r}; expected one of {', '.join(RECORD_FIELDS + MODALITY_FIELDS)}")
+            known = ", ".join(RECORD_FIELDS + MODALITY_FIELDS)
+            raise ValueError(f"unknown field {self.name!r}; expected one of {known}")
 
     def get(self, record: Record, *, stored: bool = False) -> str:
         if self.name in RECORD_FIELDS:
@@ -88,10 +89,6 @@ class Subject:
     meta: Mapping[str, Any]  # source, source_id, license, extra
     facts: Mapping[str, Any] = field(default_factory=dict)
     mol: Any = None
-
-    def provides(self) -> frozenset[str]:
-        present = {name for name, value in self.modalities if value is not None}
-        return frozenset(present | set(self.facts))
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,13 @@ class Encoded:
 
 def encode(examples: Sequence[Example], tokenizer, max_length: int, *, loss_on: str = "answer",
            seq2seq: bool = False) -> tuple[list[Encoded], list[str]]:
-    """Encoded examples and, for each one over `max_length`, a problem naming it (it is left out, not cut)."""
+    """Encoded examples and a problem naming each one left out: over `max_length` (never cut), or without a prompt."""
     eos = tokenizer.eos_token_id
     encoded, problems = [], []
     for example in examples:
+        if example.prompt is None:  # a held-out example over the length budget: nothing to compute a loss on
+            problems.append(f"example {example.id}: no prompt (over the length budget); left out")
+            continue
         answer = tokenizer.encode(example.answer, add_special_tokens=False) + ([eos] if eos is not None else [])
         if seq2seq:
             prompt = tokenizer.encode(example.prompt)
@@ -67,7 +70,7 @@ def epoch_plan(lengths: Sequence[int], batch_size: int, seed: int, epoch: int, g
     if not grouped:
         return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     window = batch_size * WINDOW_BATCHES
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), window):
         chunk = sorted(order[start:start + window].tolist(), key=lambda i: (-lengths[i], i))
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))

@@ -11,18 +11,18 @@ unpickled on resume, so a checkpoint from elsewhere cannot run code when it is l
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from molbridge.atomic import replace_directory
 from molbridge.errors import MolbridgeError
 
 STATE = "state.json"
@@ -73,7 +73,9 @@ def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
 
 def rng_state() -> tuple[dict, dict[str, torch.Tensor]]:
     """This process's RNG states (python, numpy, torch, CUDA) as JSON data and tensors."""
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    # legacy=True (numpy's default) gives the tuple form for the global MT19937 state; the stubs also allow a dict
+    state = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state(legacy=True))
+    name, keys, pos, has_gauss, gauss = state
     data = {"python": random.getstate(), "numpy": (name, keys.tolist(), pos, has_gauss, gauss)}
     tensors = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -144,9 +146,7 @@ def save(root: Path, step: int, weights: dict[str, torch.Tensor], optimizer, sch
         write_optimizer_state(staging, optimizer.state_dict())
         _write_json(staging / "scheduler.json", scheduler.state_dict())
         (staging / STATE).write_text(json.dumps({**state, "step": step}, indent=2) + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        replace_directory(staging, final)  # every rank wrote into staging: not one process's atomic_directory
         for old in step_dirs(root)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     barrier()

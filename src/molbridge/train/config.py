@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -128,7 +129,7 @@ def check_paths(config: TrainConfig, where: str) -> None:
             raise TrainConfigError(f"{where}: data.{key}: {value} does not exist")
 
 
-def load_train_config(path: str | Path, overrides: list[str] = (), out: str | None = None) -> TrainConfig:
+def load_train_config(path: str | Path, overrides: Sequence[str] = (), out: str | None = None) -> TrainConfig:
     """Read, override and validate a training config; `out` (the command line's) wins over the file's."""
     config = load_yaml_config(path, TrainConfig, TrainConfigError, overrides)
     if out is not None:

@@ -176,6 +176,7 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
     data = config.data
     problems: list[str] = []
     if config.task == "instructions":
+        assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
         train = instruction_examples(data.dataset, data.train_split, data.tasks, tokenizer, data.limit_per_task)
         try:
             held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer)
@@ -184,6 +185,7 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
             held = []
         evaluation = spread(held, data.eval_examples)
     else:
+        assert data.train is not None  # TrainConfig's validator requires it for tasks 'sft' and 'icma'
         records = _chebi20(data.train, data.limit, config.seed)
         held_records = _chebi20(data.eval, data.eval_examples, config.seed) if data.eval and data.eval_examples else []
         pool = records if config.task == "icma" else None
@@ -203,6 +205,7 @@ def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", 
     tasks), a seeded sample."""
     data = config.data
     if config.task == "instructions":
+        assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
         examples = instruction_examples(data.dataset, split, data.tasks, tokenizer)
         if per_task is not None:
             examples = sample_per_group(examples, per_task, config.seed)
@@ -210,6 +213,7 @@ def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", 
         path = test or data.eval
         if not path:
             raise ExampleError("no ChEBI-20 test file: pass one (the run's config has no data.eval)")
+        assert data.train is not None  # TrainConfig's validator requires it for tasks 'sft' and 'icma'
         pool = _chebi20(data.train, data.limit, config.seed) if config.task == "icma" else None
         examples = chebi20_examples(_chebi20(path, per_task, config.seed), data, tokenizer, pool=pool,
                                     max_length=config.max_length, answer_budget=config.max_length // 2,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict, cast
 
 import torch
 import yaml
@@ -46,6 +47,21 @@ GenerationScores = Callable[..., dict]  # (model, tokenizer, examples) → {grou
 
 class TrainingError(MolbridgeError, RuntimeError):
     """Training went wrong in a way the user must see (ranks diverged, the loss became NaN)."""
+
+
+class LoopState(TypedDict):
+    """What a run carries from step to step and through checkpoints (a checkpoint's `state.json`)."""
+
+    real_tokens: int
+    padded_tokens: int
+    seconds: float
+    evaluations: list[dict]
+    replanned: NotRequired[bool]  # the schedule was fitted to the time budget
+    # written by checkpoints.save, so present after a resume
+    step: NotRequired[int]
+    fingerprint: NotRequired[str]
+    world_size: NotRequired[int]
+    planned_steps: NotRequired[int]
 
 
 @dataclass
@@ -108,8 +124,9 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     try:
         accelerator = Accelerator(mixed_precision=_precision(config), cpu=not torch.cuda.is_available())
     except ValueError as err:  # Accelerate fixes the precision once per process
-        raise TrainingError(f"precision {config.precision!r} ({_precision(config)}) differs from an earlier run in this "
-                            f"process; Accelerate allows one per process, so train it in a new process ({err})") from None
+        raise TrainingError(f"precision {config.precision!r} ({_precision(config)}) differs from an earlier run in "
+                            f"this process; Accelerate allows one per process, so train it in a new process ({err})"
+                            ) from None
     if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
         raise TrainingError("FSDP and DeepSpeed are not supported: checkpoints, evaluation and the final save are "
                             "per process, not sharded; train with DDP (accelerate launch --multi_gpu, or torchrun)")
@@ -144,10 +161,12 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     plan = BatchPlan([len(e.input_ids) for e in encoded], config.batch_size, config.seed,
                      config.batching == "length_grouped")
     learned = [learned_tokens(e, seq2seq) for e in encoded]
-    state = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
+    state: LoopState = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
     step = 0
     if found:
-        state = checkpoints.load(found[-1], model, optimizer, scheduler, rank, world, config.fingerprint())
+        # the JSON state that checkpoint() saved: LoopState plus the step
+        state = cast(LoopState, checkpoints.load(found[-1], model, optimizer, scheduler, rank, world,
+                                                 config.fingerprint()))
         step = state["step"]
     run_log = RunLog(out, step, config.tensorboard) if main else None
     device, pad = accelerator.device, tokenizer.pad_token_id
@@ -223,6 +242,7 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
 def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConfig, step_s: float,
             spent_s: float) -> None:
     """Fit the schedule's length to the time budget from the measured step time (once, after step 3)."""
+    assert config.budget_minutes is not None  # called only for a run with a time budget
     remaining = config.budget_minutes * 60 - spent_s
     total = min(config.max_steps, step + max(0, int(remaining / max(step_s, 1e-9))))
     schedule.total = max(total, step)
@@ -230,7 +250,7 @@ def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConf
 
 
 def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Example], config: TrainConfig, tokenizer,
-              seq2seq: bool, step: int, state: dict, generation_scores: GenerationScores | None) -> float | None:
+              seq2seq: bool, step: int, state: LoopState, generation_scores: GenerationScores | None) -> float | None:
     """Answer-token loss on the held-out examples and, with `eval_generate`, engine scores of generations."""
     value = None
     if accelerator.is_main_process:
@@ -249,7 +269,8 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
         value = total / max(count, 1)
         evaluation: dict = {"step": step, "eval_loss": value}
         if config.eval_generate and generation_scores is not None:
-            evaluation["scores"] = generation_scores(module.model, tokenizer, spread(eval_examples, config.eval_generate))
+            chosen = spread(eval_examples, config.eval_generate)
+            evaluation["scores"] = generation_scores(module.model, tokenizer, chosen)
         state["evaluations"].append(evaluation)
         module.train()
     accelerator.wait_for_everyone()
@@ -257,7 +278,7 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
 
 
 def _finish(accelerator, model, tokenizer, config: TrainConfig, seq2seq: bool, step: int, planned: int, stopped: str,
-            state: dict, n_train: int, n_left_out: int, loss_value, eval_loss) -> TrainResult:
+            state: LoopState, n_train: int, n_left_out: int, loss_value, eval_loss) -> TrainResult:
     """Check the ranks agree, save the trained model atomically and write the run summary."""
     checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in model.parameters() if p.requires_grad)],
                             dtype=torch.float64, device=accelerator.device)

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from molbridge.errors import MissingResourceError, MolbridgeError
+from molbridge.errors import MissingResourceError
 from molbridge.models.causal_lm import DEFAULT_LLM, load_causal_lm, resolve_model
 from molbridge.train.config import TrainConfig
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
 INFO_FILE = "molbridge-model.json"
-
-
-class TrainedModelError(MolbridgeError, ValueError):
-    """A directory that is not a trained molbridge model (or a plain Hugging Face model)."""
 
 
 def is_seq2seq(name_or_path: str) -> bool:
@@ -96,7 +96,10 @@ class AnswerLoss(nn.Module):
         if self.seq2seq:
             mean = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
             return mean * (labels != -100).sum()
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        # a transformers model: the one PEFT wraps (its get_base_model is typed nn.Module), or the model itself;
+        # torch types attribute access on an nn.Module as Tensor | Module, hence the ignore
+        base = cast("PreTrainedModel", self.model.get_base_model()  # type: ignore[operator]
+                    if hasattr(self.model, "get_base_model") else self.model)
         targets = labels[:, 1:]
         learned = targets != -100
         if not _plain_head(base):
@@ -108,7 +111,7 @@ class AnswerLoss(nn.Module):
         return F.cross_entropy(logits.float(), targets[learned], reduction="sum")
 
 
-def _plain_head(base: nn.Module) -> bool:
+def _plain_head(base: PreTrainedModel) -> bool:
     """Whether logits are just the output head on the last hidden state (no soft-capping or scaling)."""
     config = base.config
     return (hasattr(base, "base_model_prefix") and hasattr(base, base.base_model_prefix)
@@ -124,7 +127,7 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def save_trained(model: nn.Module, tokenizer, config: TrainConfig, seq2seq: bool, target: Path, steps: int) -> None:
     """A PEFT adapter or a full model with its tokenizer and what it was trained from (and for how many steps)."""
     target.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(target)
+    model.save_pretrained(target)  # type: ignore[operator]  # a PEFT or transformers model; see AnswerLoss.forward
     tokenizer.save_pretrained(target)
     info = {"base": config.model, "method": config.method, "task": config.task, "seq2seq": seq2seq,
             "max_length": config.max_length, "fingerprint": config.fingerprint(), "steps": steps}

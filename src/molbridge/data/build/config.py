@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 import molbridge.data.sources  # noqa: F401  (registers the sources)
-
 from molbridge.config_files import load_yaml_config
 from molbridge.data.qc import QCConfig
 from molbridge.data.splits import METHODS, check_fractions
@@ -114,6 +114,6 @@ class BuildConfig(_Strict):
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> BuildConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> BuildConfig:
     """Read, override and validate a build config."""
     return load_yaml_config(path, BuildConfig, ConfigError, overrides)

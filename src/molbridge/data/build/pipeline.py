@@ -16,7 +16,7 @@ import itertools
 import json
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -70,10 +70,10 @@ def _with_conformers(records: list[Record], deadline_s: float, problems: list[Pr
     Embedding runs in a worker process killed at the hard deadline; where this process may not
     start children (a daemonic Dask worker) it runs here, bounded by RDKit's own timeout only.
     """
-    from molbridge.chem.conformers import ConformerError, ConformerRunner, embed_conformer
+    from molbridge.chem.conformers import ConformerError, ConformerRunner, Geometry, embed_conformer
 
     smiles = sorted({r.modalities.smiles for r in records if r.modalities.smiles and r.modalities.conformer is None})
-    geometries: dict[str, Any] = {}
+    geometries: dict[str, Geometry | str | None] = {}  # a geometry, or why there is none
     try:
         for result in ConformerRunner(1, deadline_s=deadline_s).run(smiles):
             geometries[result.smiles] = result.geometry or result.cause
@@ -85,7 +85,7 @@ def _with_conformers(records: list[Record], deadline_s: float, problems: list[Pr
                 geometries[text] = err.cause
     out = []
     for record in records:
-        found = geometries.get(record.modalities.smiles)
+        found = geometries.get(record.modalities.smiles) if record.modalities.smiles else None
         if isinstance(found, str):
             problems.append(Problem(f"record {record.id}", f"no conformer ({found}); kept without one"))
         elif found is not None:

@@ -15,7 +15,6 @@ import io
 from pathlib import Path
 
 from molbridge.atomic import write_text
-from molbridge.records import Modalities, Record, RecordError, make_record
 from molbridge.data.sources.chebi20 import (
     CHEBI20_COLUMNS,
     CHEBI20_MM_COLUMNS,
@@ -24,6 +23,7 @@ from molbridge.data.sources.chebi20 import (
     read_chebi20,
     read_chebi20_mm,
 )
+from molbridge.records import Modalities, Record, RecordError, make_record
 
 TASK = "mol_caption"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.atomic import write_text
-from molbridge.records import Record
 from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
+from molbridge.records import Record
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 from molbridge.chem.parse import from_selfies
 from molbridge.data.formats.common import Imported, Problem, read_json_items, require_fields, write_json_items
-from molbridge.records import AMINO_ACIDS, Modalities, Record, RecordError, make_record
 from molbridge.errors import InvalidMolecule
+from molbridge.records import AMINO_ACIDS, Modalities, Record, RecordError, make_record
 
 SOURCE = "mol-instructions"
 LICENSE = "CC BY 4.0 (Mol-Instructions, Fang et al. 2024)"

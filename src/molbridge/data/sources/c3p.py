@@ -53,8 +53,10 @@ def _metadata(path: Path) -> dict:
     if start < 0:
         raise ValueError("no __metadata__ literal")
     try:
-        tree = ast.parse(source[start:])
-        return ast.literal_eval(tree.body[0].value)
+        statement = ast.parse(source[start:]).body[0]
+        if not isinstance(statement, ast.Assign):  # e.g. `__metadata__ == ...`
+            raise ValueError("not an assignment")
+        return ast.literal_eval(statement.value)
     except (SyntaxError, ValueError) as err:
         raise ValueError(f"__metadata__ is not a plain literal: {str(err).splitlines()[0]}") from None
 

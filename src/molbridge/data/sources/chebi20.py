@@ -9,6 +9,7 @@ so no row may be guessed or skipped.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def _number(path: str | Path, row, column: str) -> float | None:
         raise FileFormatError(str(path), row.line, f"{column!r} is not a number: {value!r}") from None
 
 
-def _check_unique(path: str | Path, records: list[ChEBI20Record]) -> None:
+def _check_unique(path: str | Path, records: Sequence[ChEBI20Record]) -> None:
     seen: dict[str, int] = {}
     for rec in records:
         if rec.cid in seen:

@@ -16,8 +16,8 @@ import gzip
 import io
 from collections.abc import Callable, Iterator
 
-from molbridge.data.formats.common import Imported
 from molbridge.data.formats import moit3d, mol_instructions, sepit, smolinstruct
+from molbridge.data.formats.common import Imported
 from molbridge.data.sources.reading import ExistingPath, Reading
 from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
@@ -108,7 +108,8 @@ def _joined(records: Iterator[Record], table: dict[str, str] | None, modality: s
 
 def _moit3d(options: MoIT3DOptions, reading: Reading) -> Iterator[Record]:
     table = two_column_table(options.cid_table) if options.cid_table else None
-    return _joined(_kept(moit3d.read_moit3d(options.path), options, reading), table, "smiles", reading, "cid_without_smiles")
+    records = _kept(moit3d.read_moit3d(options.path), options, reading)
+    return _joined(records, table, "smiles", reading, "cid_without_smiles")
 
 
 def _sepit(options: SEPITOptions, reading: Reading) -> Iterator[Record]:

@@ -69,13 +69,14 @@ def _molecule(row: dict[str, str], where: str) -> QM9Molecule:
         raise ValueError("truncated or over-long row (field count differs from the header)")
     try:
         atoms = [str(a) for a in json.loads(row["Elements"].replace("'", '"'))]
-        coords = [tuple(float(c) for c in xyz) for xyz in json.loads(_BARE_POINT.sub(r"\1.0", row["XYZ_Ang"]))]
+        points = [tuple(float(c) for c in xyz) for xyz in json.loads(_BARE_POINT.sub(r"\1.0", row["XYZ_Ang"]))]
         properties = {name: float(row[column]) for column, (name, _) in PROPERTIES.items()}
         index = int(row["Index"])
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"unreadable field: {err}") from None
-    if len(atoms) != len(coords) or any(len(c) != 3 for c in coords):
-        raise ValueError(f"{len(atoms)} elements but {len(coords)} coordinate rows")
+    if len(atoms) != len(points) or any(len(c) != 3 for c in points):
+        raise ValueError(f"{len(atoms)} elements but {len(points)} coordinate rows")
+    coords = [(x, y, z) for x, y, z in points]
     if not row.get("SMILES", "").strip():
         raise ValueError("empty SMILES")
     bad = [name for name, value in properties.items() if not math.isfinite(value)]

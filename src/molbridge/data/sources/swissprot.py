@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from molbridge.data.formats.common import Problem
-from molbridge.records import AMINO_ACIDS
 from molbridge.errors import FileFormatError
 from molbridge.protein.structure import read_ca_chain
+from molbridge.records import AMINO_ACIDS
 
 SOURCE = "swissprot"
 LICENSE = "CC BY 4.0 (UniProtKB/Swiss-Prot)"

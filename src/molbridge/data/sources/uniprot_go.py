@@ -17,9 +17,9 @@ from pathlib import Path
 
 from molbridge.data.formats.common import Problem
 from molbridge.data.sources.paths import display_path
-from molbridge.records import AMINO_ACIDS
 from molbridge.protein.blastdb import BlastDB
 from molbridge.protein.go import GOTerm, read_go_terms
+from molbridge.records import AMINO_ACIDS
 
 SOURCE = "uniprot-go"
 LICENSE = "CC BY 4.0 (UniProtKB via metastudent-data 2014; Gene Ontology via GO.db)"
