@@ -89,7 +89,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
 
 def test_loss_decreases_over_thirty_steps(tmp_path):
     losses: list[float] = []
-    _fast(tmp_path, max_steps=30, progress=lambda p: losses.append(p.loss))
+    _fast(tmp_path, max_steps=30, progress=lambda p: losses.append(p.values["loss"]))
     assert len(losses) == 30
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
 

@@ -265,7 +265,8 @@ def pretrain_gin(
             optimizer.step()
             step += 1
             losses = [*losses[-(_LOSS_WINDOW - 1):], loss.item()]
-            report(progress, "pretrain", step, max_steps, unit="steps", note=f"loss {losses[-1]:.4f}")
+            report(progress, "pretrain", step, max_steps, unit="steps", note=f"loss {losses[-1]:.4f}",
+                   values={"loss": losses[-1]})
             if step % checkpoint_every == 0 or time.monotonic() - last_save >= checkpoint_minutes * 60:
                 save()
                 last_save = time.monotonic()

@@ -227,7 +227,8 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
             run_log.step(row)
         if main:
             report(progress, "train", step, schedule.total, unit="steps",
-                   note=f"loss {loss_value:.3f}, {row['real_tokens_per_s']:.0f} tokens/s")
+                   note=f"loss {loss_value:.3f}, {row['real_tokens_per_s']:.0f} tokens/s",
+                   values={"loss": loss_value, "real_tokens_per_s": row["real_tokens_per_s"]})
         if step % config.save_every == 0 or last:
             checkpoint()
         if float(totals[4]) > 0:
