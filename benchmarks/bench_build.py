@@ -81,7 +81,7 @@ def plain_loop(smiles: list[tuple[int, str]], out: Path) -> list[str]:
                          "output": f"The {name} of the input molecule is {value:.2f}.", "smiles": canonical,
                          "selfies": selfies_text, "inchi": inchi, "split": split, "value": value})
     pq.write_table(pa.Table.from_pylist(rows), out / "plain.parquet")
-    return [r["id"] for r in rows]
+    return [str(r["id"]) for r in rows]
 
 
 def pipeline(n: int, workers: int, out: Path) -> list[str]:
@@ -105,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("rdkit").setLevel(logging.CRITICAL)
     from rdkit import RDLogger
-    RDLogger.DisableLog("rdApp.*")  # the plain loop's InChI warnings go to RDKit's own log
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # the plain loop's InChI warnings: RDKit's log
 
     smiles = list(itertools.islice(iter_moses(), args.molecules))
     work = Path(tempfile.mkdtemp(prefix="molbridge-bench-build-"))
@@ -126,7 +126,7 @@ def main() -> None:
         conformer_s = time.perf_counter() - started
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    causes = Counter(r.cause.split(":")[0] for r in results if r.geometry is None)
+    causes = Counter((r.cause or "").split(":")[0] for r in results if r.geometry is None)
     retried = sum(1 for r in results if r.geometry is not None and r.geometry.attempts > 1)
     write_section("bench_build", render(args, rows, len(results), conformer_s, causes, retried), args.target)
     print(f"wrote {args.target}", file=sys.stderr)

@@ -85,7 +85,7 @@ def copies(test, pool) -> dict:
     out = {}
     for direction in ("mol2text", "text2mol"):
         task = TASKS.get(direction)
-        rows, _ = copy_predictions(task, task.copy, pool, test)
+        rows, _ = copy_predictions(task, task.copy or "random", pool, test)
         out[direction] = score[task.family]([r[1] for r in rows], [r[2] for r in rows], conv)
     return out
 

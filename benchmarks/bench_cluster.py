@@ -100,7 +100,7 @@ def agreement(truth: dict[str, str], found: dict[str, str]) -> tuple[float, floa
 
 def discordant(rep_of: dict[str, str], other: dict[str, str], count: int, rng: random.Random) -> list[tuple[str, str]]:
     """Up to `count` (representative, member) pairs of `rep_of` that `other` separates, one per cluster."""
-    pairs = {}
+    pairs: dict[str, tuple[str, str]] = {}
     for member, rep in rep_of.items():
         if member != rep and other[member] != other[rep]:
             pairs.setdefault(rep, (rep, member))

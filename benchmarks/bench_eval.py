@@ -42,7 +42,7 @@ def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
 
         import per_pair_baseline as base
 
-        RDLogger.DisableLog("rdApp.*")  # as the reference scripts do
+        RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # as the reference scripts do
         from molbridge.eval.wordnet import prepare_wordnet
 
         nltk.data.path.insert(0, str(prepare_wordnet()))  # nltk's default loader finds WordNet here

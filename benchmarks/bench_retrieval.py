@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -138,7 +139,8 @@ def large_index(n: int, cache: Path) -> tuple[FingerprintIndex, dict]:
 
 def run(shared: Path, n_large: int, repeat: int, cache: Path) -> tuple[list[tuple], dict]:
     """Rows of (pool, method, queries, comparisons/s, speed-up over RDKit + top-k); facts for the text."""
-    rows, facts = [], {"load": os.getloadavg()[0]}
+    rows: list[tuple] = []
+    facts: dict[str, Any] = {"load": os.getloadavg()[0]}
     ids, smiles = read_chebi(shared / "chebi20" / "validation.txt")
     _, test_smiles = read_chebi(shared / "chebi20" / "test.txt")
     pool, failed = FingerprintIndex.from_smiles(ids, smiles)

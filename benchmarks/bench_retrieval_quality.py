@@ -74,7 +74,7 @@ def main() -> None:
         if args.fresh or not path.exists() or not made.exists():
             started = time.perf_counter()
             predictions, _ = make(records)
-            write_molt5(path, task, predictions)
+            write_molt5(path, TASKS.get(task).molt5 or "mol2text", predictions)
             made.write_text(json.dumps({"seconds": time.perf_counter() - started, "date": str(date.today())}))
         timing = json.loads(made.read_text())
         report, _ = score_file(path, task, text_tokenizer=tokenizer_dir, bootstrap=1000)
@@ -100,7 +100,8 @@ def main() -> None:
                     # molecule answers in completion style: asked in a chat turn, SmolLM2 answers in prose
                     style = "completion" if spec.answer.family == "molecule" else "chat"
                     settings = IclSettings(k=k, style=style, max_new_tokens=args.max_new_tokens, batch_size=4)
-                    return icl_predictions(spec, pool, records, found, *llm, settings)
+                    model, tokenizer = llm
+                    return icl_predictions(spec, pool, records, found, model, tokenizer, settings)
 
                 run(task, retriever, f"SmolLM2 k={k}", subset, in_context)
 

@@ -30,7 +30,7 @@ import peft
 import torch
 import transformers
 
-from molbridge.data.sources.chebi20 import read_chebi20
+from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.retrieval.icl import fixed_subset
 from molbridge.train.batches import encode
 from molbridge.train.config import TrainConfig
@@ -69,7 +69,7 @@ def molbridge_run(train_file: Path, steps: int, precision: str, out: Path) -> li
 
 class _Timer(transformers.TrainerCallback):
     def __init__(self) -> None:
-        self.starts, self.seconds = 0.0, []
+        self.starts, self.seconds = 0.0, list[float]()
 
     def on_step_begin(self, args, state, control, **kwargs):
         self.starts = time.perf_counter()
@@ -82,7 +82,8 @@ def trainer_run(train_file: Path, steps: int, precision: str, out: Path) -> list
     """The plain-Trainer side: same model, adapters, examples, labels, batch and optimizer settings."""
     config = TrainConfig(task="sft", data={"train": str(train_file)}, **SETTINGS)
     tokenizer = load_tokenizer(config)
-    examples, _ = chebi20_examples(read_chebi20(train_file), ("mol2text", "text2mol"), tokenizer)
+    examples, _ = chebi20_examples(records_from_chebi20(train_file), config.data, tokenizer, pool=None,
+                                   max_length=config.max_length)
     encoded, _ = encode(examples, tokenizer, config.max_length)
     torch.manual_seed(0)
     model, _ = load_for_training(config)
@@ -131,9 +132,9 @@ def main() -> None:
         print("RESULT " + json.dumps(summarise(rows, args.warmup_steps)))
         return
     work = Path(tempfile.mkdtemp(prefix="molbridge-bench-train-"))
-    records = fixed_subset(read_chebi20(SHARED / "chebi20" / "validation.txt"), args.records, seed=0)
+    records = fixed_subset(records_from_chebi20(SHARED / "chebi20" / "validation.txt"), args.records, seed=0)
     lines = (SHARED / "chebi20" / "validation.txt").read_text().splitlines()
-    wanted = {r.cid for r in records}
+    wanted = {r.meta.source_id for r in records}
     (work / "train.txt").write_text("\n".join([lines[0]] + [x for x in lines[1:] if x.split("\t", 1)[0] in wanted])
                                     + "\n")
     results = {}

@@ -24,7 +24,7 @@ def text_metrics(path: Path, tokenizer_dir: str) -> dict[str, float]:
     from nltk.translate.bleu_score import corpus_bleu
     from nltk.translate.meteor_score import meteor_score
     from rouge_score import rouge_scorer
-    from transformers import BertTokenizerFast
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]  # exported lazily
 
     special = {"[PAD]", "[CLS]", "[SEP]"}
     pairs = []
@@ -78,10 +78,12 @@ def molecule_metrics(path: Path) -> dict[str, float]:
         gt_mol, out_mol = Chem.MolFromSmiles(row["ground truth"]), Chem.MolFromSmiles(row["output"])
         if out_mol is None:
             continue
-        maccs.append(DataStructs.FingerprintSimilarity(MACCSkeys.GenMACCSKeys(gt_mol), MACCSkeys.GenMACCSKeys(out_mol)))
+        maccs.append(DataStructs.FingerprintSimilarity(MACCSkeys.GenMACCSKeys(gt_mol),  # type: ignore[attr-defined]
+                                                       MACCSkeys.GenMACCSKeys(out_mol)))  # type: ignore[attr-defined]
         rdk.append(DataStructs.FingerprintSimilarity(Chem.RDKFingerprint(gt_mol), Chem.RDKFingerprint(out_mol)))
-        morgan.append(DataStructs.TanimotoSimilarity(AllChem.GetMorganFingerprint(gt_mol, 2),
-                                                     AllChem.GetMorganFingerprint(out_mol, 2)))
+        # the reference scripts' deprecated count fingerprint, which rdkit-stubs no longer list
+        morgan.append(DataStructs.TanimotoSimilarity(AllChem.GetMorganFingerprint(gt_mol, 2),  # type: ignore[attr-defined]
+                                                     AllChem.GetMorganFingerprint(out_mol, 2)))  # type: ignore[attr-defined]
     return {
         "bleu": corpus_bleu(references, hypotheses),
         "exact_match": exact / len(rows),

@@ -94,10 +94,6 @@ def atomic_directory(path: str | os.PathLike, *, replace: bool = True) -> Iterat
     staging.mkdir()
     try:
         yield staging
-        for item in staging.rglob("*"):
-            if item.is_file():
-                _fsync_file(item)
-        _fsync_dir(staging)
         if replace or not target.exists():
             replace_directory(staging, target)
     finally:
@@ -106,7 +102,12 @@ def atomic_directory(path: str | os.PathLike, *, replace: bool = True) -> Iterat
 
 def replace_directory(staging: Path, target: Path) -> None:
     """Put the complete directory `staging` at `target`, an existing target moved aside and deleted after
-    (for staging directories several processes fill, which `atomic_directory` cannot hold)."""
+    (for staging directories several processes fill, which `atomic_directory` cannot hold). The files are
+    flushed to disk first, so a directory in place is never one with unwritten contents."""
+    for item in staging.rglob("*"):
+        if item.is_file():
+            _fsync_file(item)
+    _fsync_dir(staging)
     if not target.exists():
         os.replace(staging, target)
     else:

@@ -121,3 +121,14 @@ def test_an_example_whose_prompt_could_not_fit_is_answered_empty_and_scored_inva
     (prediction,) = predict(model, tokenizer, held, max_new_tokens=4)
     assert prediction.prediction == "" and prediction.raw == "" and not prediction.valid
     assert score_predictions([prediction])["mol2text"].n == 1
+
+
+def test_a_text_convention_never_changes_how_molecules_are_counted(scibert_dir) -> None:
+    rows = [p("molecule_design", "CCO", ""), p("molecule_design", "CCO", "CCO"),
+            p("molecule_description", "An alcohol.", "An alcohol.")]
+    # molt5 counts an empty SMILES as valid; it scores the captions here, never the molecules
+    reports = score_predictions(rows, text_convention="molt5", text_tokenizer=scibert_dir)
+    assert reports["molecule_description"].convention["name"] == "molt5"
+    assert reports["molecule_design"].values()["validity"] == 0.5  # molecules keep molt5-strict: empty is invalid
+    assert reports["molecule_design"].convention["name"] == "molt5-strict"
+    assert score_predictions(rows)["molecule_description"].convention["name"] == "whitespace"

@@ -19,7 +19,7 @@ OTHER_PROTEIN = "MSDNGPQNQRNAPRITFGGPSDSTGSNQNGERSGARSKQRRPQGLPNNTASW"
 ETHANOL = ["CCO", "OCC", "C(O)C"]  # one molecule, three ways to write it
 
 
-def build_from(tmp_path: Path, kind: str, items, *, split: dict | None = None, **options) -> tuple[Path, dict]:
+def build_from(tmp_path: Path, kind: str, items, *, splitting: dict | None = None, **options) -> tuple[Path, dict]:
     tmp_path.mkdir(exist_ok=True)
     data = tmp_path / f"{kind}.json"
     text = "".join(json.dumps(i) + "\n" for i in items) if kind == "sepit" else json.dumps(items)
@@ -27,7 +27,7 @@ def build_from(tmp_path: Path, kind: str, items, *, split: dict | None = None, *
     config = tmp_path / f"{kind}.yaml"
     config.write_text(yaml.safe_dump({"name": kind, "chunk_size": 7, "sources": [
         {"kind": kind, "path": str(data), "tasks": ["*"], **options}],
-        "split": split or {"method": "random", "fractions": [0.34, 0.33, 0.33], "seed": 0}}))
+        "split": splitting or {"method": "random", "fractions": [0.34, 0.33, 0.33], "seed": 0}}))
     out = tmp_path / f"{kind}-out"
     return out, build(load_config(config), out)
 
@@ -85,14 +85,16 @@ def test_imported_property_questions_on_one_molecule_are_not_duplicates(tmp_path
 
 def test_sepit_records_join_their_sequences_and_group_by_them(tmp_path) -> None:
     fasta = tmp_path / "seq.fasta"
-    fasta.write_text(f">P1 kinase\n{PROTEIN[:30]}\n{PROTEIN[30:]}\n>P2\n{OTHER_PROTEIN}\n")
+    fasta.write_text(f">P1 kinase\n{PROTEIN[:30]}\n{PROTEIN[30:]}\n>P2\n{OTHER_PROTEIN}\n>P4\n{PROTEIN}*\n")
     items = [{"id": pid, "conversation": [{"role": "user", "content": f"Is <protein> an enzyme ({q})?"},
                                           {"role": "assistant", "content": "Yes."}]}
-             for pid in ("P1", "P2", "P3") for q in range(6)]
+             for pid in ("P1", "P2", "P3", "P4") for q in range(6)]
     out, card = build_from(tmp_path, "sepit", items, sequences=str(fasta))
-    rows = records(out)
+    rows = records(out)  # every shard reads back: no sequence the schema refuses was written
     assert {r.modalities.protein_sequence for r in rows if r.meta.source_id == "P1"} == {PROTEIN}
     assert card["problems"]["0"]["counts"] == {"id_without_sequence": 6}  # P3: grouped by its id instead
+    assert card["problems"]["0"]["reading"] == 6 and "from the table refused" in card["problems"]["0"]["examples"][0][1]
+    assert all(r.modalities.protein_sequence is None for r in rows if r.meta.source_id == "P4")  # kept, by its id
     assert all(len(s) == 1 for s in splits_by(rows, lambda r: r.meta.source_id).values())
 
 
@@ -100,7 +102,7 @@ def test_keep_keeps_published_splits_and_the_audit_measures_their_leakage(tmp_pa
     items = [{"instruction": f"Describe it ({q}).", "input": "[C][C][O]", "output": f"Ethanol {q}.",
               "metadata": {"task": "molecular_description_generation", "split": split}}
              for q, split in enumerate(["train", "train", "test", "valid", "nonsense"])]
-    out, card = build_from(tmp_path, "mol_instructions", items, split={"method": "keep"})
+    out, card = build_from(tmp_path, "mol_instructions", items, splitting={"method": "keep"})
     rows = records(out)
     assert sorted(r.meta.split for r in rows) == ["test", "train", "train", "validation"]
     assert card["qc"]["dropped"] == {"no_published_split": 1} and card["records"] == 4
@@ -122,3 +124,20 @@ def test_audit_counts_shared_proteins_and_subjects(tmp_path) -> None:
     report = audit(a, b)
     assert (report.identical_protein, report.identical_subject) == (1, 1)
     assert report.shared["identical_subject"][0].in_a == ["a2"]
+
+
+def test_keep_needs_a_published_split_on_every_source(tmp_path) -> None:
+    import pytest
+
+    from molbridge.data.build.config import ConfigError
+
+    items = [{"instruction": f"Q {q}?", "input": "702", "output": "A.", "task": "QA"} for q in range(4)]
+    with pytest.raises(ConfigError, match="'moit3d' records carry none"):
+        build_from(tmp_path / "a", "moit3d", items, splitting={"method": "keep"})
+    with pytest.raises(ConfigError, match="'qm9' records carry none"):
+        config = tmp_path / "b.yaml"
+        config.write_text(yaml.safe_dump({"name": "b", "split": {"method": "keep"},
+                                          "sources": [{"kind": "qm9", "limit": 2, "tasks": ["computed_property"]}]}))
+        load_config(config)
+    out, card = build_from(tmp_path / "c", "moit3d", items, splitting={"method": "keep"}, split="test")
+    assert {r.meta.split for r in records(out)} == {"test"} and card["records"] == 4

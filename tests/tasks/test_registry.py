@@ -15,7 +15,7 @@ from molbridge.apps.scoring import score_predictions
 from molbridge.data.build.config import ConfigError, load_config
 from molbridge.data.build.pipeline import build
 from molbridge.data.parquet_io import read_shard
-from molbridge.tasks import SOURCES, TASKS, Draft, Subject, Task, UnknownNameError, task_for
+from molbridge.tasks import SOURCES, TASKS, Draft, Subject, Task, UnknownNameError, fed_by, task_for
 from molbridge.tasks.answers import TEXT
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.train.examples import instruction_examples
@@ -92,12 +92,49 @@ def test_unknown_names_list_the_registered_ones() -> None:
 
 
 def test_every_registered_task_is_complete() -> None:
+    from molbridge.eval.scorers import FAMILIES
+    from molbridge.retrieval.baselines import retrievers_for
+
     for task in TASKS:
-        assert task.decoding_length > 0 and task.family in ("text", "molecule", "number", "classification",
-                                                           "sequence")
+        assert task.decoding_length > 0 and task.family in FAMILIES
+        assert task.copy is None or task.copy in retrievers_for(task), f"{task.name}: copy {task.copy} cannot search"
         if task.build is not None:
-            fed = [s.name for s in SOURCES if not s.imported and task.needs <= s.provides]
-            assert fed, f"no registered source feeds {task.name}"
+            assert any(task in fed_by(s) for s in SOURCES), f"no registered source feeds {task.name}"
             if task.phrasings:
                 assert load_phrasings(task.phrasings)
     assert task_for("an_imported_task").copy == "bm25" and task_for("an_imported_task").build is None
+
+
+PLUGIN = '''
+from rdkit.Chem.rdMolDescriptors import CalcNumRings
+from molbridge.tasks import TASKS, Draft, Task
+from molbridge.tasks.answers import NUMBER
+
+def rings(subject, prefix):
+    return [Draft("How many rings does this molecule have?", subject.modalities.smiles, str(CalcNumRings(subject.mol)))]
+
+TASKS.register(Task("ring_count", "SMILES → number of rings", NUMBER, consumes=("smiles",), query="molecule",
+                    copy="morgan", build=rings, needs=frozenset({"smiles"}), max_new_tokens=7))
+'''
+
+
+def test_a_plugin_task_is_built_by_workers_and_known_to_training_in_a_new_process(tmp_path, tiny_llama) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "ring_plugin.py").write_text(PLUGIN)
+    config = tmp_path / "build.yaml"
+    config.write_text(yaml.safe_dump({"name": "rings", "chunk_size": 10, "plugins": ["ring_plugin"],
+                                      "sources": [{"kind": "b3db", "limit": 40, "tasks": ["ring_count"]}],
+                                      "split": {"method": "random", "fractions": [0.5, 0.25, 0.25]}}))
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    built = subprocess.run([sys.executable, "-m", "molbridge", "data", "build", str(config), "--out",
+                            str(tmp_path / "out"), "--workers", "2"], capture_output=True, text=True, env=env,
+                           timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert json.loads((tmp_path / "out" / "card.json").read_text())["tasks"]["ring_count"] == 40
+    read = ("from transformers import AutoTokenizer; from molbridge.train.examples import instruction_examples; "
+            f"e = instruction_examples({str(tmp_path / 'out')!r}, 'train', [], AutoTokenizer.from_pretrained("
+            f"{str(tiny_llama)!r}))[0]; print(e.kind, e.max_new_tokens)")
+    shown = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, env=env, timeout=300)
+    assert shown.stdout.split() == ["number", "7"], shown.stderr[-2000:]  # the plugin's task, not a generic one

@@ -32,8 +32,13 @@ def test_unknown_nested_key_and_bad_value(tmp_path, tiny_llama) -> None:
         load_train_config(write(tmp_path, {**base, "lora": {"rank": 4}}))
     with pytest.raises(TrainConfigError, match="batch_size"):
         load_train_config(write(tmp_path, {**base, "batch_size": 0}))
-    with pytest.raises(TrainConfigError, match="direction"):
-        load_train_config(write(tmp_path, {**base, "data": {**base["data"], "direction": "sideways"}}))
+    with pytest.raises(TrainConfigError, match="data.tasks: 'computed_property' does not read ChEBI-20 tables"):
+        load_train_config(write(tmp_path, {**base, "data": {**base["data"], "tasks": ["computed_property"]}}))
+    with pytest.raises(TrainConfigError, match="unknown task 'sideways'"):
+        load_train_config(write(tmp_path, {**base, "data": {**base["data"], "tasks": ["sideways"]}}))
+    with pytest.raises(TrainConfigError, match="data.retrievers: text2mol is not among the trained tasks"):
+        load_train_config(write(tmp_path, {**base, "data": {**base["data"], "tasks": ["mol2text"],
+                                                            "retrievers": {"text2mol": "minilm"}}}))
 
 
 def test_missing_model_path(tmp_path) -> None:
@@ -56,8 +61,8 @@ def test_missing_data_file_and_inconsistent_task(tmp_path, tiny_llama) -> None:
 
 def test_set_override_and_out(tmp_path, tiny_llama) -> None:
     path = write(tmp_path, {"model": str(tiny_llama), "task": "sft", "data": {"train": str(chebi20_tiny(tmp_path))}})
-    config = load_train_config(path, ["max_steps=7", "data.direction=text2mol"], out=str(tmp_path / "run"))
-    assert (config.max_steps, config.data.direction, config.out) == (7, "text2mol", str(tmp_path / "run"))
+    config = load_train_config(path, ["max_steps=7", "data.tasks=[text2mol]"], out=str(tmp_path / "run"))
+    assert (config.max_steps, config.data.tasks, config.out) == (7, ["text2mol"], str(tmp_path / "run"))
 
 
 def test_empty_dataset_fails_before_training(tmp_path, tiny_llama) -> None:

@@ -21,7 +21,7 @@ def step_one(tmp_path, tiny_llama, name: str, **settings) -> tuple[float, float,
     """One fp32 optimizer step in its own process (Accelerate fixes the precision once per process)."""
     config = TrainConfig(model=str(tiny_llama), task="sft", max_steps=1, batching="random", precision="fp32",
                          lora={"r": 4, "alpha": 8, "dropout": 0.0}, eval_every=0, save_every=1, tensorboard=False,
-                         data={"train": str(chebi20_tiny(tmp_path, 24)), "direction": "mol2text"},
+                         data={"train": str(chebi20_tiny(tmp_path, 24)), "tasks": ["mol2text"]},
                          out=str(tmp_path / name), **settings)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json")))

@@ -4,7 +4,8 @@ Output is a JSONL file, one row per example in input order (id, task, kind, grou
 prediction, raw reply, valid, attempts, meta) that `molbridge eval` reads with `-f jsonl`; tasks
 with a MolT5 layout (ChEBI-20's two directions) also get MolT5 TSV files (`{stem}.{task}.tsv`)
 that `molbridge eval mol2text|text2mol` scores under any paper's convention. Generation reports
-progress per batch; `predict_to_file` writes each finished chunk to a partial file, so a killed
+progress per batch (stage "generate"); `predict_to_file` writes each finished chunk to a partial file
+(stage "predict": examples written), so a killed
 run resumes where it stopped (same model and settings, checked) and the final file appears
 whole when every example is answered.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from molbridge.atomic import write_json, write_text
 from molbridge.errors import MolbridgeError
-from molbridge.eval.predictions import write_molt5
+from molbridge.eval.predictions import Layout, write_molt5
 from molbridge.models.causal_lm import generate
 from molbridge.progress import Progress, ProgressFn, report
 from molbridge.tasks import TASKS
@@ -104,14 +105,17 @@ def predict_to_file(path: str | Path, model, tokenizer, examples: Sequence[Examp
     another model or with other settings is refused, never mixed in. Returns every prediction."""
     path = Path(path)
     partial, sidecar = path.with_name(f".{path.name}.partial"), path.with_name(f".{path.name}.settings.json")
-    identity = {"model": model_id, "settings": settings,
-                "examples": hashlib.sha256("\n".join(e.id for e in examples).encode()).hexdigest()[:16]}
+    asked = "\x1f".join(f"{e.id}\x1e{e.prompt}" for e in examples)  # ids and prompts: a changed prompt is new work
+    identity = {"model": model_id, "settings": settings, "examples": hashlib.sha256(asked.encode()).hexdigest()[:16]}
     if path.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()) == identity:
         return read_predictions_file(path)
     done = _resumed(partial, sidecar, identity)
     write_json(sidecar, identity)
     for start in range(len(done), len(examples), CHUNK):
-        chunk = predict(model, tokenizer, examples[start:start + CHUNK], **settings)
+        def generated(event: Progress, start: int = start) -> None:
+            report(progress, "generate", start + event.done, len(examples), unit="examples")
+
+        chunk = predict(model, tokenizer, examples[start:start + CHUNK], progress=generated, **settings)
         done += chunk
         write_text(partial, "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in done))
         report(progress, "predict", len(done), len(examples), unit="examples")
@@ -134,15 +138,21 @@ def write_predictions(path: str | Path, predictions: Sequence[Prediction]) -> li
     """The JSONL file and, for tasks with a MolT5 layout, MolT5 TSVs beside it; returns the paths written."""
     path = Path(path)
     write_text(path, "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in predictions))
-    written = [path]
+    tables = molt5_tables(path, predictions)
+    for tsv, (layout, rows) in tables.items():
+        write_molt5(tsv, layout, [(p.meta["source_stored"], p.meta["target_stored"], p.prediction) for p in rows])
+    return [path, *tables]
+
+
+def molt5_tables(path: Path, predictions: Sequence[Prediction]) -> dict[Path, tuple[Layout, list[Prediction]]]:
+    """`{stem}.{task}.tsv` beside `path` → (MolT5 layout, rows) for each task with a MolT5 layout."""
+    tables = {}
     for name in dict.fromkeys(p.task for p in predictions):
         layout = TASKS.get(name).molt5 if name in TASKS else None
         rows = [p for p in predictions if p.task == name and "source_stored" in p.meta]
         if layout and rows:
-            tsv = path.with_name(f"{path.stem}.{name}.tsv")
-            write_molt5(tsv, layout, [(p.meta["source_stored"], p.meta["target_stored"], p.prediction) for p in rows])
-            written.append(tsv)
-    return written
+            tables[path.with_name(f"{path.stem}.{name}.tsv")] = (layout, rows)
+    return tables
 
 
 def read_predictions_file(path: str | Path) -> list[Prediction]:

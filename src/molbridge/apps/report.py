@@ -11,12 +11,13 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from molbridge.apps.predict import Prediction
 from molbridge.atomic import write_text
 from molbridge.eval.results import MetricReport, MetricValue
+from molbridge.tasks.answers import answer_kind
 from molbridge.train.run_log import read_log
 
 EXAMPLES_PER_TASK = 3
@@ -96,9 +97,15 @@ def _depiction(smiles: str) -> str:
     return svg[svg.index("<svg"):]
 
 
-def _cell(text: str, draw: bool) -> str:
-    picture = _depiction(text) if draw else ""
+def _cell(text: str, as_smiles: Callable[[str], str | None] | None) -> str:
+    """A table cell; a molecule (read by `as_smiles`: SMILES, SELFIES, InChI) is drawn above its text."""
+    smiles = as_smiles(text) if as_smiles is not None and text else None
+    picture = _depiction(smiles) if smiles else ""
     return f'<td class="mono">{picture}{html.escape(text[:400])}</td>'
+
+
+def _same(text: str) -> str:
+    return text  # inputs are drawn when RDKit reads them as SMILES (most are captions, names or SELFIES: not drawn)
 
 
 def _examples(predictions: Sequence[Prediction], sources: dict[str, str]) -> str:
@@ -109,10 +116,10 @@ def _examples(predictions: Sequence[Prediction], sources: dict[str, str]) -> str
             continue
         shown[p.group] = shown.get(p.group, 0) + 1
         source = sources.get(p.id, "")
-        molecule_out = p.kind == "smiles"
+        answer = answer_kind(p.kind).as_smiles
         mark = '<span class="ok">yes</span>' if p.valid else '<span class="bad">no</span>'
-        rows.append(f"<tr><td>{html.escape(p.group)}</td>{_cell(source, True)}{_cell(p.reference, molecule_out)}"
-                    f"{_cell(p.prediction, molecule_out)}<td>{mark}"
+        rows.append(f"<tr><td>{html.escape(p.group)}</td>{_cell(source, _same)}{_cell(p.reference, answer)}"
+                    f"{_cell(p.prediction, answer)}<td>{mark}"
                     f"{f' ({p.attempts} tries)' if p.attempts > 1 else ''}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
 

@@ -101,16 +101,21 @@ def fetch_cmd(
 
 @app.command("paraphrase")
 def paraphrase_cmd(
-    family: str = typer.Argument(..., help="phrasing family: properties | descriptions | translation | protein"),
+    family: str = typer.Argument(..., help="a phrasing family of the registered tasks (`molbridge tasks --json`)"),
     out_dir: Path = typer.Option(..., "--out-dir", help="directory for the extended file (use as phrasings_dir:)"),
     model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: directory, hub id or the default"),
     rounds: int = typer.Option(1, "--rounds", min=1, help="rewrites asked per phrasing"),
 ) -> None:
     """Expand a family's phrasings with a local chat model; kept rewrites are checked and listed as generated."""
     from molbridge.models.causal_lm import load_causal_lm, reply_function
+    from molbridge.tasks import TASKS
     from molbridge.tasks.paraphrase import paraphrase_family, write_family
+    from molbridge.tasks.phrasing import PhrasingError
 
     with user_errors():
+        families = list(dict.fromkeys(t.phrasings for t in TASKS if t.phrasings))
+        if family not in families:
+            raise PhrasingError(f"no registered task is phrased from {family!r}; families: {', '.join(families)}")
         reply = reply_function(*load_causal_lm(model), chat_template=False)
         data, rejected = paraphrase_family(family, reply, rounds=rounds)
         path = write_family(out_dir, family, data)

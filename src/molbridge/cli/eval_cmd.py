@@ -73,8 +73,6 @@ def _score_command(task: Task):
         prediction_field: str = PredFieldOpt,
         fcd: bool = typer.Option(False, "--fcd", help="also compute FCD (fcd package ChemNet; molecule answers)"),
     ) -> None:
-        if fcd and task.family != "molecule":
-            raise typer.BadParameter(f"FCD scores molecules; {task.name} answers are scored as {task.family}")
         _run(task.name, file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
              _columns(id_field, reference_field, prediction_field), fcd=fcd)
 

@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import data_cmd, eval_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
+from molbridge.cli import apps_cmd, data_cmd, eval_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -20,8 +20,8 @@ app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")
 app.command("train")(train_cmd.train)
-app.command("predict")(train_cmd.predict)
-app.command("quickstart")(train_cmd.quickstart)
+app.command("predict")(apps_cmd.predict)
+app.command("quickstart")(apps_cmd.quickstart)
 app.command("tasks")(tasks_cmd.tasks)
 
 

@@ -10,13 +10,13 @@ import typer
 def tasks(as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """List the registered tasks (answer kind, scorer, copy baseline) and sources (licence, tasks they feed)."""
     from molbridge.data import sources  # noqa: F401  (registers the sources)
-    from molbridge.tasks import SOURCES, TASKS
+    from molbridge.tasks import SOURCES, TASKS, fed_by
 
-    feeds = {s.name: [t.name for t in TASKS if t.build is not None and t.needs <= s.provides]
-             if not s.imported else ["its own task names"] for s in SOURCES}
+    feeds = {s.name: [t.name for t in fed_by(s)] if not s.imported else ["its own task names"] for s in SOURCES}
     listing = {
         "tasks": {t.name: {"description": t.description, "answer": t.answer.name, "scorer": t.family,
                            "copy_baseline": t.copy, "consumes": list(t.consumes), "split_group": t.split_group,
+                           "phrasings": t.phrasings,
                            "built": t.build is not None} for t in TASKS},
         "sources": {s.name: {"description": s.description, "license": s.license, "imported": s.imported,
                              "remote": s.remote, "feeds": feeds[s.name]} for s in SOURCES},

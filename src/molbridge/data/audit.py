@@ -20,10 +20,10 @@ from pathlib import Path
 
 from molbridge.chem.batch import map_molecules
 from molbridge.chem.parse import connectivity_block, to_inchikey
+from molbridge.data.splits import SPLITS
 from molbridge.errors import FileFormatError
 
 TABLE_SUFFIXES = (".txt", ".tsv", ".csv")
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)

@@ -188,8 +188,8 @@ class QualityControl:
         return self._facts[smiles]
 
     def drop(self, record_id: str, reason: str) -> None:
-        """Count a record the caller drops after QC passed it (e.g. one without a published split)."""
-        self.report.kept -= 1
+        """Count a record the caller drops before QC sees it (e.g. one without a published split)."""
+        self.report.seen += 1
         self.report.note(self.report.dropped, reason, record_id)
 
     def _check(self, record: Record, imported: bool) -> str | None:

@@ -5,10 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from molbridge.errors import ConventionError
-from molbridge.eval.conventions import get_convention
+from molbridge.eval.conventions import Convention, get_convention
 from molbridge.eval.predictions import ColumnMap, PredictionSet, read_predictions
 from molbridge.eval.results import MetricReport
 from molbridge.tasks import TASKS
+
+
+def _text(pairs: PredictionSet, conv: Convention, fcd: bool, workers: int | None) -> MetricReport:
+    from molbridge.eval.text_metrics import score_mol2text
+
+    return score_mol2text(pairs.references, pairs.predictions, conv, workers=workers)
+
+
+def _molecules(pairs: PredictionSet, conv: Convention, fcd: bool, workers: int | None) -> MetricReport:
+    from molbridge.eval.mol_metrics import score_text2mol
+
+    return score_text2mol(pairs.references, pairs.predictions, conv, fcd=fcd, workers=workers)
+
+
+FILE_SCORERS = {"text": _text, "molecule": _molecules}  # scorer family → scoring of a file's (reference, output)
 
 
 def score_file(
@@ -34,14 +49,12 @@ def score_file(
     spec = TASKS.get(task)
     pairs = read_predictions(path, spec, fmt=fmt, reference=reference, columns=columns,  # type: ignore[arg-type]
                              raw_references=conv.reference_strings == "raw")
-    if spec.family == "text":
-        from molbridge.eval.text_metrics import score_mol2text
-
-        report = score_mol2text(pairs.references, pairs.predictions, conv, workers=workers)
-    else:
-        from molbridge.eval.mol_metrics import score_text2mol
-
-        report = score_text2mol(pairs.references, pairs.predictions, conv, fcd=fcd, workers=workers)
+    if spec.family not in FILE_SCORERS:
+        raise ConventionError(f"task {task!r} answers are scored as {spec.family}; prediction files are scored for "
+                              f"{' and '.join(FILE_SCORERS)} answers")
+    if fcd and spec.family != "molecule":
+        raise ConventionError(f"FCD scores molecules; {task} answers are scored as {spec.family}")
+    report = FILE_SCORERS[spec.family](pairs, conv, fcd, workers)
     if pairs.issues:
         report.notes.append(f"{len(pairs.issues)} file issues (rows scored as invalid or ids unmatched)")
     return report, pairs

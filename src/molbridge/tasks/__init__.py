@@ -5,8 +5,8 @@ Importing this package registers molbridge's own tasks; sources register from
 """
 
 from molbridge.tasks import molecules, proteins  # noqa: F401  (registration)
-from molbridge.tasks.registry import SOURCES, TASKS, UnknownNameError, question_key, task_for
+from molbridge.tasks.registry import SOURCES, TASKS, UnknownNameError, fed_by, question_key, task_for
 from molbridge.tasks.spec import Draft, Field, Scorer, Source, SourceOptions, Subject, Task, Template
 
 __all__ = ["SOURCES", "TASKS", "Draft", "Field", "Scorer", "Source", "SourceOptions", "Subject", "Task", "Template",
-           "UnknownNameError", "question_key", "task_for"]
+           "UnknownNameError", "fed_by", "question_key", "task_for"]

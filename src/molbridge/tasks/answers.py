@@ -133,7 +133,7 @@ def _yes_no(reply: str) -> str:
     return extract_yes_no(reply) or ""
 
 
-# Module-level functions only (no lambdas): tasks and their kinds cross process boundaries by pickle.
+# Module-level functions only (no lambdas): a task and its answer kind stay picklable (e.g. for a Dask worker).
 TEXT = AnswerKind("text", _text, bool, 96, one_line=False, family="text")
 SMILES = AnswerKind("smiles", _first_token, _smiles_valid, 128, one_line=True, family="molecule", as_smiles=_same)
 SELFIES = AnswerKind("selfies", _selfies, _selfies_valid, 192, one_line=True, family="molecule",

@@ -59,6 +59,11 @@ TASKS: Registry[Task] = Registry("task")
 SOURCES: Registry[Source] = Registry("source")
 
 
+def fed_by(source: Source) -> list[Task]:
+    """The registered tasks a source molbridge builds from can feed: those whose needs its subjects cover."""
+    return [] if source.imported else [t for t in TASKS if t.build is not None and t.needs <= source.provides]
+
+
 def task_for(name: str, outputs: Sequence[str] = ()) -> Task:
     """The registered task `name`, or a generic instruction task for an imported one: yes/no answers when
     every given output is yes or no, free text otherwise, copy baseline by BM25 over the input."""

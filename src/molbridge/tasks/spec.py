@@ -24,6 +24,9 @@ from molbridge.records import Modalities, Record, make_record
 from molbridge.tasks.answers import AnswerKind
 
 RECORD_FIELDS = ("instruction", "input", "output")
+# the convention a scorer family uses unless a task declares its own: captions by whitespace tokens (no tokenizer
+# files needed), molecules by MolT5's rules with an empty answer invalid
+FAMILY_CONVENTIONS = {"text": "whitespace", "molecule": "molt5-strict"}
 MODALITY_FIELDS = ("smiles", "selfies", "inchi", "iupac", "caption", "protein_sequence")
 
 
@@ -71,7 +74,7 @@ class Scorer:
     and for numeric answers the 3D-MoLM plausibility window of each property."""
 
     family: str | None = None
-    convention: str | None = None  # None: the family's default (text: whitespace; molecules: molt5-strict)
+    convention: str | None = None  # None: the family's (FAMILY_CONVENTIONS)
     windows: Mapping[str, str] = field(default_factory=dict)  # property → eval.numeric.PLAUSIBILITY_WINDOWS name
 
 
@@ -140,6 +143,11 @@ class Task:
         return self.scorer.family or self.answer.family
 
     @property
+    def convention(self) -> str | None:
+        """The scoring convention of this task's answers (None: the family has no conventions)."""
+        return self.scorer.convention or FAMILY_CONVENTIONS.get(self.family)
+
+    @property
     def decoding_length(self) -> int:
         return self.max_new_tokens or self.answer.max_new_tokens
 
@@ -204,6 +212,7 @@ class Source:
     subjects: Callable[[Any, Any], list[Subject]] | None = None
     provides: frozenset[str] = frozenset()  # what its subjects carry: the tasks it feeds are those needing no more
     geometry: bool = False  # its molecules come with 3D coordinates of their own
+    published_splits: bool = False  # its records carry the split their dataset published (`split.method: keep`)
     remote: str | None = None  # the `molbridge data fetch` name of its files, when it has one
 
     @property

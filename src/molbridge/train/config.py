@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from molbridge.config_files import load_yaml_config
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import DEFAULT_LLM
+from molbridge.tasks import TASKS, UnknownNameError
 
 
 class TrainConfigError(MolbridgeError, ValueError):
@@ -40,10 +41,11 @@ class DataSettings(_Strict):
     """Where the examples come from.
 
     - `instructions`: `dataset` is a `molbridge data build` output directory (or one Parquet file);
-      `tasks` keeps some of its tasks; `limit_per_task` caps each task's training records.
-    - `sft` / `icma`: `train` and `eval` are ChEBI-20 TSV files; `direction` is mol2text,
-      text2mol or both. ICMA shows each record's `k` nearest training neighbours (by `retriever`,
-      itself excluded) in the prompt, so the model learns to use retrieved context.
+      `tasks` keeps some of its tasks (none: all); `limit_per_task` caps each task's training records.
+    - `sft` / `icma`: `train` and `eval` are ChEBI-20 TSV files; `tasks` are the registered tasks
+      that read ChEBI-20's columns (none: all of them, `mol2text` and `text2mol`). ICMA shows each
+      record's `k` nearest training neighbours (by `retrievers[task]`, default the task's copy
+      retriever; itself excluded) in the prompt, so the model learns to use retrieved context.
     """
 
     dataset: str | None = None
@@ -53,11 +55,9 @@ class DataSettings(_Strict):
     limit_per_task: int | None = Field(default=None, ge=1)
     train: str | None = None
     eval: str | None = None
-    direction: Literal["mol2text", "text2mol", "both"] = "both"
     limit: int | None = Field(default=None, ge=1)
     k: int = Field(default=2, ge=1)
-    retriever_mol2text: str = "morgan"
-    retriever_text2mol: str = "bm25"
+    retrievers: dict[str, str] = Field(default_factory=dict)  # task → retriever of its examples (default: copy's)
     eval_examples: int = Field(default=32, ge=0)
 
 
@@ -102,6 +102,7 @@ class TrainConfig(_Strict):
                 raise ValueError(f"data.train (a ChEBI-20 TSV) is required for task {self.task!r}")
             if data.dataset:
                 raise ValueError(f"data.dataset is for task 'instructions'; task {self.task!r} reads data.train")
+            _check_table_tasks(data)
         if self.method == "full" and self.lora != LoraSettings():
             raise ValueError("lora settings were given but method is 'full'")
         return self
@@ -111,6 +112,24 @@ class TrainConfig(_Strict):
         settings = self.model_dump(mode="json", exclude={"out", "budget_minutes", "eval_every", "eval_generate",
                                                          "log_every", "tensorboard", "keep_checkpoints"})
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def table_tasks(data: DataSettings) -> list[str]:
+    """The tasks trained on ChEBI-20 tables: the configured ones, or every task that reads ChEBI-20's columns."""
+    return data.tasks or [t.name for t in TASKS if t.molt5]
+
+
+def _check_table_tasks(data: DataSettings) -> None:
+    for name in table_tasks(data):
+        try:
+            task = TASKS.get(name)
+        except UnknownNameError as err:
+            raise ValueError(f"data.tasks: {err}") from None
+        if task.molt5 is None:
+            raise ValueError(f"data.tasks: {name!r} does not read ChEBI-20 tables (task 'instructions' trains it)")
+    unknown = sorted(set(data.retrievers) - set(table_tasks(data)))
+    if unknown:
+        raise ValueError(f"data.retrievers: {', '.join(unknown)} is not among the trained tasks")
 
 
 def check_paths(config: TrainConfig, where: str) -> None:

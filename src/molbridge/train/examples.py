@@ -4,28 +4,32 @@ Every example comes from a record and a task (`molbridge.tasks`): the task says 
 and the answer are, what kind of answer it is and how it is grouped for scoring. Three sources,
 one shape:
 - `instructions`: records of a `molbridge data build` output, each under its own task;
-- `sft`: ChEBI-20 rows under the `mol2text` / `text2mol` tasks, the bare request (the ablation);
+- `sft`: ChEBI-20 rows under the tasks that read its columns (`mol2text`, `text2mol`), the bare request
+  (the ablation);
 - `icma`: the same with each row's nearest training rows in the prompt (itself excluded), in the
   task's template under the token budget (`retrieval.icl.icl_prompts`), so the model learns to read
   retrieved context (in-context molecule tuning).
 The prompt is the exact model input (chat template applied where the model has one); the answer
-is learned and generated after it. The one over-budget policy: a training example whose prompt
-cannot fit is left out and named; a held-out one keeps its place with no prompt (None), is
-answered with nothing and scored as invalid.
+is learned and generated after it. The one over-budget policy: a training example that cannot fit
+is left out and named; a held-out one keeps its place with no prompt (None), is answered with
+nothing, scored as invalid and named (`within_budget`, and the ICMA prompt budget).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import chat_prompt
 from molbridge.records import Record
 from molbridge.tasks import TASKS, Task, task_for
-from molbridge.train.config import DataSettings, TrainConfig
+from molbridge.train.config import DataSettings, TrainConfig, table_tasks
+
+log = logging.getLogger(__name__)
 
 
 class ExampleError(MolbridgeError, ValueError):
@@ -54,6 +58,23 @@ def example(record: Record, task: Task, prompt: str | None) -> Example:
     rid = record.id if record.task == task.name else f"{record.id}:{task.name}"
     return Example(rid, task.name, task.answer.name, prompt, task.target.get(record), meta, task.group(record),
                    task.source.get(record), task.decoding_length)
+
+
+def within_budget(examples: Sequence[Example], tokenizer, max_length: int) -> tuple[list[Example], list[str]]:
+    """Held-out examples as they can be asked: one whose prompt and answer budget exceed `max_length` keeps its
+    place without a prompt (answered with nothing, scored invalid), and a problem names it."""
+    from molbridge.models.causal_lm import encode_prompt
+
+    kept, problems = [], []
+    for e in examples:
+        if e.prompt is not None:
+            need = len(encode_prompt(tokenizer, e.prompt)) + (e.max_new_tokens or 0)
+            if need > max_length:
+                problems.append(f"{e.id}: prompt and answer need {need} tokens, over max_length {max_length}; "
+                                "answered empty, scored invalid")
+                e = replace(e, prompt=None)
+        kept.append(e)
+    return kept, problems
 
 
 def plain_examples(records: Sequence[Record], task: Task, tokenizer) -> list[Example]:
@@ -91,9 +112,11 @@ def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Rec
 def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], tokenizer,
                          limit_per_task: int | None = None) -> list[Example]:
     """Examples of one split of a built dataset, in file order, at most `limit_per_task` per task."""
+    from molbridge.data.build.config import import_dataset_plugins
     from molbridge.data.parquet_io import read_shard
 
     root = Path(dataset)
+    import_dataset_plugins(root)  # tasks a plugin registered for the build are needed to prompt and score
     shards = [root] if root.is_file() else sorted((root / "data").glob(f"{split}-*.parquet"))
     if not shards:
         raise ExampleError(f"{root}: no {split!r} Parquet shards (expected {root}/data/{split}-*.parquet)")
@@ -116,24 +139,21 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
 def chebi20_examples(records: Sequence[Record], data: DataSettings, tokenizer, *, pool: Sequence[Record] | None,
                      max_length: int, answer_budget: int | None = None,
                      exclude_self: bool = True) -> tuple[list[Example], list[str]]:
-    """ChEBI-20 rows in each configured direction: bare requests (no `pool`) or ICMA prompts over `pool`."""
-    retrievers = {"mol2text": data.retriever_mol2text, "text2mol": data.retriever_text2mol}
+    """ChEBI-20 rows under each configured task: bare requests (no `pool`) or ICMA prompts over `pool`."""
     examples, problems = [], []
-    for name in directions_of(data):
-        task = TASKS.get(name)
+    for task in (TASKS.get(name) for name in table_tasks(data)):
         if pool is None:
             examples += plain_examples(records, task, tokenizer)
             continue
-        found, missed = retrieval_examples(records, task, pool, tokenizer, k=data.k, retriever=retrievers[name],
+        retriever = data.retrievers.get(task.name) or task.copy
+        if retriever is None:
+            raise ExampleError(f"task {task.name!r} has no copy retriever: name one in data.retrievers")
+        found, missed = retrieval_examples(records, task, pool, tokenizer, k=data.k, retriever=retriever,
                                            max_length=max_length, answer_budget=answer_budget,
                                            exclude_self=exclude_self)
         examples += found
         problems += missed
     return examples, problems
-
-
-def directions_of(data: DataSettings) -> tuple[str, ...]:
-    return ("mol2text", "text2mol") if data.direction == "both" else (data.direction,)
 
 
 def spread(examples: Sequence[Example], n: int) -> list[Example]:
@@ -183,7 +203,7 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
         except ExampleError as err:
             problems.append(f"no evaluation examples: {err}")
             held = []
-        evaluation = spread(held, data.eval_examples)
+        evaluation, _ = within_budget(spread(held, data.eval_examples), tokenizer, config.max_length)
     else:
         assert data.train is not None  # TrainConfig's validator requires it for tasks 'sft' and 'icma'
         records = _chebi20(data.train, data.limit, config.seed)

@@ -142,10 +142,12 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     if not encoded:
         raise ExampleError(f"all {len(train_examples)} training examples are over max_length {config.max_length}")
     problems += too_long
-    eval_encoded, _ = encode(eval_examples, tokenizer, config.max_length, loss_on="answer", seq2seq=seq2seq)
+    left_out = len(problems)  # training examples; held-out ones are named after them
+    eval_encoded, eval_left_out = encode(eval_examples, tokenizer, config.max_length, loss_on="answer",
+                                         seq2seq=seq2seq)
     if main:
         write_text(out / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems))
+        write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems + [f"held out {p}" for p in eval_left_out]))
         versions = package_versions("molbridge", "torch", "transformers", "peft", "accelerate", "rdkit")
         write_json(out / "versions.json", {**versions, "world_size": world, "mixed_precision": _precision(config)})
     accelerator.wait_for_everyone()
@@ -237,7 +239,7 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     if run_log is not None:
         run_log.close()
     return _finish(accelerator, model, tokenizer, config, seq2seq, step, schedule.total, stopped, state,
-                   len(encoded), len(problems), loss_value, eval_loss)
+                   len(encoded), left_out, loss_value, eval_loss)
 
 
 def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConfig, step_s: float,

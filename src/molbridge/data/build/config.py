@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 import molbridge.data.sources  # noqa: F401  (registers the sources)
@@ -21,7 +22,7 @@ from molbridge.config_files import load_yaml_config
 from molbridge.data.qc import QCConfig
 from molbridge.data.splits import METHODS, check_fractions
 from molbridge.errors import MolbridgeError
-from molbridge.tasks import SOURCES, TASKS, SourceOptions, UnknownNameError
+from molbridge.tasks import SOURCES, TASKS, SourceOptions, UnknownNameError, fed_by
 
 
 class ConfigError(MolbridgeError, ValueError):
@@ -38,6 +39,14 @@ def import_plugins(modules: list[str]) -> None:
         importlib.import_module(name)
 
 
+def import_dataset_plugins(dataset: Path) -> None:
+    """Import the plugins a built dataset was built with (read from its `config.yaml`), if it names any."""
+    written = dataset / "config.yaml"
+    if written.is_file():
+        config = yaml.safe_load(written.read_text(encoding="utf-8")) or {}
+        import_plugins(list(config.get("config", {}).get("plugins", [])))
+
+
 def check_source(options: SourceOptions) -> None:
     """A source entry whose tasks and options its source supports (raises ValueError naming the key)."""
     source = SOURCES.get(options.kind)
@@ -45,13 +54,13 @@ def check_source(options: SourceOptions) -> None:
         if options.conformers:
             raise ValueError(f"'conformers' applies to molecule sources molbridge builds, not {options.kind!r}")
         return
+    fed = fed_by(source)
     for name in options.tasks:
         task = TASKS.get(name)
-        missing = sorted(task.needs - source.provides) if task.build is not None else ["a builder"]
-        if missing:
-            fed = [t.name for t in TASKS if t.build is not None and t.needs <= source.provides]
+        if task not in fed:
+            missing = sorted(task.needs - source.provides) if task.build is not None else ["a builder"]
             raise ValueError(f"source {options.kind!r} cannot feed task {name!r} (it lacks {', '.join(missing)}); "
-                             f"it feeds {', '.join(fed)}")
+                             f"it feeds {', '.join(t.name for t in fed)}")
     if options.conformers and (source.geometry or "smiles" not in source.provides):
         raise ValueError(f"'conformers' applies to molecule sources without geometry, not {options.kind!r}")
 
@@ -108,6 +117,18 @@ class BuildConfig(_Strict):
                     raise ValueError(_problems(position, err)) from None
             typed.append(entry)
         return typed
+
+    @model_validator(mode="after")
+    def _keepable(self) -> BuildConfig:
+        """`split.method: keep` needs a published split on every record: imported files that carry one, or name it."""
+        if self.split.method == "keep":
+            for position, options in enumerate(self.sources):
+                source = SOURCES.get(options.kind)
+                if not (source.published_splits or getattr(options, "split", None)):
+                    raise ValueError(f"sources.{position}: split.method keep keeps published splits, and "
+                                     f"{options.kind!r} records carry none (an imported file names its own with "
+                                     "`split:`; records molbridge builds are split by split.method)")
+        return self
 
     def fingerprint(self) -> str:
         """A hash of everything that changes the output: a resumed build must have the same one."""

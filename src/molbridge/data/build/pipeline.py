@@ -139,14 +139,14 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
 
 def _split(qc: QualityControl, result, config: BuildConfig, imported: bool) -> list:
     """The chunk's records that pass QC, each with its split (published, or assigned by group)."""
-    passed = qc.filter(result.records, result.facts, imported=imported)
     if config.split.method != "keep":
+        passed = qc.filter(result.records, result.facts, imported=imported)
         return assign_splits(passed, config.split.method, config.split.fractions, config.split.seed, result.groups)
-    kept = []
-    for record in passed:
+    published = []
+    for record in result.records:  # checked before QC, so a dropped record leaves no dedup key behind
         split = published_split(record.meta.split)
         if split is None:
             qc.drop(record.id, "no_published_split")
         else:
-            kept.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
-    return kept
+            published.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
+    return qc.filter(published, result.facts, imported=imported)

@@ -119,10 +119,12 @@ SOURCES.register(Source(
 
 class ChEBI20Options(SourceOptions):
     path: ExistingPath | None = None  # a ChEBI-20 split (CID, SMILES, description TSV); default: the fetched one
-    split: Literal["train", "validation", "test"] = "train"  # which fetched split (`molbridge data fetch chebi20`)
+    split: Literal["train", "validation", "test"] | None = None  # a fetched split (default train); not with `path`
 
     @model_validator(mode="after")
     def _fetched(self) -> ChEBI20Options:
+        if self.path is not None and self.split is not None:
+            raise ValueError("give `path` (a table) or `split` (of the fetched ChEBI-20), not both")
         if self.path is None:
             try:
                 fetched_dir("chebi20")
@@ -131,7 +133,9 @@ class ChEBI20Options(SourceOptions):
         return self
 
     def table(self) -> Path:
-        return Path(self.path) if self.path else fetched_dir("chebi20") / "ChEBI-20_data" / f"{self.split}.txt"
+        if self.path:
+            return Path(self.path)
+        return fetched_dir("chebi20") / "ChEBI-20_data" / f"{self.split or 'train'}.txt"
 
 
 def _chebi20_subject(row: chebi20.ChEBI20Record, options: ChEBI20Options) -> list[Subject]:

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections.abc import Callable, Iterator
+from typing import Literal
+
+from pydantic import ValidationError
 
 from molbridge.data.formats import moit3d, mol_instructions, sepit, smolinstruct
-from molbridge.data.formats.common import Imported
+from molbridge.data.formats.common import Imported, Problem
 from molbridge.data.sources.reading import ExistingPath, Reading
-from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
-from molbridge.records import Record
+from molbridge.records import Modalities, Record
 from molbridge.tasks import SOURCES, Source, SourceOptions
 
 
 class ImportOptions(SourceOptions):
     path: ExistingPath  # the file to import
+    # the split this whole file was published as (3D-MoIT and SEPIT name it in their file names); it replaces
+    # the records' own, for `split.method: keep`
+    split: Literal["train", "validation", "test"] | None = None
 
 
 class MoIT3DOptions(ImportOptions):
@@ -42,80 +46,99 @@ class SMolInstructOptions(ImportOptions):
     task: str | None = None  # the task of records without a `task` field
 
 
-def _lines(path: str) -> list[str]:
-    if path.endswith(".gz"):
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return handle.read().splitlines()
-    return read_text(path).splitlines()
+def _lines(path: str) -> Iterator[str]:
+    """The file's lines, streamed (a PubChem CID-SMILES table has ~100 M of them)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            yield line.rstrip("\n")
 
 
-def two_column_table(path: str) -> dict[str, str]:
-    """`first column → second column` of a TSV or CSV file; a header line (second field not a value) is skipped."""
-    lines = [line for line in _lines(path) if line.strip()]
-    if not lines:
-        raise FileFormatError(path, None, "empty table")
-    delimiter = "\t" if "\t" in lines[0] else ","
+def two_column_table(path: str, wanted: set[str]) -> dict[str, str]:
+    """`first column → second column` of a TSV or CSV file, for the `wanted` keys only (the table is streamed);
+    a header line is skipped."""
     table: dict[str, str] = {}
-    for number, row in enumerate(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter), start=1):
+    delimiter = None
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        delimiter = delimiter or ("\t" if "\t" in line else ",")
+        row = next(csv.reader([line], delimiter=delimiter))
         if len(row) < 2:
             raise FileFormatError(path, number, f"expected two columns, found {len(row)}")
-        if number == 1 and row[0].strip().lower() in ("cid", "id", "accession", "entry"):
-            continue
-        table[row[0].strip()] = row[1].strip()
+        if row[0].strip() in wanted:
+            table[row[0].strip()] = row[1].strip()
+    if delimiter is None:
+        raise FileFormatError(path, None, "empty table")
     return table
 
 
-def fasta_or_table(path: str) -> dict[str, str]:
-    """Sequences by id from a FASTA file (id = the first word of the title) or a two-column table."""
-    lines = _lines(path)
-    if not any(line.startswith(">") for line in lines[:1]):
-        return two_column_table(path)
+def fasta_or_table(path: str, wanted: set[str]) -> dict[str, str]:
+    """Sequences of the `wanted` ids from a FASTA file (id = the first word of the title) or a two-column table."""
+    if not next(_lines(path), "").startswith(">"):
+        return two_column_table(path, wanted)
     sequences: dict[str, list[str]] = {}
     current = None
-    for line in lines:
+    for line in _lines(path):
         if line.startswith(">"):
-            current = line[1:].split()[0] if line[1:].split() else ""
-            sequences[current] = []
+            name = line[1:].split()[0] if line[1:].split() else ""
+            current = name if name in wanted else None
+            if current is not None:
+                sequences[current] = []
         elif current is not None:
             sequences[current].append(line.strip())
     return {name: "".join(parts) for name, parts in sequences.items()}
 
 
 def _kept(imported: Imported, options: ImportOptions, reading: Reading) -> Iterator[Record]:
+    """The records of the configured tasks, each with the file's published split when the config names one."""
     reading.problems.extend(imported.problems)
     keep_all = "*" in options.tasks
-    return (r for r in imported.records if keep_all or r.task in options.tasks)
+    for record in imported.records:
+        if keep_all or record.task in options.tasks:
+            yield record.model_copy(update={"meta": record.meta.model_copy(update={"split": options.split})}) \
+                if options.split else record
 
 
-def _with(record: Record, **modalities) -> Record:
-    return record.model_copy(update={"modalities": record.modalities.model_copy(update=modalities)})
-
-
-def _joined(records: Iterator[Record], table: dict[str, str] | None, modality: str, reading: Reading,
+def _joined(records: list[Record], table: dict[str, str], modality: str, reading: Reading,
             missing: str) -> Iterator[Record]:
-    """Records with `modality` looked up by their source id in `table`; ids absent from it are counted."""
+    """Records with `modality` looked up by their source id in `table`; ids absent from it are counted, a value
+    the record schema refuses (a sequence with a stop '*') is a problem and the record is kept without it."""
     for record in records:
-        if table is None:
-            yield record
-            continue
         found = table.get(record.meta.source_id or "")
         if found is None:
             reading.counts[missing] += 1
             yield record
-        else:
-            yield _with(record, **{modality: found})
+            continue
+        try:
+            modalities = Modalities.model_validate({**record.modalities.model_dump(), modality: found})
+        except ValidationError as err:
+            reading.problems.append(Problem(f"record {record.id}", f"{modality} of {record.meta.source_id} from the "
+                                            f"table refused: {err.errors()[0]['msg']}; kept without it"))
+            yield record
+            continue
+        yield record.model_copy(update={"modalities": modalities})
+
+
+def _subjects(records: Iterator[Record]) -> tuple[list[Record], set[str]]:
+    kept = list(records)
+    return kept, {r.meta.source_id for r in kept if r.meta.source_id}
 
 
 def _moit3d(options: MoIT3DOptions, reading: Reading) -> Iterator[Record]:
-    table = two_column_table(options.cid_table) if options.cid_table else None
     records = _kept(moit3d.read_moit3d(options.path), options, reading)
-    return _joined(records, table, "smiles", reading, "cid_without_smiles")
+    if not options.cid_table:
+        return records
+    kept, cids = _subjects(records)
+    return _joined(kept, two_column_table(options.cid_table, cids), "smiles", reading, "cid_without_smiles")
 
 
 def _sepit(options: SEPITOptions, reading: Reading) -> Iterator[Record]:
-    table = fasta_or_table(options.sequences) if options.sequences else None
     records = _kept(sepit.read_sepit(options.path, task=options.task), options, reading)
-    return _joined(records, table, "protein_sequence", reading, "id_without_sequence")
+    if not options.sequences:
+        return records
+    kept, ids = _subjects(records)
+    return _joined(kept, fasta_or_table(options.sequences, ids), "protein_sequence", reading, "id_without_sequence")
 
 
 def _where(record: Record) -> str:
@@ -123,14 +146,18 @@ def _where(record: Record) -> str:
 
 
 def _register(name: str, description: str, license: str, options: type[ImportOptions],
-              read: Callable[..., Iterator[Record]], remote: str) -> None:
-    SOURCES.register(Source(name, description, license, options, read=read, where=_where, remote=remote))
+              read: Callable[..., Iterator[Record]], remote: str, published_splits: bool) -> None:
+    SOURCES.register(Source(name, description, license, options, read=read, where=_where, remote=remote,
+                            published_splits=published_splits))
 
 
 _register("mol_instructions", "Mol-Instructions task files (JSON, molecules as SELFIES)", mol_instructions.LICENSE,
-          ImportOptions, lambda o, r: _kept(mol_instructions.read_mol_instructions(o.path), o, r), "mol-instructions")
+          ImportOptions, lambda o, r: _kept(mol_instructions.read_mol_instructions(o.path), o, r), "mol-instructions",
+          published_splits=True)
 _register("moit3d", "3D-MoIT instruction files (input = PubChem CID)", moit3d.LICENSE, MoIT3DOptions, _moit3d,
-          "3d-moit")
-_register("sepit", "SEPIT conversations (JSONL)", sepit.LICENSE, SEPITOptions, _sepit, "sepit-data")
+          "3d-moit", published_splits=False)
+_register("sepit", "SEPIT conversations (JSONL)", sepit.LICENSE, SEPITOptions, _sepit, "sepit-data",
+          published_splits=False)
 _register("smolinstruct", "SMolInstruct / LlaSMol records (tagged text)", smolinstruct.LICENSE, SMolInstructOptions,
-          lambda o, r: _kept(smolinstruct.read_smolinstruct(o.path, task=o.task), o, r), "smolinstruct")
+          lambda o, r: _kept(smolinstruct.read_smolinstruct(o.path, task=o.task), o, r), "smolinstruct",
+          published_splits=True)
