@@ -227,7 +227,7 @@ def generate(
     in the caller's order. A row stops early once it holds a stop string; the text is the same as
     decoding to the end and cutting there. Progress: stage "generate", prompts answered, after each batch.
     """
-    _check_arguments(prompts, max_new_tokens, batch_size, stop)
+    check_generation_arguments(prompts, max_new_tokens, batch_size, stop)
     if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
         raise GenerationInputError(f"num_beams must be a positive int, got {num_beams!r}")
     if temperature is not None and not temperature > 0:
@@ -237,7 +237,7 @@ def generate(
     if empty:
         raise GenerationInputError(f"prompt {empty[0]} encodes to no tokens; a model needs some context")
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    config = _greedy_config(model, tokenizer, max_new_tokens)
+    config = greedy_config(model, tokenizer, max_new_tokens)
     if num_beams > 1 or temperature is not None:
         config.num_beams = num_beams
         if temperature is not None:
@@ -252,19 +252,30 @@ def generate(
                 {"input_ids": [encoded[i] for i in rows]}, padding_side="left", return_tensors="pt"
             ).to(model.device)
             prompt_len = 0 if encoder_decoder else batch["input_ids"].shape[1]
-            criteria = StoppingCriteriaList([_StopStrings(tokenizer, stop, prompt_len)]) if stop else None
-            # transformers 5 types PreTrainedModel without GenerationMixin (each LM class mixes it in), so mypy
-            # resolves `generate` through nn.Module.__getattr__
-            output = model.generate(  # type: ignore[operator]
-                **batch, generation_config=config, stopping_criteria=criteria)
-            for i, new_tokens in zip(rows, output[:, prompt_len:], strict=True):
-                text = cast(str, tokenizer.decode(new_tokens, skip_special_tokens=True))  # one row: one string
-                results[i] = _cut(text, stop).strip()
+            texts = decode_batch(model, tokenizer, dict(batch), config, stop, prompt_len)
+            for i, text in zip(rows, texts, strict=True):
+                results[i] = text
             report(progress, "generate", start + len(rows), len(prompts), unit="prompts")
     return results
 
 
-def _check_arguments(prompts: Sequence[str], max_new_tokens: int, batch_size: int, stop: Sequence[str]) -> None:
+def decode_batch(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch: dict[str, torch.Tensor],
+                 config: GenerationConfig, stop: Sequence[str], prompt_len: int) -> list[str]:
+    """One batch (`input_ids` or `inputs_embeds`, left-padded, with `attention_mask`) → each row's new text,
+    cut at the first stop string and stripped. `prompt_len`: prompt tokens at the head of the output (0 when
+    the prompt came as embeddings, which `generate` does not echo)."""
+    criteria = StoppingCriteriaList([_StopStrings(tokenizer, stop, prompt_len)]) if stop else None
+    # transformers 5 types PreTrainedModel without GenerationMixin (each LM class mixes it in), so mypy
+    # resolves `generate` through nn.Module.__getattr__
+    output = model.generate(  # type: ignore[operator]
+        **batch, generation_config=config, stopping_criteria=criteria)
+    # one row: one string
+    return [_cut(cast(str, tokenizer.decode(row, skip_special_tokens=True)), stop).strip()
+            for row in output[:, prompt_len:]]
+
+
+def check_generation_arguments(prompts: Sequence[str], max_new_tokens: int, batch_size: int,
+                               stop: Sequence[str]) -> None:
     if isinstance(prompts, str):
         raise GenerationInputError("prompts must be a sequence of strings, not one string")
     for position, prompt in enumerate(prompts):
@@ -283,7 +294,7 @@ def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str) -> list[int]:
     return tokenizer.encode(prompt, add_special_tokens=not (bos and prompt.startswith(bos)))
 
 
-def _greedy_config(
+def greedy_config(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int
 ) -> GenerationConfig:
     """Greedy decoding only: a fresh config, so the model's sampling defaults neither apply nor warn."""

@@ -1,0 +1,63 @@
+"""Molecule and protein encoders behind one interface, registered by name.
+
+An encoder module maps a collated batch to per-token states and a pad mask (True = pad); its
+`EncoderKind` says which record modality it reads, how one record becomes an input item
+(`featurize`, raising a typed error naming the record) and how items become a batch
+(`collate`). A multimodal model, a training stage or a benchmark asks the registry, so a new
+encoder is a registration here, not a branch elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from molbridge.chem.conformer_tokens import ConformerInputError, conformer_tokens
+from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
+from molbridge.records import Record
+
+
+@dataclass(frozen=True)
+class EncoderKind:
+    """What an encoder reads and how records reach it; `placeholder` marks its soft tokens in a prompt."""
+
+    name: str
+    modality: str
+    placeholder: str
+    config: type
+    build: Callable[[Any], Any]  # config → an nn.Module with `output_dim` and `config`
+    featurize: Callable[[Record, int], Any]  # (record, seed) → item
+    collate: Callable[[Sequence[Any]], tuple[torch.Tensor, ...]]
+
+    def make(self, settings: dict[str, Any] | None = None) -> Any:
+        """A fresh encoder (an nn.Module with `output_dim` and `config`) from JSON-able settings."""
+        try:
+            return self.build(self.config(**(settings or {})))
+        except TypeError as err:
+            raise ValueError(f"encoder {self.name!r}: {err}") from None
+
+    def settings_of(self, module: Any) -> dict[str, Any]:
+        return asdict(module.config)
+
+
+def _conformer_item(record: Record, seed: int):
+    conformer = record.modalities.conformer
+    if conformer is None:
+        raise ConformerInputError(record.id, "no conformer (build the data with conformers: true)")
+    return conformer_tokens(conformer, record.id, seed=seed)
+
+
+ENCODERS: dict[str, EncoderKind] = {
+    "unimol": EncoderKind("unimol", "conformer", "<mol>", UniMolConfig, UniMolEncoder, _conformer_item,
+                          lambda items: collate_conformers(list(items))),
+}
+
+
+def encoder_kind(name: str) -> EncoderKind:
+    try:
+        return ENCODERS[name]
+    except KeyError:
+        raise ValueError(f"unknown encoder {name!r}; registered: {', '.join(sorted(ENCODERS))}") from None
