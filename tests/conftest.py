@@ -64,3 +64,11 @@ def chebi_record(cid: str, smiles: str, caption: str, raw: str | None = None):
 
     return make_record(id=f"chebi20:{cid}", task="mol_caption", modalities={"smiles": smiles, "caption": caption},
                        meta={"source": "chebi20", "source_id": cid, "extra": {"smiles_raw": raw} if raw else {}})
+
+
+@pytest.fixture(scope="session")
+def multimodal_dataset(tmp_path_factory) -> Path:
+    """One small built dataset with conformers and captions per session (see tests.tiny_models)."""
+    from tests.tiny_models import build_multimodal_dataset
+
+    return build_multimodal_dataset(tmp_path_factory.mktemp("multimodal"))

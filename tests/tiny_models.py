@@ -54,3 +54,21 @@ def make_tiny_t5(target: Path) -> Path:
     T5ForConditionalGeneration(config).save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def build_multimodal_dataset(root: Path) -> Path:
+    """A small built dataset for the 3D stages: ChEBI-20 validation rows with captions and ETKDG conformers
+    (`mol2text`), QM9 molecules with their B3LYP geometries (HOMO/LUMO/gap and RDKit property Q&A)."""
+    import yaml
+
+    from molbridge.data.build.config import load_config
+    from molbridge.data.build.pipeline import build
+
+    rows = chebi20_tiny(root, 24)
+    config = root / "mm.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "mm", "split": {"method": "random", "fractions": [0.75, 0.125, 0.125], "seed": 0},
+        "sources": [{"kind": "chebi20", "path": str(rows), "tasks": ["mol2text"], "conformers": True},
+                    {"kind": "qm9", "limit": 24, "tasks": ["property_prediction", "computed_property"]}]}))
+    build(load_config(config), root / "dataset")
+    return root / "dataset"

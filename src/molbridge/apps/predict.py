@@ -22,6 +22,7 @@ from molbridge.atomic import write_json, write_text
 from molbridge.errors import MolbridgeError
 from molbridge.eval.predictions import Layout, write_molt5
 from molbridge.models.causal_lm import generate
+from molbridge.models.multimodal import MultimodalLM
 from molbridge.progress import Progress, ProgressFn, report
 from molbridge.tasks import TASKS
 from molbridge.tasks.answers import answer_kind
@@ -68,9 +69,9 @@ def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: in
                    for i in asked}
         for budget, one_line in dict.fromkeys((budgets[i], answer_kind(examples[i].kind).one_line) for i in asked):
             rows = [i for i in asked if budgets[i] == budget and answer_kind(examples[i].kind).one_line == one_line]
-            texts = generate(model, tokenizer, [prompts[i] for i in rows], max_new_tokens=budget,
-                             batch_size=batch_size, stop=("\n",) if one_line else (),
-                             progress=counted if track else None, **sampling)
+            texts = _generate(model, tokenizer, [examples[i] for i in rows], max_new_tokens=budget,
+                              batch_size=batch_size, stop=("\n",) if one_line else (),
+                              progress=counted if track else None, **sampling)
             found.update(zip(rows, texts, strict=True))
             done += len(rows)
         return found
@@ -95,6 +96,14 @@ def predict(model, tokenizer, examples: Sequence[Example], *, max_new_tokens: in
             if kind.valid(answer):
                 p.prediction, p.raw, p.valid = answer, again[i], True
     return predictions
+
+
+def _generate(model, tokenizer, chosen: Sequence[Example], **settings) -> list[str]:
+    """Continuations of the examples' prompts; a multimodal model also reads each example's encoder input."""
+    prompts = [e.prompt or "" for e in chosen]
+    if isinstance(model, MultimodalLM):
+        return model.generate(prompts, [e.item for e in chosen], [e.id for e in chosen], **settings)
+    return generate(model, tokenizer, prompts, **settings)
 
 
 def predict_to_file(path: str | Path, model, tokenizer, examples: Sequence[Example], *, model_id: str,

@@ -228,21 +228,12 @@ def generate(
     decoding to the end and cutting there. Progress: stage "generate", prompts answered, after each batch.
     """
     check_generation_arguments(prompts, max_new_tokens, batch_size, stop)
-    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
-        raise GenerationInputError(f"num_beams must be a positive int, got {num_beams!r}")
-    if temperature is not None and not temperature > 0:
-        raise GenerationInputError(f"temperature must be > 0 (or None for greedy), got {temperature!r}")
+    config = decoding_config(model, tokenizer, max_new_tokens, num_beams=num_beams, temperature=temperature, seed=seed)
     encoded = [encode_prompt(tokenizer, prompt) for prompt in prompts]
     empty = [position for position, ids in enumerate(encoded) if not ids]
     if empty:
         raise GenerationInputError(f"prompt {empty[0]} encodes to no tokens; a model needs some context")
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    config = greedy_config(model, tokenizer, max_new_tokens)
-    if num_beams > 1 or temperature is not None:
-        config.num_beams = num_beams
-        if temperature is not None:
-            config.do_sample, config.temperature, config.top_k = True, temperature, 0
-            torch.manual_seed(seed)
     encoder_decoder = bool(getattr(model.config, "is_encoder_decoder", False))
     results = [""] * len(prompts)
     with torch.inference_mode():
@@ -257,6 +248,22 @@ def generate(
                 results[i] = text
             report(progress, "generate", start + len(rows), len(prompts), unit="prompts")
     return results
+
+
+def decoding_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int, *,
+                    num_beams: int = 1, temperature: float | None = None, seed: int = 0) -> GenerationConfig:
+    """Greedy, beam-search (`num_beams` > 1) or seeded sampling (`temperature`) settings, checked."""
+    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
+        raise GenerationInputError(f"num_beams must be a positive int, got {num_beams!r}")
+    if temperature is not None and not temperature > 0:
+        raise GenerationInputError(f"temperature must be > 0 (or None for greedy), got {temperature!r}")
+    config = greedy_config(model, tokenizer, max_new_tokens)
+    if num_beams > 1 or temperature is not None:
+        config.num_beams = num_beams
+        if temperature is not None:
+            config.do_sample, config.temperature, config.top_k = True, temperature, 0
+            torch.manual_seed(seed)
+    return config
 
 
 def decode_batch(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch: dict[str, torch.Tensor],

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from molbridge.errors import MolbridgeError
-from molbridge.models.causal_lm import check_generation_arguments, decode_batch, encode_prompt, greedy_config
+from molbridge.models.causal_lm import check_generation_arguments, decode_batch, decoding_config, encode_prompt
 from molbridge.models.encoders import EncoderKind
 from molbridge.models.projectors import Projector
 from molbridge.progress import ProgressFn, report
@@ -65,19 +65,26 @@ class MultimodalLM(nn.Module):
         self.tokenizer = tokenizer
         self.placeholder_id = add_placeholder(tokenizer, llm, kind.placeholder)
 
+    def train(self, mode: bool = True) -> MultimodalLM:
+        """Train mode, except a frozen encoder, which keeps its dropout off (3D-MoLM's frozen Uni-Mol)."""
+        super().train(mode)
+        if not any(p.requires_grad for p in self.encoder.parameters()):
+            self.encoder.eval()
+        return self
+
     def soft_count(self, item: Any) -> int:
         """Soft tokens the projector gives for one encoder input."""
-        return self.projector.num_tokens or int(self.kind.collate([item])[0].shape[1])
+        return self.projector.num_tokens or self.kind.length(item)
 
     def prompt_ids(self, prompt: str, item: Any, example_id: str) -> list[int]:
         return expand_placeholders(encode_prompt(self.tokenizer, prompt), self.placeholder_id,
                                    self.soft_count(item), example_id)
 
-    def soft_tokens(self, encoder_batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        states, padding = self.encoder(*encoder_batch)[:2]
+    def soft_tokens(self, encoder_batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        states, padding = self.encoder(**encoder_batch)[:2]
         return self.projector(states, padding)
 
-    def inputs_embeds(self, input_ids: torch.Tensor, encoder_batch: Sequence[torch.Tensor]) -> torch.Tensor:
+    def inputs_embeds(self, input_ids: torch.Tensor, encoder_batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The LLM's input embeddings with each row's placeholders replaced by that row's soft tokens."""
         soft, soft_padding = self.soft_tokens(encoder_batch)
         embeds = self.llm.get_input_embeddings()(input_ids)
@@ -91,19 +98,22 @@ class MultimodalLM(nn.Module):
 
     @torch.inference_mode()
     def generate(self, prompts: Sequence[str], items: Sequence[Any], ids: Sequence[str], *, max_new_tokens: int = 128,
-                 batch_size: int = 8, stop: Sequence[str] = (), progress: ProgressFn | None = None) -> list[str]:
-        """Greedy continuations (new text, cut at the first stop string), batched by length, left-padded."""
+                 batch_size: int = 8, stop: Sequence[str] = (), progress: ProgressFn | None = None,
+                 num_beams: int = 1, temperature: float | None = None, seed: int = 0) -> list[str]:
+        """Continuations (new text, cut at the first stop string) as `causal_lm.generate` makes them: greedy,
+        beam search or seeded sampling, batched by length, left-padded."""
         check_generation_arguments(prompts, max_new_tokens, batch_size, stop)
         encoded = [self.prompt_ids(p, item, i) for p, item, i in zip(prompts, items, ids, strict=True)]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-        config = greedy_config(self.llm, self.tokenizer, max_new_tokens)
+        config = decoding_config(self.llm, self.tokenizer, max_new_tokens, num_beams=num_beams,
+                                 temperature=temperature, seed=seed)
         device = self.llm.get_input_embeddings().weight.device
         results = [""] * len(prompts)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, padding_side="left",
                                        return_tensors="pt").to(device)
-            encoder_batch = [t.to(device) for t in self.kind.collate([items[i] for i in rows])]
+            encoder_batch = {k: t.to(device) for k, t in self.kind.collate([items[i] for i in rows]).items()}
             embeds = self.inputs_embeds(batch["input_ids"], encoder_batch)
             texts = decode_batch(self.llm, self.tokenizer, {"inputs_embeds": embeds,
                                                             "attention_mask": batch["attention_mask"]},

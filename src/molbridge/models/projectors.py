@@ -76,6 +76,7 @@ class QFormerSettings:
     vocab_size: int = 30522
     max_positions: int = 512
     pad_token_id: int = 0
+    dropout: float = 0.1  # hidden and attention dropout (BERT's)
     bert: str | None = None
 
 
@@ -101,7 +102,8 @@ class QFormerProjector(Projector):
             intermediate_size=source.intermediate_size if source else s.intermediate_size,
             max_position_embeddings=source.max_position_embeddings if source else s.max_positions,
             cross_attention_frequency=s.cross_attention_frequency, encoder_hidden_size=encoder_dim,
-            use_qformer_text_input=True, pad_token_id=source.pad_token_id if source else s.pad_token_id)
+            use_qformer_text_input=True, pad_token_id=source.pad_token_id if source else s.pad_token_id,
+            hidden_dropout_prob=s.dropout, attention_probs_dropout_prob=s.dropout)
         self.num_tokens = s.queries
         self.ln_encoder = nn.LayerNorm(encoder_dim)
         self.qformer = Blip2QFormerModel(config)
@@ -123,13 +125,21 @@ class QFormerProjector(Projector):
                                       hidden_size=c.hidden_size, layers=c.num_hidden_layers,
                                       heads=c.num_attention_heads, intermediate_size=c.intermediate_size,
                                       vocab_size=c.vocab_size, max_positions=c.max_position_embeddings,
-                                      pad_token_id=c.pad_token_id or 0))
+                                      pad_token_id=c.pad_token_id or 0, dropout=c.hidden_dropout_prob))
 
     def query(self, states: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
         """Query outputs (batch, queries, Q-Former width); cross-attention sees real positions only."""
         queries = self.query_tokens.expand(states.shape[0], -1, -1)
         return self.qformer(query_embeds=queries, encoder_hidden_states=self.ln_encoder(states),
-                            encoder_attention_mask=(~padding).long()).last_hidden_state
+                            encoder_attention_mask=self.cross_mask(padding, states.dtype)).last_hidden_state
+
+    def cross_mask(self, padding: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Additive (batch, 1, queries, positions) cross-attention mask: 0 on real positions, min on pads.
+
+        Given whole, because transformers sizes a 2D mask by queries + text, which breaks a joint pass."""
+        mask = torch.zeros(padding.shape[0], 1, self.query_tokens.shape[1], padding.shape[1], dtype=dtype,
+                           device=padding.device)
+        return mask.masked_fill(padding[:, None, None, :], torch.finfo(dtype).min)
 
     def forward(self, states: torch.Tensor, padding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.llm_proj is None:
@@ -189,14 +199,19 @@ def init_from_bert(projector: QFormerProjector, bert_state: dict[str, torch.Tens
 PROJECTORS = ("linear", "mlp", "qformer")
 
 
-def make_projector(kind: str, encoder_dim: int, llm_dim: int, settings: dict[str, Any] | None = None) -> Projector:
-    """A projector by name: "linear", "mlp" (settings: hidden) or "qformer" (settings: `QFormerSettings`)."""
+def make_projector(kind: str, encoder_dim: int, llm_dim: int | None,
+                   settings: dict[str, Any] | None = None) -> Projector:
+    """A projector by name: "linear", "mlp" (settings: hidden) or "qformer" (settings: `QFormerSettings`).
+
+    `llm_dim` None: a Q-Former without `llm_proj` (stage 1)."""
     settings = dict(settings or {})
+    if llm_dim is None and kind != "qformer":
+        raise ValueError(f"a {kind!r} projector needs the LLM width")
     try:
         if kind == "linear" and not settings:
-            return LinearProjector(encoder_dim, llm_dim)
+            return LinearProjector(encoder_dim, int(llm_dim or 0))
         if kind == "mlp":
-            return MLPProjector(encoder_dim, llm_dim, **settings)
+            return MLPProjector(encoder_dim, int(llm_dim or 0), **settings)
         if kind == "qformer":
             return QFormerProjector(encoder_dim, llm_dim, QFormerSettings(**settings))
     except TypeError as err:

@@ -13,7 +13,8 @@ and padded slots — so throughput claims say which they mean.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ WINDOW_BATCHES = 50
 class Encoded:
     input_ids: list[int]
     labels: list[int]  # causal: aligned with input_ids; seq2seq: the decoder targets
+    item: Any = field(default=None, compare=False, repr=False)  # the example's encoder input, if any
 
 
 def encode(examples: Sequence[Example], tokenizer, max_length: int, *, loss_on: str = "answer",
@@ -44,12 +46,12 @@ def encode(examples: Sequence[Example], tokenizer, max_length: int, *, loss_on: 
         if seq2seq:
             prompt = tokenizer.encode(example.prompt)
             total = max(len(prompt), len(answer))
-            item = Encoded(prompt, answer)
+            item = Encoded(prompt, answer, example.item)
         else:
             prompt = encode_prompt(tokenizer, example.prompt)
             total = len(prompt) + len(answer)
             labels = ([IGNORE] * len(prompt) if loss_on == "answer" else list(prompt)) + answer
-            item = Encoded(prompt + answer, labels)
+            item = Encoded(prompt + answer, labels, example.item)
         if total > max_length:
             problems.append(f"example {example.id}: {total} tokens, over max_length {max_length}; left out")
             continue

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -59,6 +59,45 @@ class DataSettings(_Strict):
     k: int = Field(default=2, ge=1)
     retrievers: dict[str, str] = Field(default_factory=dict)  # task → retriever of its examples (default: copy's)
     eval_examples: int = Field(default=32, ge=0)
+    group_balance: float | None = Field(default=None, ge=0, le=1)  # groups drawn ∝ N^power (3D-MoLM stage 3: 0.25)
+
+
+class LossWeights(_Strict):
+    """Stage 1's three Q-Former losses (3D-MoLM: 1 / 1 / 1); 0 turns one off."""
+
+    contrast: float = Field(default=1.0, ge=0)
+    match: float = Field(default=1.0, ge=0)
+    caption: float = Field(default=1.0, ge=0)
+
+
+class MultimodalSettings(_Strict):
+    """An encoder read through a projector (DESIGN.md §2: 3D-MoLM, SEPIT).
+
+    - `stage: qformer`: stage 1, the encoder and a Q-Former alone (no LLM): in-batch contrast, matching
+      with hard negatives, and Q-Former captioning, on (conformer, caption) pairs.
+    - `stage: llm`: soft tokens in the LLM (stages 2 and 3): the prompt carries the encoder's placeholder
+      after the task's request and the answer is learned as in text-only training.
+    `init_from` takes the encoder and projector weights of an earlier stage's `final/` (a projector
+    without `llm_proj`, as stage 1 saves it, gets a fresh one); `encoder_checkpoint` is Uni-Mol's
+    released weights (`.pt` of Uni-Core, or safetensors). `train_encoder: false` freezes the encoder
+    (3D-MoLM); MolCA trains it.
+    """
+
+    stage: Literal["qformer", "llm"] = "llm"
+    encoder: str = "unimol"
+    encoder_settings: dict[str, Any] = Field(default_factory=dict)
+    encoder_checkpoint: str | None = None
+    projector: Literal["linear", "mlp", "qformer"] = "qformer"
+    projector_settings: dict[str, Any] = Field(default_factory=dict)
+    text_tokenizer: str | None = None  # stage 1's captions: a BERT directory's vocabulary (default: the LLM's)
+    init_from: str | None = None
+    train_encoder: bool = False
+    train_projector: bool = True
+    loss_weights: LossWeights = Field(default_factory=LossWeights)
+    temperature: float = Field(default=0.1, gt=0)  # contrast, fixed as in 3D-MoLM
+    max_atoms: int = Field(default=256, ge=1)
+    max_text_tokens: int = Field(default=128, ge=8)  # stage 1 captions are cut here, as BLIP-2 does
+    conformer_fallback: bool = True  # a record without a conformer gets a seeded ETKDG one (else it is left out)
 
 
 class TrainConfig(_Strict):
@@ -66,6 +105,7 @@ class TrainConfig(_Strict):
     task: Literal["instructions", "sft", "icma"] = "instructions"
     method: Literal["lora", "full"] = "lora"
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    multimodal: MultimodalSettings | None = None
     data: DataSettings = Field(default_factory=DataSettings)
     max_length: int = Field(default=512, ge=16)
     batch_size: int = Field(default=8, ge=1)  # per process and micro-batch
@@ -105,6 +145,12 @@ class TrainConfig(_Strict):
             _check_table_tasks(data)
         if self.method == "full" and self.lora != LoraSettings():
             raise ValueError("lora settings were given but method is 'full'")
+        if self.multimodal is not None:
+            if self.task != "instructions":
+                raise ValueError("multimodal training reads a built dataset's records (task 'instructions'), "
+                                 "whose conformers it encodes")
+            if self.multimodal.stage == "qformer" and self.multimodal.projector != "qformer":
+                raise ValueError("multimodal.stage 'qformer' trains a Q-Former: set multimodal.projector 'qformer'")
         return self
 
     def fingerprint(self) -> str:
@@ -146,6 +192,20 @@ def check_paths(config: TrainConfig, where: str) -> None:
         value = getattr(config.data, key)
         if value and not Path(value).exists():
             raise TrainConfigError(f"{where}: data.{key}: {value} does not exist")
+    multimodal = config.multimodal
+    if multimodal is not None:
+        for key in ("encoder_checkpoint", "init_from", "text_tokenizer"):
+            value = getattr(multimodal, key)
+            if value and not Path(value).exists():
+                raise TrainConfigError(f"{where}: multimodal.{key}: {value} does not exist")
+        bert = multimodal.projector_settings.get("bert")
+        if bert and not Path(bert).is_dir():
+            raise TrainConfigError(f"{where}: multimodal.projector_settings.bert: {bert} is not a directory")
+        from molbridge.models.encoders import ENCODERS
+
+        if multimodal.encoder not in ENCODERS:
+            raise TrainConfigError(f"{where}: multimodal.encoder: {multimodal.encoder!r} is not one of "
+                                   f"{', '.join(sorted(ENCODERS))}")
 
 
 def load_train_config(path: str | Path, overrides: Sequence[str] = (), out: str | None = None) -> TrainConfig:

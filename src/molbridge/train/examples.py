@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import chat_prompt
@@ -47,6 +48,7 @@ class Example:
     group: str = ""  # what scores are reported by: the task, or task:property
     source: str = ""  # the task's input as written (reports show it; the prompt may wrap it)
     max_new_tokens: int | None = None  # decoding budget (None: the answer kind's)
+    item: Any = field(default=None, compare=False, repr=False)  # an encoder's input (multimodal models), or None
 
 
 def example(record: Record, task: Task, prompt: str | None) -> Example:
@@ -82,6 +84,14 @@ def plain_examples(records: Sequence[Record], task: Task, tokenizer) -> list[Exa
     return [example(r, task, chat_prompt(tokenizer, task.request(r))) for r in records]
 
 
+# (records, task, tokenizer) → (examples, problems): how a built dataset's records become examples
+ExampleBuilder = Callable[[Sequence[Record], Task, Any], tuple[list[Example], list[str]]]
+
+
+def plain_builder(records: Sequence[Record], task: Task, tokenizer) -> tuple[list[Example], list[str]]:
+    return plain_examples(records, task, tokenizer), []
+
+
 def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Record], tokenizer, *, k: int,
                        retriever: str, max_length: int, answer_budget: int | None = None,
                        exclude_self: bool = True) -> tuple[list[Example], list[str]]:
@@ -110,8 +120,10 @@ def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Rec
 
 
 def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], tokenizer,
-                         limit_per_task: int | None = None) -> list[Example]:
-    """Examples of one split of a built dataset, in file order, at most `limit_per_task` per task."""
+                         limit_per_task: int | None = None, build: ExampleBuilder = plain_builder,
+                         problems: list[str] | None = None) -> list[Example]:
+    """Examples of one split of a built dataset, in file order, at most `limit_per_task` per task; `build` makes
+    them from each task's records (and adds what it could not make to `problems`)."""
     from molbridge.data.build.config import import_dataset_plugins
     from molbridge.data.parquet_io import read_shard
 
@@ -132,8 +144,13 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
     missing = sorted(set(tasks) - set(by_task))
     if missing:
         raise ExampleError(f"{root}: split {split!r} has no records of task(s) {', '.join(missing)}")
-    return [e for name, records in by_task.items()
-            for e in plain_examples(records, task_for(name, [r.output for r in records]), tokenizer)]
+    examples = []
+    for name, records in by_task.items():
+        made, missed = build(records, task_for(name, [r.output for r in records]), tokenizer)
+        examples += made
+        if problems is not None:
+            problems += missed
+    return examples
 
 
 def chebi20_examples(records: Sequence[Record], data: DataSettings, tokenizer, *, pool: Sequence[Record] | None,
@@ -183,6 +200,28 @@ def sample_per_group(examples: Sequence[Example], n: int, seed: int) -> list[Exa
     return [examples[i] for i in chosen]
 
 
+def balanced(examples: Sequence[Example], power: float, seed: int) -> list[Example]:
+    """The examples re-drawn so each group's share is ∝ N^power (3D-MoLM's stage 3: 0.25), the total kept.
+
+    A group above its share keeps a seeded subset, one below it is repeated (whole passes, then a seeded
+    subset), so small property families are seen more often and large ones less; the order is by group then
+    draw, which the batch plan shuffles anyway."""
+    import numpy as np
+
+    groups: dict[str, list[Example]] = defaultdict(list)
+    for e in examples:
+        groups[e.group].append(e)
+    weights = {g: len(v) ** power for g, v in groups.items()}
+    total, scale = len(examples), sum(weights.values())
+    rng = np.random.default_rng(seed)
+    drawn: list[Example] = []
+    for group, members in groups.items():
+        want = max(1, round(total * weights[group] / scale))
+        whole, rest = divmod(want, len(members))
+        drawn += list(members) * whole + [members[i] for i in sorted(rng.choice(len(members), rest, replace=False))]
+    return drawn
+
+
 def _chebi20(path: str, n: int | None, seed: int) -> list[Record]:
     from molbridge.data.formats.chebi20_tables import records_from_chebi20
     from molbridge.retrieval.icl import fixed_subset
@@ -190,16 +229,21 @@ def _chebi20(path: str, n: int | None, seed: int) -> list[Record]:
     return fixed_subset(records_from_chebi20(path), n, seed=seed)
 
 
-def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list[Example], list[str]]:
+def config_examples(config: TrainConfig, tokenizer, build: ExampleBuilder = plain_builder
+                    ) -> tuple[list[Example], list[Example], list[str]]:
     """(training, evaluation) examples of a config and the problems met; raises ExampleError when there is
-    nothing to train on."""
+    nothing to train on. `build` makes a built dataset's examples (multimodal ones carry encoder inputs)."""
     data = config.data
     problems: list[str] = []
     if config.task == "instructions":
         assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
-        train = instruction_examples(data.dataset, data.train_split, data.tasks, tokenizer, data.limit_per_task)
+        train = instruction_examples(data.dataset, data.train_split, data.tasks, tokenizer, data.limit_per_task,
+                                     build, problems)
+        if data.group_balance is not None:
+            train = balanced(train, data.group_balance, config.seed)
         try:
-            held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer)
+            held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer, build=build,
+                                        problems=problems)
         except ExampleError as err:
             problems.append(f"no evaluation examples: {err}")
             held = []
@@ -219,14 +263,14 @@ def config_examples(config: TrainConfig, tokenizer) -> tuple[list[Example], list
 
 
 def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", test: str | None = None,
-                        per_task: int | None = None) -> list[Example]:
+                        per_task: int | None = None, build: ExampleBuilder = plain_builder) -> list[Example]:
     """Held-out examples prompted exactly as in training: a split of the dataset, or a ChEBI-20 file
     (ICMA neighbours retrieved from the training file); at most `per_task` per task (per property for numeric
     tasks), a seeded sample."""
     data = config.data
     if config.task == "instructions":
         assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
-        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer)
+        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer, build=build)
         if per_task is not None:
             examples = sample_per_group(examples, per_task, config.seed)
     else:

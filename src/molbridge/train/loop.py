@@ -28,17 +28,11 @@ from molbridge.errors import MolbridgeError
 from molbridge.eval.versions import package_versions
 from molbridge.progress import ProgressFn, report
 from molbridge.train import checkpoints
-from molbridge.train.batches import BatchPlan, collate, encode, learned_tokens
+from molbridge.train.batches import BatchPlan
 from molbridge.train.config import TrainConfig
-from molbridge.train.examples import Example, ExampleError, config_examples, spread
-from molbridge.train.modeling import (
-    AnswerLoss,
-    is_seq2seq,
-    load_for_training,
-    load_tokenizer,
-    save_trained,
-    trainable_state,
-)
+from molbridge.train.examples import Example, ExampleError, spread
+from molbridge.train.modeling import trainable_state
+from molbridge.train.recipes import Recipe, recipe_for
 from molbridge.train.run_log import RunLog
 
 SUMMARY = "train_state.json"
@@ -135,16 +129,14 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     if found:
         checkpoints.check_settings(found[-1], config.fingerprint(), world)
 
-    tokenizer = load_tokenizer(config)
-    seq2seq = is_seq2seq(config.model)
-    train_examples, eval_examples, problems = config_examples(config, tokenizer)
-    encoded, too_long = encode(train_examples, tokenizer, config.max_length, loss_on=config.loss_on, seq2seq=seq2seq)
+    recipe = recipe_for(config)
+    train_examples, eval_examples, problems = recipe.examples()
+    encoded, too_long = recipe.encode(train_examples)
     if not encoded:
         raise ExampleError(f"all {len(train_examples)} training examples are over max_length {config.max_length}")
     problems += too_long
     left_out = len(problems)  # training examples; held-out ones are named after them
-    eval_encoded, eval_left_out = encode(eval_examples, tokenizer, config.max_length, loss_on="answer",
-                                         seq2seq=seq2seq)
+    eval_encoded, eval_left_out = recipe.encode(eval_examples, held_out=True)
     if main:
         write_text(out / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
         write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems + [f"held out {p}" for p in eval_left_out]))
@@ -153,16 +145,16 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     accelerator.wait_for_everyone()
 
     set_seed(config.seed)  # the same LoRA initialisation on every rank
-    model, _ = load_for_training(config)
+    model, loss_module = recipe.build()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = checkpoints.CosineWithWarmup(math.ceil(config.warmup_ratio * config.max_steps), config.max_steps)
     scheduler = LambdaLR(optimizer, schedule)
-    loss_module, optimizer = accelerator.prepare(AnswerLoss(model, seq2seq), optimizer)
+    loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
 
     plan = BatchPlan([len(e.input_ids) for e in encoded], config.batch_size, config.seed,
                      config.batching == "length_grouped")
-    learned = [learned_tokens(e, seq2seq) for e in encoded]
+    learned = [recipe.weight(e) for e in encoded]
     state: LoopState = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
     step = 0
     if found:
@@ -171,7 +163,7 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
                                                  config.fingerprint()))
         step = state["step"]
     run_log = RunLog(out, step, config.tensorboard) if main else None
-    device, pad = accelerator.device, tokenizer.pad_token_id
+    device = accelerator.device
     stopped, loss_value, eval_loss, step_seconds = "max_steps", None, None, []
 
     def checkpoint() -> None:
@@ -188,7 +180,7 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
         step_tokens = max(1, sum(learned[i] for m in micro_batches for r in range(world) for i in plan[m + r]))
         loss_sum, real, padded = 0.0, 0, 0
         for micro, m in enumerate(micro_batches):
-            batch = collate([encoded[i] for i in plan[m + rank]], pad, seq2seq=seq2seq)
+            batch = recipe.collate([encoded[i] for i in plan[m + rank]])
             real, padded = real + int(batch.pop("real_tokens")), padded + int(batch.pop("padded_tokens"))
             sync = accelerator.no_sync(loss_module) if micro < config.grad_accum - 1 else contextlib.nullcontext()
             with sync, accelerator.autocast():
@@ -222,8 +214,8 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
                "elapsed_s": round(state["seconds"], 3)}
         last = step >= schedule.total or float(totals[4]) > 0
         if eval_encoded and ((config.eval_every and step % config.eval_every == 0) or last):
-            eval_loss = _evaluate(accelerator, loss_module, eval_encoded, eval_examples, config, tokenizer, seq2seq,
-                                  step, state, generation_scores)
+            eval_loss = _evaluate(accelerator, loss_module, eval_encoded, eval_examples, config, recipe, step, state,
+                                  generation_scores)
             row["eval_loss"] = eval_loss
         if run_log is not None and (step % config.log_every == 0 or last):
             run_log.step(row)
@@ -238,8 +230,8 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
             break
     if run_log is not None:
         run_log.close()
-    return _finish(accelerator, model, tokenizer, config, seq2seq, step, schedule.total, stopped, state,
-                   len(encoded), left_out, loss_value, eval_loss)
+    return _finish(accelerator, model, recipe, config, step, schedule.total, stopped, state, len(encoded), left_out,
+                   loss_value, eval_loss)
 
 
 def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConfig, step_s: float,
@@ -252,8 +244,8 @@ def _replan(schedule: checkpoints.CosineWithWarmup, step: int, config: TrainConf
     schedule.warmup = min(schedule.warmup, math.ceil(config.warmup_ratio * schedule.total))
 
 
-def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Example], config: TrainConfig, tokenizer,
-              seq2seq: bool, step: int, state: LoopState, generation_scores: GenerationScores | None) -> float | None:
+def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Example], config: TrainConfig,
+              recipe: Recipe, step: int, state: LoopState, generation_scores: GenerationScores | None) -> float | None:
     """Answer-token loss on the held-out examples and, with `eval_generate`, engine scores of generations."""
     value = None
     if accelerator.is_main_process:
@@ -263,24 +255,24 @@ def _evaluate(accelerator, loss_module, eval_encoded, eval_examples: list[Exampl
         with torch.no_grad():
             for start in range(0, len(eval_encoded), config.batch_size):
                 items = eval_encoded[start:start + config.batch_size]
-                batch = collate(items, tokenizer.pad_token_id, seq2seq=seq2seq)
+                batch = recipe.collate(items)
                 for key in ("real_tokens", "padded_tokens"):
                     batch.pop(key)
                 with accelerator.autocast():
                     total += float(module(**{k: v.to(accelerator.device) for k, v in batch.items()}))
-                count += sum(learned_tokens(item, seq2seq) for item in items)
+                count += sum(recipe.weight(item) for item in items)
         value = total / max(count, 1)
         evaluation: dict = {"step": step, "eval_loss": value}
         if config.eval_generate and generation_scores is not None:
             chosen = spread(eval_examples, config.eval_generate)
-            evaluation["scores"] = generation_scores(module.model, tokenizer, chosen)
+            evaluation["scores"] = generation_scores(recipe.generator(module), recipe.tokenizer, chosen)
         state["evaluations"].append(evaluation)
         module.train()
     accelerator.wait_for_everyone()
     return value
 
 
-def _finish(accelerator, model, tokenizer, config: TrainConfig, seq2seq: bool, step: int, planned: int, stopped: str,
+def _finish(accelerator, model, recipe: Recipe, config: TrainConfig, step: int, planned: int, stopped: str,
             state: LoopState, n_train: int, n_left_out: int, loss_value, eval_loss) -> TrainResult:
     """Check the ranks agree, save the trained model atomically and write the run summary."""
     checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in model.parameters() if p.requires_grad)],
@@ -296,7 +288,7 @@ def _finish(accelerator, model, tokenizer, config: TrainConfig, seq2seq: bool, s
                          state["evaluations"])
     if accelerator.is_main_process:
         with atomic_directory(out / "final") as staging:
-            save_trained(accelerator.unwrap_model(model), tokenizer, config, seq2seq, staging, step)
+            recipe.save(accelerator.unwrap_model(model), staging, step)
         write_json(out / SUMMARY, {**asdict(result), "fingerprint": config.fingerprint()})
     accelerator.wait_for_everyone()
     return result

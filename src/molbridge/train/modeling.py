@@ -85,16 +85,21 @@ class AnswerLoss(nn.Module):
     """The SUM of cross-entropy over the learned label positions; one module, so DDP sees one forward.
 
     A sum, not a mean: the loop divides by the answer tokens of the whole optimizer step (all
-    micro-batches, all ranks), so every token weighs the same however the step is split.
+    micro-batches, all ranks), so every token weighs the same however the step is split. With an
+    `embedder` (a multimodal model: the LLM is its `llm`) the prompt enters as embeddings, its
+    placeholders filled with soft tokens from the batch's encoder inputs.
     """
 
-    def __init__(self, model: nn.Module, seq2seq: bool) -> None:
+    def __init__(self, model: nn.Module, seq2seq: bool, embedder: nn.Module | None = None) -> None:
         super().__init__()
-        self.model, self.seq2seq = model, seq2seq
+        self.model, self.seq2seq, self.embedder = model, seq2seq, embedder
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                **encoder_batch: torch.Tensor) -> torch.Tensor:
+        inputs = ({"inputs_embeds": self.embedder.inputs_embeds(input_ids, encoder_batch)}  # type: ignore[operator]
+                  if self.embedder is not None else {"input_ids": input_ids})
         if self.seq2seq:
-            mean = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+            mean = self.model(**inputs, attention_mask=attention_mask, labels=labels).loss
             return mean * (labels != -100).sum()
         # a transformers model: the one PEFT wraps (its get_base_model is typed nn.Module), or the model itself;
         # torch types attribute access on an nn.Module as Tensor | Module, hence the ignore
@@ -103,10 +108,10 @@ class AnswerLoss(nn.Module):
         targets = labels[:, 1:]
         learned = targets != -100
         if not _plain_head(base):
-            mean = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+            mean = self.model(**inputs, attention_mask=attention_mask, labels=labels).loss
             return mean * learned.sum()
         decoder = getattr(base, base.base_model_prefix)
-        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = decoder(**inputs, attention_mask=attention_mask).last_hidden_state
         logits = base.get_output_embeddings()(hidden[:, :-1][learned])
         return F.cross_entropy(logits.float(), targets[learned], reduction="sum")
 

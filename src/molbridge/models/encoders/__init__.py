@@ -1,6 +1,7 @@
 """Molecule and protein encoders behind one interface, registered by name.
 
-An encoder module maps a collated batch to per-token states and a pad mask (True = pad); its
+An encoder module maps a collated batch (keyword arguments) to per-token states and a pad mask
+(True = pad) first in what it returns; its
 `EncoderKind` says which record modality it reads, how one record becomes an input item
 (`featurize`, raising a typed error naming the record) and how items become a batch
 (`collate`). A multimodal model, a training stage or a benchmark asks the registry, so a new
@@ -30,7 +31,8 @@ class EncoderKind:
     config: type
     build: Callable[[Any], Any]  # config → an nn.Module with `output_dim` and `config`
     featurize: Callable[[Record, int], Any]  # (record, seed) → item
-    collate: Callable[[Sequence[Any]], tuple[torch.Tensor, ...]]
+    collate: Callable[[Sequence[Any]], dict[str, torch.Tensor]]  # items → the encoder's keyword arguments
+    length: Callable[[Any], int]  # encoder positions of one item (soft tokens of a per-position projector)
 
     def make(self, settings: dict[str, Any] | None = None) -> Any:
         """A fresh encoder (an nn.Module with `output_dim` and `config`) from JSON-able settings."""
@@ -52,7 +54,8 @@ def _conformer_item(record: Record, seed: int):
 
 ENCODERS: dict[str, EncoderKind] = {
     "unimol": EncoderKind("unimol", "conformer", "<mol>", UniMolConfig, UniMolEncoder, _conformer_item,
-                          lambda items: collate_conformers(list(items))),
+                          lambda items: dict(zip(("tokens", "coords"), collate_conformers(list(items)), strict=True)),
+                          lambda item: len(item.tokens)),
 }
 
 

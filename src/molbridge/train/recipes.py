@@ -1,0 +1,313 @@
+"""What one training run is made of, by kind: the loop (`train.loop`) asks its recipe, never the config.
+
+- `TextRecipe`: an LLM (causal or seq2seq, LoRA or full) on text prompts and answers.
+- `SoftTokenRecipe` (`multimodal.stage: llm`, 3D-MoLM stages 2 and 3): the same answer-only loss,
+  the prompt entering as embeddings whose placeholders carry an encoder's projected states.
+- `QFormerRecipe` (`multimodal.stage: qformer`, stage 1): the encoder and a Q-Former alone on
+  (molecule, caption) pairs with the contrast, match and caption losses.
+
+A recipe gives the tokenizer, the examples (training, held-out, problems), their encoding, the
+weight of an encoded item in a step's mean (answer tokens; one per pair for stage 1), batches,
+the model with the module the loop differentiates, the final save and the model that held-out
+generation runs on. Every run thus keeps the loop's guarantees: planned length-grouped batches,
+budget, atomic checkpoints, exact resume, DDP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from molbridge.chem.conformer_tokens import ConformerInputError
+from molbridge.models.causal_lm import chat_prompt
+from molbridge.models.encoders import encoder_kind
+from molbridge.models.multimodal_io import AssemblySpec, build_multimodal, read_info, save_multimodal, save_stage1
+from molbridge.records import Record
+from molbridge.tasks import Task
+from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
+from molbridge.train.config import MultimodalSettings, TrainConfig
+from molbridge.train.examples import Example, ExampleError, config_examples, example
+from molbridge.train.modeling import AnswerLoss, is_seq2seq, load_for_training, load_tokenizer, save_trained
+
+
+class TextRecipe:
+    """Text prompts and answers through an LLM (the default)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.tokenizer = load_tokenizer(config)
+        self.seq2seq = is_seq2seq(config.model)
+
+    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+        return config_examples(self.config, self.tokenizer)
+
+    def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
+        return encode(examples, self.tokenizer, self.config.max_length,
+                      loss_on="answer" if held_out else self.config.loss_on, seq2seq=self.seq2seq)
+
+    def weight(self, item: Encoded) -> int:
+        return learned_tokens(item, self.seq2seq)
+
+    def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        return collate(items, self.tokenizer.pad_token_id, seq2seq=self.seq2seq)
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        model, _ = load_for_training(self.config)
+        return model, AnswerLoss(model, self.seq2seq)
+
+    def save(self, model: nn.Module, target: Path, step: int) -> None:
+        save_trained(model, self.tokenizer, self.config, self.seq2seq, target, step)
+
+    def generator(self, loss_module: nn.Module) -> Any:
+        return loss_module.model
+
+
+class _EncoderInputs:
+    """Records → encoder inputs for the multimodal recipes; a record without a conformer gets a seeded ETKDG one
+    when the settings allow, and one that still cannot be read is named in the problems."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        assert config.multimodal is not None  # only the multimodal recipes build this
+        self.settings: MultimodalSettings = config.multimodal
+        self.spec = resolved_spec(config)
+        self.kind = encoder_kind(self.spec.encoder)
+        self.seed = config.seed
+
+    def item(self, record: Record) -> Any:
+        if record.modalities.conformer is None and self.settings.conformer_fallback and record.modalities.smiles:
+            from molbridge.chem.conformers import ConformerError, embed_conformer
+            from molbridge.records import Conformer
+
+            try:
+                geometry = embed_conformer(record.modalities.smiles, seed=self.seed)
+            except ConformerError as err:
+                raise ConformerInputError(record.id, f"no conformer stored, and ETKDG failed: {err.cause}") from None
+            conformer = Conformer(atoms=geometry.atoms, coords=geometry.coords, method=geometry.method)
+            record = record.model_copy(update={"modalities": record.modalities.model_copy(
+                update={"conformer": conformer})})
+        return self.kind.featurize(record, self.seed)
+
+
+def resolved_spec(config: TrainConfig) -> AssemblySpec:
+    """The assembly a multimodal run builds: an earlier stage's shapes (`init_from`) win over the config's."""
+    settings = config.multimodal
+    assert settings is not None
+    encoder, encoder_settings = settings.encoder, dict(settings.encoder_settings)
+    projector_settings = dict(settings.projector_settings)
+    if settings.init_from:
+        info = read_info(Path(settings.init_from))
+        if info["projector"] != settings.projector:
+            raise ExampleError(f"multimodal.init_from {settings.init_from} holds a {info['projector']!r} projector, "
+                               f"the config asks for {settings.projector!r}")
+        encoder, encoder_settings = info["encoder"], info["encoder_settings"]
+        projector_settings = {**info["projector_settings"], "bert": None}
+        if info["llm_method"] == "full":  # an earlier stage that trained the whole LLM: go on from its weights
+            return AssemblySpec(str(Path(settings.init_from) / "llm"), encoder, encoder_settings, settings.projector,
+                                projector_settings, "full" if config.method == "full" else "lora")
+    return AssemblySpec(config.model, encoder, encoder_settings, settings.projector, projector_settings,
+                        "lora" if config.method == "lora" else "full")
+
+
+def _starting_weights(config: TrainConfig, encoder: nn.Module, projector: nn.Module) -> None:
+    """Released encoder weights, or an earlier stage's encoder and projector (a missing `llm_proj` stays fresh)."""
+    settings = config.multimodal
+    assert settings is not None
+    if settings.encoder_checkpoint:
+        from molbridge.models.encoders.unimol_weights import load_unimol_checkpoint
+
+        released, _ = load_unimol_checkpoint(settings.encoder_checkpoint)
+        encoder.load_state_dict(released.state_dict())
+    if settings.init_from:
+        from molbridge.models.multimodal_io import load_bridge
+
+        earlier, projector_state, _ = load_bridge(settings.init_from)
+        encoder.load_state_dict(earlier.state_dict())
+        missing, unexpected = projector.load_state_dict(projector_state, strict=False)
+        if unexpected or any(not name.startswith("llm_proj.") for name in missing):
+            raise ExampleError(f"multimodal.init_from {settings.init_from}: projector weights do not fit "
+                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    encoder.requires_grad_(settings.train_encoder)
+    projector.requires_grad_(settings.train_projector)
+
+
+class SoftTokenRecipe(TextRecipe):
+    """Stages 2 and 3: the task's request followed by the molecule's placeholder tokens; answer-only loss."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        super().__init__(config)
+        self.inputs = _EncoderInputs(config)
+        self.placeholder = self.inputs.kind.placeholder
+        if self.placeholder not in self.tokenizer.get_vocab():
+            self.tokenizer.add_special_tokens({"additional_special_tokens": [self.placeholder]},
+                                              replace_extra_special_tokens=False)
+        self.queries = (int(self.inputs.spec.projector_settings.get("queries", 8))
+                        if self.inputs.spec.projector == "qformer" else None)
+
+    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+        return config_examples(self.config, self.tokenizer, build=self.build_examples)
+
+    def build_examples(self, records: Sequence[Record], task: Task, tokenizer) -> tuple[list[Example], list[str]]:
+        """Each record's request, then its molecule as placeholders (as many as it gives soft tokens); a record
+        whose molecule cannot be encoded keeps its place without a prompt (left out of training, answered empty
+        and scored invalid when held out) and is named."""
+        made, problems = [], []
+        for record in records:
+            try:
+                item = self.inputs.item(record)
+            except ConformerInputError as err:
+                problems.append(f"{record.id}:{task.name}: {err.reason}")
+                made.append(example(record, task, None))
+                continue
+            count = self.queries or self.inputs.kind.length(item)
+            prompt = chat_prompt(tokenizer, f"{task.request(record)}\nMolecule: {self.placeholder * count}")
+            made.append(replace(example(record, task, prompt), item=item))
+        return made, problems
+
+    def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        return {**collate(items, self.tokenizer.pad_token_id), **self.inputs.kind.collate([i.item for i in items])}
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        model = build_multimodal(self.inputs.spec, tokenizer=self.tokenizer)
+        _starting_weights(self.config, model.encoder, model.projector)
+        earlier = self.config.multimodal.init_from if self.config.multimodal else None
+        if self.config.method == "lora" and earlier and read_info(Path(earlier))["llm_method"] == "lora":
+            from peft import PeftModel  # stage 3 goes on training stage 2's adapter
+
+            model.llm = PeftModel.from_pretrained(model.llm, Path(earlier) / "llm", is_trainable=True)
+        elif self.config.method == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            lora = self.config.lora
+            model.llm = get_peft_model(model.llm, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                             target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+        model.train()
+        return model, AnswerLoss(model.llm, False, embedder=model)
+
+    def save(self, model: nn.Module, target: Path, step: int) -> None:
+        assert isinstance(model, nn.Module)
+        save_multimodal(model, self.inputs.spec, target, _run_info(self.config, step))  # type: ignore[arg-type]
+
+    def generator(self, loss_module: nn.Module) -> Any:
+        return loss_module.embedder
+
+
+class QFormerRecipe:
+    """Stage 1: (conformer, caption) pairs, one per molecule and caption, through the encoder and Q-Former."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        settings = config.multimodal
+        assert settings is not None
+        self.settings = settings
+        self.tokenizer = _text_tokenizer(config)
+        self.inputs = _EncoderInputs(config)
+        self._seen: set[tuple[str, str]] = set()
+
+    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+        try:
+            train, held, problems = config_examples(self.config, self.tokenizer, build=self.pairs)
+        except ExampleError as err:
+            raise ExampleError(f"{err}: stage 1 needs records with a caption and a molecule (e.g. ChEBI-20's "
+                               "mol2text) in data.tasks") from None
+        return train, [e for e in held if e.item is not None], problems
+
+    def pairs(self, records: Sequence[Record], task: Task, tokenizer) -> tuple[list[Example], list[str]]:
+        made, problems = [], []
+        for record in records:
+            caption = record.modalities.caption
+            key = (record.modalities.smiles or record.id, caption or "")
+            if not caption or key in self._seen:
+                continue
+            self._seen.add(key)
+            try:
+                item = self.inputs.item(record)
+            except ConformerInputError as err:
+                problems.append(f"{record.id}: {err.reason}")
+                continue
+            made.append(Example(record.id, task.name, "text", None, caption, group="caption",
+                                source=record.modalities.smiles or "", item=item))
+        return made, problems
+
+    def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
+        cut = self.settings.max_text_tokens
+        return [Encoded(self.tokenizer(e.answer, truncation=True, max_length=cut)["input_ids"], [], e.item)
+                for e in examples], []
+
+    def weight(self, item: Encoded) -> int:
+        return 1
+
+    def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        batch = collate([Encoded(i.input_ids, [IGNORE] * len(i.input_ids)) for i in items],
+                        self.tokenizer.pad_token_id)
+        batch.pop("labels")
+        return {**batch, **self.inputs.kind.collate([i.item for i in items])}
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        from molbridge.models.projectors import QFormerProjector, QFormerSettings
+        from molbridge.models.qformer_pretraining import QFormerPretraining
+
+        spec = self.inputs.spec
+        encoder = self.inputs.kind.make(spec.encoder_settings)
+        projector_settings = {"vocab_size": len(self.tokenizer), "pad_token_id": self.tokenizer.pad_token_id or 0,
+                              **spec.projector_settings}
+        projector = QFormerProjector(encoder.output_dim, None, QFormerSettings(**projector_settings))
+        if len(self.tokenizer) > projector.qformer.config.vocab_size:
+            raise ExampleError(f"the caption tokenizer has {len(self.tokenizer)} tokens, the Q-Former's vocabulary "
+                               f"{projector.qformer.config.vocab_size}: set multimodal.text_tokenizer to its BERT")
+        _starting_weights(self.config, encoder, projector)
+        model = QFormerPretraining(encoder, projector, temperature=self.settings.temperature,
+                                   weights=self.settings.loss_weights.model_dump())
+        model.train()
+        return model, PairLoss(model, self.settings.loss_weights.model_dump())
+
+    def save(self, model: nn.Module, target: Path, step: int) -> None:
+        save_stage1(model, self.inputs.spec, self.tokenizer, target, _run_info(self.config, step))  # type: ignore[arg-type]
+
+    def generator(self, loss_module: nn.Module) -> Any:
+        return None
+
+
+class PairLoss(nn.Module):
+    """Stage 1's weighted loss as a sum over the pairs (the loop divides by the pairs of the step)."""
+
+    def __init__(self, model: nn.Module, weights: dict[str, float]) -> None:
+        super().__init__()
+        self.model, self.weights = model, weights
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **encoder_batch: torch.Tensor
+                ) -> torch.Tensor:
+        losses = self.model(input_ids, attention_mask, **encoder_batch)
+        return sum(self.weights[name] * value for name, value in losses.items()) * input_ids.shape[0]
+
+
+def _text_tokenizer(config: TrainConfig):
+    """Stage 1's caption tokenizer: the configured BERT's, the projector's BERT's, else the LLM's."""
+    from transformers import AutoTokenizer
+
+    settings = config.multimodal
+    assert settings is not None
+    source = settings.text_tokenizer or settings.projector_settings.get("bert")
+    tokenizer = AutoTokenizer.from_pretrained(source) if source else load_tokenizer(config)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _run_info(config: TrainConfig, steps: int) -> dict[str, Any]:
+    return {"task": config.task, "max_length": config.max_length, "fingerprint": config.fingerprint(),
+            "steps": steps}
+
+
+Recipe = TextRecipe | QFormerRecipe
+
+
+def recipe_for(config: TrainConfig) -> Recipe:
+    """The recipe a config asks for."""
+    if config.multimodal is None:
+        return TextRecipe(config)
+    return QFormerRecipe(config) if config.multimodal.stage == "qformer" else SoftTokenRecipe(config)

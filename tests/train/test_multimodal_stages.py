@@ -1,0 +1,135 @@
+"""3D-MoLM's three stages through `molbridge train`: each starts from the one before, the frozen encoder stays
+as it was, a killed stage-1 run resumes to identical weights, and two DDP ranks share their negatives."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from molbridge.apps.scoring import generation_scores
+from molbridge.train.config import TrainConfigError, load_train_config
+from molbridge.train.examples import ExampleError
+from molbridge.train.loop import train
+from molbridge.train.run_log import read_log
+
+ENCODER = {"layers": 1, "embed_dim": 16, "ffn_dim": 32, "heads": 2, "kernels": 8}
+QFORMER = {"queries": 2, "hidden_size": 16, "layers": 2, "heads": 2, "intermediate_size": 32}
+
+
+def write(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def stage1(tmp_path: Path, dataset: Path, tiny_llama: Path, **extra) -> Path:
+    return write(tmp_path / "stage1.yaml", {
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 6, "batch_size": 4, "save_every": 2,
+        "eval_every": 0, "learning_rate": 1e-3, "precision": "fp32",
+        "data": {"dataset": str(dataset), "tasks": ["mol2text"], "eval_examples": 2},
+        "multimodal": {"stage": "qformer", "encoder_settings": ENCODER, "projector_settings": QFORMER,
+                       "train_encoder": True}, **extra})
+
+
+def test_the_three_stages_run_in_order_each_from_the_last(tmp_path, multimodal_dataset, tiny_llama, one_torch_thread):
+    first = train(load_train_config(stage1(tmp_path, multimodal_dataset, tiny_llama), out=str(tmp_path / "s1")))
+    assert first.steps == 6 and first.train_examples == 16  # one pair per molecule and caption
+    s1 = tmp_path / "s1" / "final"
+    assert {p.name for p in s1.iterdir()} == {"multimodal.json", "encoder.safetensors", "projector.safetensors",
+                                              "heads.safetensors", "tokenizer"}
+    lora = {"r": 4, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"]}
+    second = write(tmp_path / "stage2.yaml", {
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 4, "batch_size": 4, "save_every": 2,
+        "eval_every": 0, "lora": lora, "precision": "fp32",
+        "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"], "eval_examples": 2},
+        "multimodal": {"stage": "llm", "init_from": str(s1)}})
+    two = train(load_train_config(second, out=str(tmp_path / "s2")))
+    assert two.steps == 4
+    s2 = tmp_path / "s2" / "final"
+    encoder1, encoder2 = load_file(str(s1 / "encoder.safetensors")), load_file(str(s2 / "encoder.safetensors"))
+    assert all((encoder1[k] == encoder2[k]).all() for k in encoder1)  # frozen by default (3D-MoLM)
+    projector1, projector2 = load_file(str(s1 / "projector.safetensors")), load_file(str(s2 / "projector.safetensors"))
+    assert set(projector2) - set(projector1) == {"llm_proj.weight", "llm_proj.bias"}
+    assert any(not (projector1[k] == projector2[k]).all() for k in projector1)  # the Q-Former went on learning
+    third = write(tmp_path / "stage3.yaml", {
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 3, "batch_size": 4, "save_every": 3,
+        "eval_every": 0, "eval_generate": 3, "learning_rate": 1e-5, "precision": "fp32",
+        "data": {"dataset": str(multimodal_dataset), "tasks": ["property_prediction", "computed_property"],
+                 "eval_examples": 3, "group_balance": 0.25},
+        "multimodal": {"stage": "llm", "init_from": str(s2)}})
+    three = train(load_train_config(third, out=str(tmp_path / "s3")), generation_scores=generation_scores)
+    adapter2 = load_file(str(s2 / "llm" / "adapter_model.safetensors"))
+    adapter3 = load_file(str(tmp_path / "s3" / "final" / "llm" / "adapter_model.safetensors"))
+    assert adapter2.keys() == adapter3.keys()  # stage 3 trains stage 2's adapter on
+    assert any(not (adapter2[k] == adapter3[k]).all() for k in adapter2)
+    scores = three.evaluations[-1]["scores"]
+    assert scores and all(group.split(":")[0] in {"property_prediction", "computed_property"} for group in scores)
+    assert all({"mae", "valid_ratio"} <= set(values) for values in scores.values())
+
+
+def test_a_killed_stage1_run_resumes_to_identical_weights(tmp_path, multimodal_dataset, tiny_llama) -> None:
+    path = stage1(tmp_path, multimodal_dataset, tiny_llama, max_steps=30, save_every=6)
+    straight = train(load_train_config(path, out=str(tmp_path / "straight")))
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "molbridge", "train", str(path), "--out", str(killed),
+                                "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (killed / "checkpoints" / "step-6" / "state.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first checkpoint"
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    if (killed / "final").exists():
+        pytest.fail("the run finished before it could be killed: raise max_steps")
+    resumed = train(load_train_config(path, out=str(killed)))
+    assert resumed.steps == straight.steps == 30
+    for name in ("encoder", "projector", "heads"):
+        a = load_file(str(tmp_path / "straight" / "final" / f"{name}.safetensors"))
+        b = load_file(str(killed / "final" / f"{name}.safetensors"))
+        assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), name
+    assert [r["loss"] for r in read_log(killed / "log.csv")] == [r["loss"] for r in read_log(tmp_path / "straight"
+                                                                                             / "log.csv")]
+
+
+def test_two_ddp_ranks_contrast_against_each_others_molecules(tmp_path, multimodal_dataset, tiny_llama) -> None:
+    contrast = {"contrast": 1.0, "match": 0.0, "caption": 0.0}
+    path = stage1(tmp_path, multimodal_dataset, tiny_llama, max_steps=2, batching="random")
+    config = yaml.safe_load(path.read_text())
+    config["multimodal"] |= {"loss_weights": contrast}
+    config["multimodal"]["encoder_settings"] = ENCODER | {"dropout": 0.0, "attention_dropout": 0.0}
+    config["multimodal"]["projector_settings"] = QFORMER | {"dropout": 0.0}
+    write(path, config)
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "molbridge", "train", str(path), "--out", str(tmp_path / "ddp"), "--quiet"],
+                         capture_output=True, text=True, timeout=600)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    summary = json.loads((tmp_path / "ddp" / "train_state.json").read_text())
+    assert summary["rank_checksums"][0] == summary["rank_checksums"][1]
+    one = subprocess.run([sys.executable, "-m", "molbridge", "train", str(path), "--out", str(tmp_path / "one"),
+                          "--set", "batch_size=8", "--set", "max_steps=1", "--quiet"],
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    ddp_step, one_step = read_log(tmp_path / "ddp" / "log.csv")[0], read_log(tmp_path / "one" / "log.csv")[0]
+    # each rank's 4 molecules against all 8 texts (and back): the loss and gradient of one process with all 8
+    assert float(ddp_step["loss"]) == pytest.approx(float(one_step["loss"]), rel=1e-5)
+    assert float(ddp_step["grad_norm"]) == pytest.approx(float(one_step["grad_norm"]), rel=1e-4)
+
+
+def test_stage_settings_are_checked_before_anything_loads(tmp_path, multimodal_dataset, tiny_llama) -> None:
+    path = stage1(tmp_path, multimodal_dataset, tiny_llama)
+    with pytest.raises(TrainConfigError, match="multimodal.init_from: .*does not exist"):
+        load_train_config(path, [f"multimodal.init_from={tmp_path / 'nowhere'}"])
+    with pytest.raises(TrainConfigError, match="stage 'qformer' trains a Q-Former"):
+        load_train_config(path, ["multimodal.projector=mlp"])
+    with pytest.raises(TrainConfigError, match="multimodal.encoder: 'schnetx'"):
+        load_train_config(path, ["multimodal.encoder=schnetx"])
+    with pytest.raises(ExampleError, match="caption"):
+        train(load_train_config(path, ["data.tasks=[property_prediction]"], out=str(tmp_path / "none")))
