@@ -27,20 +27,26 @@ def predict(
                                           "(default: each task's; see `molbridge eval conventions`)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
-    """Answer held-out examples with a trained model, prompted exactly as in training (resumes an interrupted run)."""
+    """Answer held-out examples with a trained model, prompted exactly as in training (resumes an interrupted run).
+
+    A multimodal run encodes each record's molecule again; a stage-1 run (no LLM) is scored by molecule ↔ text
+    retrieval instead (in-batch 64 and full split, with and without re-ranking), written to OUT as JSON."""
     from molbridge.apps.predict import molt5_tables, predict_to_file
     from molbridge.apps.scoring import score_predictions
+    from molbridge.apps.trained_runs import is_stage1, load_for_prediction
     from molbridge.cli.progress import progress_bars
     from molbridge.train.config import TrainConfig
     from molbridge.train.examples import prediction_examples
-    from molbridge.train.modeling import load_trained, model_identity
 
     with user_errors(), progress_bars(not quiet) as progress:
         config = _run_config(run, TrainConfig)
-        model, tokenizer, info = load_trained(run)
+        if is_stage1(run):
+            _retrieval(run, config, split, out, per_task, progress)
+            return
+        model, tokenizer, model_id, build = load_for_prediction(run, config)
         examples = prediction_examples(config, tokenizer, split=split, test=str(test) if test else None,
-                                       per_task=per_task)
-        predictions = predict_to_file(out, model, tokenizer, examples, model_id=model_identity(info),
+                                       per_task=per_task, build=build)
+        predictions = predict_to_file(out, model, tokenizer, examples, model_id=model_id,
                                       progress=progress, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                       num_beams=beams, resample=resample)
         reports = score_predictions(predictions, text_convention=convention) if score else {}
@@ -48,6 +54,17 @@ def predict(
         typer.echo(f"wrote {path}")
     for group, report in reports.items():
         typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
+
+
+def _retrieval(run: Path, config, split: str, out: Path, limit: int | None, progress) -> None:
+    from molbridge.apps.trained_runs import stage1_retrieval
+    from molbridge.atomic import write_json
+
+    reports = stage1_retrieval(run, config, split, limit=limit, progress=progress)
+    write_json(out, {name: report.to_dict() for name, report in reports.items()})
+    typer.echo(f"wrote {out}")
+    for name, report in reports.items():
+        typer.echo(f"{name}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
 
 
 def _run_config(run: Path, model):

@@ -15,8 +15,9 @@ budget, atomic checkpoints, exact resume, DDP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from torch import nn
 
 from molbridge.chem.conformer_tokens import ConformerInputError
 from molbridge.models.causal_lm import chat_prompt
-from molbridge.models.encoders import encoder_kind
+from molbridge.models.encoders import EncoderKind, encoder_kind
 from molbridge.models.multimodal_io import AssemblySpec, build_multimodal, read_info, save_multimodal, save_stage1
+from molbridge.models.projectors import QFormerSettings
 from molbridge.records import Record
 from molbridge.tasks import Task
 from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
@@ -67,16 +69,12 @@ class TextRecipe:
         return loss_module.model
 
 
-class _EncoderInputs:
+class EncoderInputs:
     """Records → encoder inputs for the multimodal recipes; a record without a conformer gets a seeded ETKDG one
-    when the settings allow, and one that still cannot be read is named in the problems."""
+    when the settings allow, and one that still cannot be read raises `ConformerInputError` naming it."""
 
-    def __init__(self, config: TrainConfig) -> None:
-        assert config.multimodal is not None  # only the multimodal recipes build this
-        self.settings: MultimodalSettings = config.multimodal
-        self.spec = resolved_spec(config)
-        self.kind = encoder_kind(self.spec.encoder)
-        self.seed = config.seed
+    def __init__(self, kind: EncoderKind, settings: MultimodalSettings, seed: int) -> None:
+        self.kind, self.settings, self.seed = kind, settings, seed
 
     def item(self, record: Record) -> Any:
         if record.modalities.conformer is None and self.settings.conformer_fallback and record.modalities.smiles:
@@ -91,6 +89,25 @@ class _EncoderInputs:
             record = record.model_copy(update={"modalities": record.modalities.model_copy(
                 update={"conformer": conformer})})
         return self.kind.featurize(record, self.seed)
+
+
+def soft_token_examples(records: Sequence[Record], task: Task, tokenizer, *, inputs: EncoderInputs,
+                        count: Callable[[Any], int]) -> tuple[list[Example], list[str]]:
+    """Each record's request, then its molecule as placeholders (`count(item)` of them); a record whose molecule
+    cannot be encoded keeps its place without a prompt (left out of training, answered empty and scored invalid
+    when held out) and is named."""
+    made, problems = [], []
+    placeholder = inputs.kind.placeholder
+    for record in records:
+        try:
+            item = inputs.item(record)
+        except ConformerInputError as err:
+            problems.append(f"{record.id}:{task.name}: {err.reason}")
+            made.append(example(record, task, None))
+            continue
+        prompt = chat_prompt(tokenizer, f"{task.request(record)}\nMolecule: {placeholder * count(item)}")
+        made.append(replace(example(record, task, prompt), item=item))
+    return made, problems
 
 
 def resolved_spec(config: TrainConfig) -> AssemblySpec:
@@ -140,39 +157,26 @@ class SoftTokenRecipe(TextRecipe):
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__(config)
-        self.inputs = _EncoderInputs(config)
-        self.placeholder = self.inputs.kind.placeholder
-        if self.placeholder not in self.tokenizer.get_vocab():
-            self.tokenizer.add_special_tokens({"additional_special_tokens": [self.placeholder]},
+        assert config.multimodal is not None  # recipe_for picks this recipe for multimodal configs only
+        self.spec = resolved_spec(config)
+        self.inputs = EncoderInputs(encoder_kind(self.spec.encoder), config.multimodal, config.seed)
+        placeholder = self.inputs.kind.placeholder
+        if placeholder not in self.tokenizer.get_vocab():
+            self.tokenizer.add_special_tokens({"additional_special_tokens": [placeholder]},
                                               replace_extra_special_tokens=False)
-        self.queries = (int(self.inputs.spec.projector_settings.get("queries", 8))
-                        if self.inputs.spec.projector == "qformer" else None)
+        queries = (int(self.spec.projector_settings.get("queries", QFormerSettings.queries))
+                   if self.spec.projector == "qformer" else None)
+        self.build_examples = partial(soft_token_examples, inputs=self.inputs,
+                                      count=lambda item: queries or self.inputs.kind.length(item))
 
     def examples(self) -> tuple[list[Example], list[Example], list[str]]:
         return config_examples(self.config, self.tokenizer, build=self.build_examples)
-
-    def build_examples(self, records: Sequence[Record], task: Task, tokenizer) -> tuple[list[Example], list[str]]:
-        """Each record's request, then its molecule as placeholders (as many as it gives soft tokens); a record
-        whose molecule cannot be encoded keeps its place without a prompt (left out of training, answered empty
-        and scored invalid when held out) and is named."""
-        made, problems = [], []
-        for record in records:
-            try:
-                item = self.inputs.item(record)
-            except ConformerInputError as err:
-                problems.append(f"{record.id}:{task.name}: {err.reason}")
-                made.append(example(record, task, None))
-                continue
-            count = self.queries or self.inputs.kind.length(item)
-            prompt = chat_prompt(tokenizer, f"{task.request(record)}\nMolecule: {self.placeholder * count}")
-            made.append(replace(example(record, task, prompt), item=item))
-        return made, problems
 
     def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
         return {**collate(items, self.tokenizer.pad_token_id), **self.inputs.kind.collate([i.item for i in items])}
 
     def build(self) -> tuple[nn.Module, nn.Module]:
-        model = build_multimodal(self.inputs.spec, tokenizer=self.tokenizer)
+        model = build_multimodal(self.spec, tokenizer=self.tokenizer)
         _starting_weights(self.config, model.encoder, model.projector)
         earlier = self.config.multimodal.init_from if self.config.multimodal else None
         if self.config.method == "lora" and earlier and read_info(Path(earlier))["llm_method"] == "lora":
@@ -190,10 +194,31 @@ class SoftTokenRecipe(TextRecipe):
 
     def save(self, model: nn.Module, target: Path, step: int) -> None:
         assert isinstance(model, nn.Module)
-        save_multimodal(model, self.inputs.spec, target, _run_info(self.config, step))  # type: ignore[arg-type]
+        save_multimodal(model, self.spec, target, _run_info(self.config, step))  # type: ignore[arg-type]
 
     def generator(self, loss_module: nn.Module) -> Any:
         return loss_module.embedder
+
+
+def caption_pairs(records: Sequence[Record], task: Task, tokenizer, *, inputs: EncoderInputs,
+                  seen: set[tuple[str, str]]) -> tuple[list[Example], list[str]]:
+    """(molecule, caption) examples, one per molecule and caption however many tasks carry them (`seen` is shared
+    across calls); a molecule that cannot be encoded is named and left out."""
+    made, problems = [], []
+    for record in records:
+        caption = record.modalities.caption
+        key = (record.modalities.smiles or record.id, caption or "")
+        if not caption or key in seen:
+            continue
+        seen.add(key)
+        try:
+            item = inputs.item(record)
+        except ConformerInputError as err:
+            problems.append(f"{record.id}: {err.reason}")
+            continue
+        made.append(Example(record.id, task.name, "text", None, caption, group="caption",
+                            source=record.modalities.smiles or "", item=item))
+    return made, problems
 
 
 class QFormerRecipe:
@@ -205,8 +230,9 @@ class QFormerRecipe:
         assert settings is not None
         self.settings = settings
         self.tokenizer = _text_tokenizer(config)
-        self.inputs = _EncoderInputs(config)
-        self._seen: set[tuple[str, str]] = set()
+        self.spec = resolved_spec(config)
+        self.inputs = EncoderInputs(encoder_kind(self.spec.encoder), settings, config.seed)
+        self.pairs = partial(caption_pairs, inputs=self.inputs, seen=set())
 
     def examples(self) -> tuple[list[Example], list[Example], list[str]]:
         try:
@@ -215,23 +241,6 @@ class QFormerRecipe:
             raise ExampleError(f"{err}: stage 1 needs records with a caption and a molecule (e.g. ChEBI-20's "
                                "mol2text) in data.tasks") from None
         return train, [e for e in held if e.item is not None], problems
-
-    def pairs(self, records: Sequence[Record], task: Task, tokenizer) -> tuple[list[Example], list[str]]:
-        made, problems = [], []
-        for record in records:
-            caption = record.modalities.caption
-            key = (record.modalities.smiles or record.id, caption or "")
-            if not caption or key in self._seen:
-                continue
-            self._seen.add(key)
-            try:
-                item = self.inputs.item(record)
-            except ConformerInputError as err:
-                problems.append(f"{record.id}: {err.reason}")
-                continue
-            made.append(Example(record.id, task.name, "text", None, caption, group="caption",
-                                source=record.modalities.smiles or "", item=item))
-        return made, problems
 
     def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
         cut = self.settings.max_text_tokens
@@ -251,7 +260,7 @@ class QFormerRecipe:
         from molbridge.models.projectors import QFormerProjector, QFormerSettings
         from molbridge.models.qformer_pretraining import QFormerPretraining
 
-        spec = self.inputs.spec
+        spec = self.spec
         encoder = self.inputs.kind.make(spec.encoder_settings)
         projector_settings = {"vocab_size": len(self.tokenizer), "pad_token_id": self.tokenizer.pad_token_id or 0,
                               **spec.projector_settings}
@@ -266,7 +275,7 @@ class QFormerRecipe:
         return model, PairLoss(model, self.settings.loss_weights.model_dump())
 
     def save(self, model: nn.Module, target: Path, step: int) -> None:
-        save_stage1(model, self.inputs.spec, self.tokenizer, target, _run_info(self.config, step))  # type: ignore[arg-type]
+        save_stage1(model, self.spec, self.tokenizer, target, _run_info(self.config, step))  # type: ignore[arg-type]
 
     def generator(self, loss_module: nn.Module) -> Any:
         return None

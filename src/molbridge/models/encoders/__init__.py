@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from molbridge.chem.conformer_tokens import ConformerInputError, conformer_tokens
+from molbridge.models.encoders.schnet import SchNetConfig, SchNetEncoder
 from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
 from molbridge.records import Record
 
@@ -52,10 +53,16 @@ def _conformer_item(record: Record, seed: int):
     return conformer_tokens(conformer, record.id, seed=seed)
 
 
+def _collate_conformers(items: Sequence[Any]) -> dict[str, torch.Tensor]:
+    return dict(zip(("tokens", "coords"), collate_conformers(list(items)), strict=True))
+
+
+# SchNet reads Uni-Mol's items and batches, [CLS]/[SEP] included, so the two swap without touching the data.
 ENCODERS: dict[str, EncoderKind] = {
     "unimol": EncoderKind("unimol", "conformer", "<mol>", UniMolConfig, UniMolEncoder, _conformer_item,
-                          lambda items: dict(zip(("tokens", "coords"), collate_conformers(list(items)), strict=True)),
-                          lambda item: len(item.tokens)),
+                          _collate_conformers, lambda item: len(item.tokens)),
+    "schnet": EncoderKind("schnet", "conformer", "<mol>", SchNetConfig, SchNetEncoder, _conformer_item,
+                          _collate_conformers, lambda item: len(item.tokens)),
 }
 
 
