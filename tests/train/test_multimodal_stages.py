@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from safetensors.torch import load_file
 
@@ -133,3 +134,21 @@ def test_stage_settings_are_checked_before_anything_loads(tmp_path, multimodal_d
         load_train_config(path, ["multimodal.encoder=schnetx"])
     with pytest.raises(ExampleError, match="caption"):
         train(load_train_config(path, ["data.tasks=[property_prediction]"], out=str(tmp_path / "none")))
+
+
+def test_released_or_pretrained_encoder_weights_set_the_encoder_and_stay_frozen(tmp_path, multimodal_dataset,
+                                                                                 tiny_llama) -> None:
+    from safetensors.torch import save_file
+
+    from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder
+
+    pretrained = UniMolEncoder(UniMolConfig(layers=2, embed_dim=8, ffn_dim=16, heads=2, kernels=4))
+    weights = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in pretrained.state_dict().items()}, str(weights))
+    path = stage1(tmp_path, multimodal_dataset, tiny_llama, max_steps=2)
+    config = load_train_config(path, [f"multimodal.encoder_checkpoint={weights}", "multimodal.train_encoder=false"],
+                               out=str(tmp_path / "run"))
+    train(config)
+    saved = load_file(str(tmp_path / "run" / "final" / "encoder.safetensors"))
+    assert saved.keys() == pretrained.state_dict().keys()  # the checkpoint's sizes, not encoder_settings'
+    assert all(torch.equal(saved[k], v) for k, v in pretrained.state_dict().items())

@@ -7,7 +7,7 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import apps_cmd, data_cmd, eval_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
+from molbridge.cli import apps_cmd, data_cmd, eval_cmd, models_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
 
 app = typer.Typer(
     name="molbridge",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(retrieve_cmd.app, name="retrieve")
 app.add_typer(setup_cmd.app, name="setup")
 app.command("train")(train_cmd.train)

@@ -108,6 +108,8 @@ class QFormerProjector(Projector):
         self.ln_encoder = nn.LayerNorm(encoder_dim)
         self.qformer = Blip2QFormerModel(config)
         self.text_embeddings = Blip2TextEmbeddings(config)
+        for table in (self.text_embeddings.word_embeddings, self.text_embeddings.position_embeddings):
+            nn.init.normal_(table.weight, std=config.initializer_range)  # BERT's init, not nn.Embedding's N(0, 1)
         self.query_tokens = nn.Parameter(torch.zeros(1, s.queries, config.hidden_size))
         nn.init.normal_(self.query_tokens, std=config.initializer_range)
         self.llm_proj = nn.Linear(config.hidden_size, llm_dim) if llm_dim else None

@@ -116,6 +116,14 @@ def resolved_spec(config: TrainConfig) -> AssemblySpec:
     assert settings is not None
     encoder, encoder_settings = settings.encoder, dict(settings.encoder_settings)
     projector_settings = dict(settings.projector_settings)
+    if settings.encoder_checkpoint:  # released or pre-trained weights fix the encoder's shapes
+        from dataclasses import asdict
+
+        from molbridge.models.encoders.unimol_weights import config_from_state, read_state
+
+        shapes = asdict(config_from_state(read_state(settings.encoder_checkpoint), settings.encoder_checkpoint))
+        sizes = ("layers", "embed_dim", "ffn_dim", "heads", "kernels", "vocab_size")
+        encoder_settings = {**encoder_settings, **{k: shapes[k] for k in sizes}}
     if settings.init_from:
         info = read_info(Path(settings.init_from))
         if info["projector"] != settings.projector:

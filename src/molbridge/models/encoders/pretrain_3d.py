@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,6 +56,7 @@ from molbridge.chem.conformer_tokens import (
 )
 from molbridge.errors import FileFormatError, MissingResourceError, MolbridgeError
 from molbridge.models.encoders.unimol import NonLinearHead, UniMolConfig, UniMolEncoder, collate_conformers
+from molbridge.models.encoders.unimol_weights import HEAD_PREFIXES
 from molbridge.progress import ProgressFn, report
 from molbridge.records import Conformer
 
@@ -70,8 +71,9 @@ CHECKPOINT_FORMAT = "molbridge.unimol-pretrain/1"
 # random replacements are real elements (C … Li), never a special token, as in Uni-Mol
 ELEMENT_IDS = (TOKEN_ID["C"], TOKEN_ID["Li"] + 1)
 _LOSS_WINDOW = 50
-# settings that may change between a run and its resumption (they do not change the weights of a given step)
-_RUN_LENGTH = ("steps", "checkpoint_every", "eval_every", "conformer_workers")
+# settings that may change when a run is resumed: they do not change the weights of a given step (the molecules'
+# fingerprint, not the file's path, says whether the molecules are the same)
+_FREE_ON_RESUME = ("steps", "checkpoint_every", "eval_every", "conformer_workers", "smiles_file")
 
 
 class Pretrain3DError(MolbridgeError, ValueError):
@@ -99,7 +101,7 @@ class MaskingConfig:
 
 @dataclass(frozen=True)
 class Pretrain3DSettings:
-    """One run: molecules, encoder size, objectives and optimisation. The defaults take ~8 min on 2 CPU cores."""
+    """One run: molecules, encoder size, objectives and optimisation. The defaults take ~4 min on one CPU thread."""
 
     encoder: UniMolConfig = field(default_factory=UniMolConfig)  # the registry's default size
     qm9_molecules: int = 20_000  # the first N of QM9 (B3LYP geometries)
@@ -135,18 +137,9 @@ class Pretrain3DSettings:
             raise Pretrain3DError("lr must be > 0; weight_decay, clip_norm and the loss weights >= 0")
         if self.encoder.embed_dim % self.encoder.heads:
             raise Pretrain3DError(f"width {self.encoder.embed_dim} is not a multiple of heads {self.encoder.heads}")
-        if not (self.qm9_molecules or self.smiles_file or self.moses_molecules):
-            raise Pretrain3DError("no molecules: give qm9_molecules, smiles_file or moses_molecules")
 
     def to_json(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Pretrain3DSettings:
-        data = dict(data)
-        encoder = UniMolConfig(**data.pop("encoder", {}))
-        masking = MaskingConfig(**data.pop("masking", {}))
-        return cls(encoder=encoder, masking=masking, **data)
 
 
 # --- masking -----------------------------------------------------------------------------------------------------
@@ -252,13 +245,13 @@ class PretrainHeads(nn.Module):
 
 
 class Losses(NamedTuple):
-    """The weighted total and its parts, plus sums for held-out metrics (over the `count` chosen atoms)."""
+    """The weighted total and its parts, plus sums for held-out metrics (over the `atoms` chosen atoms)."""
 
     total: torch.Tensor
     token: torch.Tensor
     coord: torch.Tensor
     distance: torch.Tensor
-    count: int
+    atoms: int
     correct: int
     coord_error: float  # Σ |predicted − true| (Å) over chosen atoms
     noisy_error: float  # Σ |noisy − true| (Å): what doing nothing scores
@@ -308,7 +301,7 @@ class Skipped:
 
 def _tokens(atoms: Sequence[str], coords: Sequence[Sequence[float]], name: str, seed: int) -> ConformerTokens:
     try:
-        conformer = Conformer(atoms=list(atoms), coords=[tuple(c) for c in coords])  # type: ignore[misc]
+        conformer = Conformer(atoms=list(atoms), coords=[tuple(c) for c in coords])
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         raise ConformerInputError(name, f"not a conformer: {err}") from None
     return conformer_tokens(conformer, name, seed=seed)
@@ -362,6 +355,8 @@ def gather_molecules(settings: Pretrain3DSettings, progress: ProgressFn | None =
     from molbridge.data.formats.common import Problem
     from molbridge.data.sources.qm9 import read_qm9
 
+    if not (settings.qm9_molecules or settings.smiles_file or settings.moses_molecules):
+        raise Pretrain3DError("no molecules: give qm9_molecules, smiles_file or moses_molecules")
     skipped: list[Skipped] = []
     molecules: list[tuple[str, ConformerTokens]] = []
     if settings.qm9_molecules:
@@ -450,7 +445,8 @@ def evaluate(encoder: UniMolEncoder, heads: PretrainHeads, items: Sequence[Confo
              settings: Pretrain3DSettings, step: int) -> HeldOut:
     """Scores on `items` with the same masks at every call (seeded by batch, not by step); eval mode, no grad."""
     modes = encoder.training, heads.training
-    encoder.eval(), heads.eval()
+    encoder.eval()
+    heads.eval()
     loss = weight = 0.0
     count = correct = 0
     coord_error = noisy_error = 0.0
@@ -460,11 +456,12 @@ def evaluate(encoder: UniMolEncoder, heads: PretrainHeads, items: Sequence[Confo
             generator = torch.Generator().manual_seed(_stream_seed(settings.seed, 2, start))
             losses = pretrain_losses(encoder, heads, tokens, coords, mask_batch(tokens, coords, settings.masking,
                                                                                  generator), settings)
-            loss += float(losses.total) * losses.count
-            weight += losses.count
-            count, correct = count + losses.count, correct + losses.correct
+            loss += float(losses.total) * losses.atoms
+            weight += losses.atoms
+            count, correct = count + losses.atoms, correct + losses.correct
             coord_error, noisy_error = coord_error + losses.coord_error, noisy_error + losses.noisy_error
-    encoder.train(modes[0]), heads.train(modes[1])
+    encoder.train(modes[0])
+    heads.train(modes[1])
     per = max(count, 1)
     return HeldOut(step, loss / max(weight, 1.0), correct / per, coord_error / per, noisy_error / per, count)
 
@@ -502,8 +499,12 @@ def _load_checkpoint(directory: Path, encoder: UniMolEncoder, heads: PretrainHea
     if differ:
         raise Pretrain3DError(f"{directory} belongs to a run with other {', '.join(differ)}; resume with the same "
                               "settings and molecules, or use a new out dir")
-    encoder.load_state_dict({k: v for k, v in weights.items() if k in encoder.state_dict()})
-    heads.load_state_dict({k: v for k, v in weights.items() if k in heads.state_dict()})
+    try:
+        encoder.load_state_dict({k: v for k, v in weights.items() if not k.startswith(HEAD_PREFIXES)})
+        heads.load_state_dict({k: v for k, v in weights.items() if k.startswith(HEAD_PREFIXES)})
+    except RuntimeError as err:
+        raise FileFormatError(str(directory / WEIGHTS_FILE), None,
+                              f"weights do not fit the run's model: {err}") from None
     optimizer.load_state_dict(read_optimizer_state(directory))
     return state
 
@@ -567,7 +568,7 @@ def pretrain_3d(settings: Pretrain3DSettings, out: str | Path, progress: Progres
     held = [molecules[i][1] for i in held_at]
     batch_size = min(settings.batch_size, len(train))
     settings_json = settings.to_json()
-    identity = {"settings": {k: v for k, v in settings_json.items() if k not in _RUN_LENGTH},
+    identity = {"settings": {k: v for k, v in settings_json.items() if k not in _FREE_ON_RESUME},
                 "molecules": _fingerprint(molecules)}
     out = Path(out)
     checkpoint = out / CHECKPOINT_DIR
@@ -600,7 +601,8 @@ def pretrain_3d(settings: Pretrain3DSettings, out: str | Path, progress: Progres
 
         per_epoch = len(train) // batch_size
         order_epoch, order = -1, np.empty(0, dtype=np.int64)
-        encoder.train(), heads.train()
+        encoder.train()
+        heads.train()
         if step == 0:
             held_out()
         while step < settings.steps:
@@ -621,13 +623,13 @@ def pretrain_3d(settings: Pretrain3DSettings, out: str | Path, progress: Progres
                 nn.utils.clip_grad_norm_(list(parameters.values()), settings.clip_norm)
             optimizer.step()
             step += 1
-            losses.append(float(result.total))
+            losses.append(result.total.item())
             note = f"loss {losses[-1]:.3f}"
             if evaluations:
                 note += f" | held-out acc {evaluations[-1].atom_accuracy:.2f}, {evaluations[-1].coord_error:.2f} Å"
             report(progress, "pretrain", step, settings.steps, unit="steps", note=note,
-                   values={"loss": losses[-1], "token_loss": float(result.token), "coord_loss": float(result.coord),
-                           "distance_loss": float(result.distance)})
+                   values={"loss": losses[-1], "token_loss": result.token.item(), "coord_loss": result.coord.item(),
+                           "distance_loss": result.distance.item()})
             if step % settings.eval_every == 0:
                 held_out()
             if step % settings.checkpoint_every == 0:
@@ -642,10 +644,3 @@ def pretrain_3d(settings: Pretrain3DSettings, out: str | Path, progress: Progres
         held_out_molecules=len(held), skipped=list(skipped), evaluations=evaluations,
         seconds=time.monotonic() - started, encoder_dir=encoder_dir)
 
-
-def tiny_settings(**overrides: Any) -> Pretrain3DSettings:
-    """A seconds-long run (2 × 32 encoder, 40 QM9 molecules) for tests and smoke checks."""
-    base = Pretrain3DSettings(encoder=UniMolConfig(layers=2, embed_dim=32, ffn_dim=64, heads=4, kernels=16),
-                              qm9_molecules=40, steps=6, batch_size=8, lr=1e-3, warmup_steps=0, held_out=0.1,
-                              checkpoint_every=3, eval_every=3)
-    return replace(base, **overrides)

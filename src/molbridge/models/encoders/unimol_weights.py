@@ -25,8 +25,11 @@ HEAD_PREFIXES = ("lm_head.", "pair2coord_proj.", "dist_head.", "encoder.final_he
 
 
 def read_state(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict in a Uni-Core `.pt` checkpoint (its `model` entry) or a `.safetensors` file."""
+    """The state dict in a Uni-Core `.pt` checkpoint (its `model` entry), a `.safetensors` file, or an encoder
+    directory written by `molbridge models pretrain-3d`."""
     path = Path(path)
+    if path.is_dir():  # an encoder directory (`molbridge models pretrain-3d`): config.json + model.safetensors
+        path = path / "model.safetensors"
     if not path.is_file():
         raise MissingResourceError(f"no Uni-Mol checkpoint at {path}")
     if path.suffix == ".safetensors":
