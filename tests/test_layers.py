@@ -8,7 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "molbridge"
 LAYERS = ["chem", "protein", "tasks", "data", "models", "retrieval", "eval", "train", "apps", "cli"]
-BASE = {"records", "errors", "atomic", "progress", "cache", "config_files", "__init__", "__main__"}
+BASE = {"records", "errors", "atomic", "progress", "cache", "config_files", "state_files", "__init__", "__main__"}
 
 
 def layer_of(module: str) -> str | None:

@@ -26,8 +26,7 @@ QFORMER = {"queries": 2, "hidden_size": 16, "layers": 2, "heads": 2, "intermedia
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, multimodal_dataset, tiny_llama):
     root = tmp_path_factory.mktemp("runs")
-    common = {"model": str(tiny_llama), "task": "instructions", "batch_size": 4, "eval_every": 0,
-              "precision": "fp32", "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"],
+    common = {"model": str(tiny_llama), "task": "instructions", "batch_size": 4, "eval_every": 0, "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"],
                                             "eval_examples": 2}}
     first = root / "s1.yaml"
     first.write_text(yaml.safe_dump({**common, "max_steps": 4, "save_every": 4, "multimodal": {

@@ -34,7 +34,7 @@ def write(path: Path, config: dict) -> Path:
 def stage1(tmp_path: Path, dataset: Path, tiny_llama: Path, **extra) -> Path:
     return write(tmp_path / "stage1.yaml", {
         "model": str(tiny_llama), "task": "instructions", "max_steps": 6, "batch_size": 4, "save_every": 2,
-        "eval_every": 0, "learning_rate": 1e-3, "precision": "fp32",
+        "eval_every": 0, "learning_rate": 1e-3,
         "data": {"dataset": str(dataset), "tasks": ["mol2text"], "eval_examples": 2},
         "multimodal": {"stage": "qformer", "encoder_settings": ENCODER, "projector_settings": QFORMER,
                        "train_encoder": True}, **extra})
@@ -49,7 +49,7 @@ def test_the_three_stages_run_in_order_each_from_the_last(tmp_path, multimodal_d
     lora = {"r": 4, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"]}
     second = write(tmp_path / "stage2.yaml", {
         "model": str(tiny_llama), "task": "instructions", "max_steps": 4, "batch_size": 4, "save_every": 2,
-        "eval_every": 0, "lora": lora, "precision": "fp32",
+        "eval_every": 0, "lora": lora,
         "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"], "eval_examples": 2},
         "multimodal": {"stage": "llm", "init_from": str(s1)}})
     two = train(load_train_config(second, out=str(tmp_path / "s2")))
@@ -62,7 +62,7 @@ def test_the_three_stages_run_in_order_each_from_the_last(tmp_path, multimodal_d
     assert any(not (projector1[k] == projector2[k]).all() for k in projector1)  # the Q-Former went on learning
     third = write(tmp_path / "stage3.yaml", {
         "model": str(tiny_llama), "task": "instructions", "max_steps": 3, "batch_size": 4, "save_every": 3,
-        "eval_every": 0, "eval_generate": 3, "learning_rate": 1e-5, "precision": "fp32",
+        "eval_every": 0, "eval_generate": 3, "learning_rate": 1e-5,
         "data": {"dataset": str(multimodal_dataset), "tasks": ["property_prediction", "computed_property"],
                  "eval_examples": 3, "group_balance": 0.25},
         "multimodal": {"stage": "llm", "init_from": str(s2)}})
@@ -102,7 +102,7 @@ def test_a_killed_stage1_run_resumes_to_identical_weights(tmp_path, multimodal_d
 
 def test_two_ddp_ranks_contrast_against_each_others_molecules(tmp_path, multimodal_dataset, tiny_llama) -> None:
     contrast = {"contrast": 1.0, "match": 0.0, "caption": 0.0}
-    path = stage1(tmp_path, multimodal_dataset, tiny_llama, max_steps=2, batching="random")
+    path = stage1(tmp_path, multimodal_dataset, tiny_llama, max_steps=2, batching="random", precision="fp32")
     config = yaml.safe_load(path.read_text())
     config["multimodal"] |= {"loss_weights": contrast}
     config["multimodal"]["encoder_settings"] = ENCODER | {"dropout": 0.0, "attention_dropout": 0.0}
@@ -121,7 +121,9 @@ def test_two_ddp_ranks_contrast_against_each_others_molecules(tmp_path, multimod
     ddp_step, one_step = read_log(tmp_path / "ddp" / "log.csv")[0], read_log(tmp_path / "one" / "log.csv")[0]
     # each rank's 4 molecules against all 8 texts (and back): the loss and gradient of one process with all 8
     assert float(ddp_step["loss"]) == pytest.approx(float(one_step["loss"]), rel=1e-5)
-    assert float(ddp_step["grad_norm"]) == pytest.approx(float(one_step["grad_norm"]), rel=1e-4)
+    # the contrast gradient at initialisation is small (~5e-5) and summed in another order across two processes:
+    # agreement to 1e-2 (a wrong scaling of the gathered features is off by a factor of 2 or more)
+    assert float(ddp_step["grad_norm"]) == pytest.approx(float(one_step["grad_norm"]), rel=1e-2)
 
 
 def test_stage_settings_are_checked_before_anything_loads(tmp_path, multimodal_dataset, tiny_llama) -> None:

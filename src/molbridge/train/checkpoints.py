@@ -24,38 +24,26 @@ from safetensors.torch import load_file, save_file
 
 from molbridge.atomic import replace_directory
 from molbridge.errors import MolbridgeError
+from molbridge.state_files import (
+    StateFileError,
+    read_optimizer_state,
+    read_state_json,
+    write_optimizer_state,
+    write_state_json,
+)
 
 STATE = "state.json"
-_TUPLE = "__tuple__"
 
 
 class CheckpointError(MolbridgeError, RuntimeError):
     """A checkpoint that does not belong to this run or cannot be read."""
 
 
-def _to_json(value: Any) -> Any:
-    """`value` as JSON data; tuples are tagged so they come back as tuples and state dicts compare equal."""
-    if isinstance(value, tuple):
-        return {_TUPLE: [_to_json(item) for item in value]}
-    if isinstance(value, list):
-        return [_to_json(item) for item in value]
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {key: _to_json(item) for key, item in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise CheckpointError(f"cannot store {type(value).__name__} {value!r:.80} in a checkpoint's JSON state")
-
-
-def _untag(obj: dict) -> Any:
-    return tuple(obj[_TUPLE]) if obj.keys() == {_TUPLE} else obj
-
-
 def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(_to_json(value)) + "\n")
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(), object_hook=_untag)
+    try:
+        write_state_json(path, value)
+    except StateFileError as err:
+        raise CheckpointError(f"{path}: {err}") from None
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -94,26 +82,6 @@ def set_rng_state(data: dict, tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all([tensors[key] for key in cuda])
 
 
-def write_optimizer_state(directory: Path, state_dict: dict) -> None:
-    """Store an optimizer state dict: tensors as `state.{param}.{name}` in safetensors, the rest as JSON."""
-    numbers, tensors = {}, {}
-    for index, entry in state_dict["state"].items():
-        numbers[str(index)] = {name: v for name, v in entry.items() if not isinstance(v, torch.Tensor)}
-        tensors.update({f"state.{index}.{name}": v for name, v in entry.items() if isinstance(v, torch.Tensor)})
-    save_file(tensors, str(directory / "optimizer.safetensors"))
-    _write_json(directory / "optimizer.json", {"param_groups": state_dict["param_groups"], "state": numbers})
-
-
-def read_optimizer_state(directory: Path) -> dict:
-    """The state dict `write_optimizer_state` stored, equal to it (parameter indices back to ints)."""
-    data = _read(directory / "optimizer.json", _read_json)
-    state = {int(index): dict(entry) for index, entry in data["state"].items()}
-    for key, value in _read(directory / "optimizer.safetensors", _read_tensors).items():
-        _, index, name = key.split(".", 2)
-        state[int(index)][name] = value
-    return {"state": state, "param_groups": data["param_groups"]}
-
-
 def _refuse_pickles(path: Path) -> None:
     """Checkpoints of earlier versions kept state in torch.save pickles, and unpickling can run code: refuse them."""
     old = sorted(p.name for p in path.glob("*.pt"))
@@ -143,7 +111,10 @@ def save(root: Path, step: int, weights: dict[str, torch.Tensor], optimizer, sch
     barrier()
     if rank == 0:
         save_file(weights, str(staging / "trainable.safetensors"))
-        write_optimizer_state(staging, optimizer.state_dict())
+        try:
+            write_optimizer_state(staging, optimizer.state_dict())
+        except StateFileError as err:
+            raise CheckpointError(f"{staging}: {err}") from None
         _write_json(staging / "scheduler.json", scheduler.state_dict())
         (staging / STATE).write_text(json.dumps({**state, "step": step}, indent=2) + "\n")
         replace_directory(staging, final)  # every rank wrote into staging: not one process's atomic_directory
@@ -158,7 +129,7 @@ def check_settings(path: Path, fingerprint: str, world: int) -> dict:
 
     Called before a run writes anything, so a refused resume leaves the run directory as it was."""
     _refuse_pickles(path)
-    state = _read(path / STATE, _read_json)
+    state = _read(path / STATE, read_state_json)
     if state.get("fingerprint") != fingerprint:
         raise CheckpointError(f"{path}: written by a run with different settings (config fingerprint "
                               f"{state.get('fingerprint')} vs {fingerprint}); use a new --out or remove it")
@@ -179,9 +150,10 @@ def load(path: Path, model, optimizer, scheduler, rank: int, world: int, fingerp
     with torch.no_grad():
         for name, value in weights.items():
             params[name].copy_(value)
-    optimizer.load_state_dict(read_optimizer_state(path))
-    scheduler.load_state_dict(_read(path / "scheduler.json", _read_json))
-    set_rng_state(_read(path / f"rng-{rank}.json", _read_json), _read(path / f"rng-{rank}.safetensors", _read_tensors))
+    optimizer.load_state_dict(_read(path, read_optimizer_state))
+    scheduler.load_state_dict(_read(path / "scheduler.json", read_state_json))
+    set_rng_state(_read(path / f"rng-{rank}.json", read_state_json),
+                  _read(path / f"rng-{rank}.safetensors", _read_tensors))
     return state
 
 

@@ -473,7 +473,7 @@ def _named_parameters(encoder: UniMolEncoder, heads: PretrainHeads) -> dict[str,
 
 def _save_checkpoint(directory: Path, encoder: UniMolEncoder, heads: PretrainHeads,
                      optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    from molbridge.train.checkpoints import write_optimizer_state
+    from molbridge.state_files import write_optimizer_state
 
     with atomic_directory(directory) as staging:
         weights = {k: v.detach().contiguous() for k, v in {**encoder.state_dict(), **heads.state_dict()}.items()}
@@ -485,7 +485,7 @@ def _save_checkpoint(directory: Path, encoder: UniMolEncoder, heads: PretrainHea
 def _load_checkpoint(directory: Path, encoder: UniMolEncoder, heads: PretrainHeads,
                      optimizer: torch.optim.Optimizer, identity: dict[str, Any]) -> dict[str, Any]:
     """Restore a checkpoint of this run (same settings and molecules) into the objects; returns its state."""
-    from molbridge.train.checkpoints import read_optimizer_state
+    from molbridge.state_files import read_optimizer_state
 
     try:
         state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
