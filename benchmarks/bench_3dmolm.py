@@ -9,8 +9,8 @@
     3D encoder with a plain regression head (MSE on standardised targets; what answering in words costs).
     Scored on the same test molecules: MAE in eV over valid answers with 95% bootstrap intervals, valid ratio.
 (b) ChEBI-20 validation → test molecule ↔ text retrieval: stage 1 trained on the first `--retrieval-train`
-    validation pairs (ETKDG conformers) for the budget, scored on the first `--retrieval` test pairs, in-batch (64) and over them all,
-    with and without re-ranking by the match head, against random scores.
+    validation pairs (ETKDG conformers) for the budget, scored on the first `--retrieval` test pairs, in-batch
+    (64) and over them all, with and without re-ranking by the match head, against random scores.
 (c) Throughput of each stage from the runs above (pairs/s of stage 1; real tokens/s of the LLM stage with the
     encoder trained, and with it frozen in a short extra run).
 """
