@@ -72,3 +72,23 @@ def build_multimodal_dataset(root: Path) -> Path:
                     {"kind": "qm9", "limit": 24, "tasks": ["property_prediction", "computed_property"]}]}))
     build(load_config(config), root / "dataset")
     return root / "dataset"
+
+
+def kill_after_checkpoint(config: Path, out: Path, step: int) -> None:
+    """`molbridge train config --out out` in a subprocess, SIGKILLed as soon as checkpoint `step` is complete
+    (before it could finish: the caller's run must be longer)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "molbridge", "train", str(config), "--out", str(out), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (out / "checkpoints" / f"step-{step}" / "state.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before the checkpoint"
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    assert not (out / "final").exists(), "the run finished before it could be killed: make it longer"

@@ -4,11 +4,6 @@ uninterrupted run; a finished run is a no-op; a checkpoint of other settings is 
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +13,7 @@ from safetensors.torch import load_file
 from molbridge.train.checkpoints import CheckpointError
 from molbridge.train.config import load_train_config
 from molbridge.train.loop import train
-from tests.tiny_models import chebi20_tiny
+from tests.tiny_models import chebi20_tiny, kill_after_checkpoint
 
 
 def config_file(tmp_path: Path, model: Path, **extra) -> Path:
@@ -41,15 +36,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path, tiny_llama) -> None:
     assert straight.steps == 40
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "molbridge", "train", str(path), "--out", str(killed),
-                                "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while not (killed / "checkpoints" / "step-10" / "state.json").exists():
-        assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first checkpoint"
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL
-    assert not (killed / "final").exists()
+    kill_after_checkpoint(path, killed, 10)
 
     resumed = train(load_train_config(path, out=str(killed)))
     assert resumed.steps == 40

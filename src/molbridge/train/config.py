@@ -151,6 +151,9 @@ class TrainConfig(_Strict):
                                  "whose conformers it encodes")
             if self.multimodal.stage == "qformer" and self.multimodal.projector != "qformer":
                 raise ValueError("multimodal.stage 'qformer' trains a Q-Former: set multimodal.projector 'qformer'")
+            if self.multimodal.stage == "qformer" and self.eval_generate:
+                raise ValueError("stage 1 has no LLM to generate with: set eval_generate 0 (score it by retrieval "
+                                 "with `molbridge predict RUN`)")
         return self
 
     def fingerprint(self) -> str:
