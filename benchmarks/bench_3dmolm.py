@@ -216,8 +216,9 @@ def render(args, results: dict) -> str:
              f"{args.budget_minutes}-minute budget. Encoder: Uni-Mol architecture {ENCODER['layers']} × "
              f"{ENCODER['embed_dim']}, Q-Former {QFORMER['layers']} × {QFORMER['hidden_size']} with "
              f"{QFORMER['queries']} queries, SmolLM2-135M-Instruct with LoRA r 8.\n",
-             "**(a) QM9 HOMO / LUMO / gap on a scaffold split** (MAE in eV over valid answers, 95% bootstrap "
-             "interval; valid = a number in 3D-MoLM's (−20, 20) eV window after unit conversion):\n",
+             "**(a) QM9 HOMO / LUMO / gap on a scaffold split** (the task asks in hartree; MAE converted to eV, "
+             "over valid answers, 95% bootstrap interval; valid = a number parsed from the answer, a written unit "
+             "converted; the regression head always answers):\n",
              "| system | property | N | MAE (eV) | valid ratio |", "|---|---|---:|---:|---:|"]
     for system, scores in results["qa"].items():
         for name in PROPERTIES:
