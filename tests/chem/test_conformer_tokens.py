@@ -73,3 +73,18 @@ def test_an_atom_count_that_differs_from_the_coordinates_is_refused():
     conformer = Conformer.model_construct(atoms=["C", "O", "N"], coords=[(0, 0, 0), (1, 0, 0)])
     with pytest.raises(ConformerInputError, match="3 atoms but 2 coordinate rows"):
         conformer_tokens(conformer, "rec-1")
+
+
+def test_a_coordinate_row_without_three_values_is_a_typed_error():
+    conformer = Conformer.model_construct(atoms=["C", "O"], coords=[(0, 0, 0, 1), (1, 0, 0, 1)])
+    with pytest.raises(ConformerInputError, match="record 'rec-2': coordinates have shape \\(2, 4\\)"):
+        conformer_tokens(conformer, "rec-2")
+
+
+def test_the_atom_cap_reaches_the_encoder_registry():
+    from molbridge.models.encoders import ENCODERS
+    from molbridge.records import Meta, Modalities, Record
+
+    conformer = Conformer(atoms=["C"] * 10, coords=[(float(i), 0.0, 0.0) for i in range(10)])
+    record = Record(id="r", task="t", modalities=Modalities(conformer=conformer), meta=Meta(source="s"))
+    assert len(ENCODERS["unimol"].featurize(record, 0, max_atoms=4).tokens) == 6

@@ -101,3 +101,14 @@ def test_bad_projector_requests_are_clear(tmp_path):
         make_projector("mlp", 8, 12, {"depth": 3})
     with pytest.raises(MissingResourceError, match="no BERT checkpoint directory"):
         QFormerProjector(8, 12, QFormerSettings(bert=str(tmp_path / "nowhere")))
+
+
+def test_an_llm_stage_freezes_the_text_path_and_trains_the_queries():
+    projector = QFormerProjector(8, 12, SMALL)
+    projector.freeze_text_path()
+    frozen = {n for n, p in projector.named_parameters() if not p.requires_grad}
+    assert frozen and all(n.startswith("text_embeddings.") or ".intermediate." in n or ".output." in n
+                          for n in frozen)
+    soft, _ = projector(torch.randn(2, 5, 8), torch.zeros(2, 5, dtype=torch.bool))
+    soft.sum().backward()
+    assert all(p.grad is not None for p in projector.parameters() if p.requires_grad)  # DDP waits for no one

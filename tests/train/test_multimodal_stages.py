@@ -130,6 +130,8 @@ def test_stage_settings_are_checked_before_anything_loads(tmp_path, multimodal_d
         load_train_config(path, [f"multimodal.init_from={tmp_path / 'nowhere'}"])
     with pytest.raises(TrainConfigError, match="stage 'qformer' trains a Q-Former"):
         load_train_config(path, ["multimodal.projector=mlp"])
+    with pytest.raises(TrainConfigError, match="loss_on: answer"):
+        load_train_config(path, ["loss_on=all"])
     with pytest.raises(TrainConfigError, match="no LLM to generate with"):
         load_train_config(path, ["eval_generate=4"])
     with pytest.raises(TrainConfigError, match="multimodal.encoder: 'schnetx'"):

@@ -46,7 +46,7 @@ class Encoded:
 def encode_pairs(model, tokenizer, kind: EncoderKind, pairs: Sequence[Pair], *, batch_size: int = 32,
                  max_text_tokens: int = 128, progress: ProgressFn | None = None) -> Encoded:
     text = tokenizer([p.caption for p in pairs], padding=True, truncation=True, max_length=max_text_tokens,
-                     return_tensors="pt")
+                     padding_side="right", return_tensors="pt")  # match_logits cuts the padding off the right
     mols, texts, states = [], [], []
     for start in range(0, len(pairs), batch_size):
         chunk = slice(start, start + batch_size)
@@ -94,12 +94,13 @@ def rescored(model, encoded: Encoded, queries: np.ndarray, candidates: Callable[
 
 
 def retrieval_reports(model, tokenizer, kind: EncoderKind, pairs: Sequence[Pair], *, batch_size: int = 64,
-                      rerank_top: int = 64, progress: ProgressFn | None = None) -> dict[str, MetricReport]:
+                      rerank_top: int = 64, max_text_tokens: int = 128,
+                      progress: ProgressFn | None = None) -> dict[str, MetricReport]:
     """`{in_batch|full}[_rerank]:{m2t|t2m}` → report; every pair of the split is a query in both directions.
 
     Re-ranking re-scores each query's `rerank_top` most similar candidates over the whole split, and every
     candidate of its batch in the in-batch protocol (3D-MoLM's batch of 64 = its top 64)."""
-    encoded = encode_pairs(model, tokenizer, kind, pairs, progress=progress)
+    encoded = encode_pairs(model, tokenizer, kind, pairs, max_text_tokens=max_text_tokens, progress=progress)
     scores = similarities(encoded)
     n = scores.shape[0]
     reports: dict[str, MetricReport] = {}

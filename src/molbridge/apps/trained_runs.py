@@ -60,5 +60,5 @@ def stage1_retrieval(run: Path, config: TrainConfig, split: str, *, batch_size: 
     build = partial(caption_pairs, inputs=EncoderInputs(kind, config.multimodal, config.seed), seen=set())
     examples = instruction_examples(config.data.dataset, split, config.data.tasks, tokenizer, build=build)
     pairs = [Pair(e.id, e.item, e.answer) for e in examples if e.item is not None][:limit]
-    return retrieval_reports(model, tokenizer, kind, pairs,
+    return retrieval_reports(model, tokenizer, kind, pairs, max_text_tokens=config.multimodal.max_text_tokens,
                              batch_size=batch_size, rerank_top=rerank_top, progress=progress)

@@ -76,7 +76,9 @@ _SPECIAL = frozenset(t for t in UNIMOL_TOKENS if t.startswith("["))
 def _checked(atoms: list[str], coords: list, record_id: str) -> tuple[list[str], np.ndarray]:
     if len(atoms) != len(coords):
         raise ConformerInputError(record_id, f"{len(atoms)} atoms but {len(coords)} coordinate rows")
-    array = np.asarray(coords, dtype=np.float64).reshape(len(atoms), 3)
+    array = np.asarray(coords, dtype=np.float64)
+    if array.shape != (len(atoms), 3):
+        raise ConformerInputError(record_id, f"coordinates have shape {array.shape}, expected ({len(atoms)}, 3)")
     if not np.isfinite(array).all():
         bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
         raise ConformerInputError(record_id, f"coordinates of atom {bad} ({atoms[bad]}) are not finite")

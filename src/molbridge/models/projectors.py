@@ -129,6 +129,15 @@ class QFormerProjector(Projector):
                                       vocab_size=c.vocab_size, max_positions=c.max_position_embeddings,
                                       pad_token_id=c.pad_token_id or 0, dropout=c.hidden_dropout_prob))
 
+    def freeze_text_path(self) -> None:
+        """Freeze what only text runs through (text embeddings, the text feed-forward of every layer): an LLM stage
+        reads the queries alone, and DDP must not wait for gradients that never come."""
+        self.text_embeddings.requires_grad_(False)
+        for layer in self.qformer.encoder.layer:
+            for name in ("intermediate", "output"):
+                if hasattr(layer, name):
+                    getattr(layer, name).requires_grad_(False)
+
     def query(self, states: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
         """Query outputs (batch, queries, Q-Former width); cross-attention sees real positions only."""
         queries = self.query_tokens.expand(states.shape[0], -1, -1)

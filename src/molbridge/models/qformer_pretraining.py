@@ -46,7 +46,7 @@ class QFormerPretraining(nn.Module):
         self.itm_head.requires_grad_(bool(self.weights.get("match")))
         self.lm_transform.requires_grad_(bool(self.weights.get("caption")))
         self.lm_bias.requires_grad_(bool(self.weights.get("caption")))
-        if not (self.weights.get("contrast") or self.weights.get("match")):
+        if not self.weights.get("contrast"):  # matching reads their similarities only to draw negatives, ungraded
             self.mol_proj.requires_grad_(False)
             self.text_proj.requires_grad_(False)
 

@@ -151,6 +151,9 @@ class TrainConfig(_Strict):
                                  "whose conformers it encodes")
             if self.multimodal.stage == "qformer" and self.multimodal.projector != "qformer":
                 raise ValueError("multimodal.stage 'qformer' trains a Q-Former: set multimodal.projector 'qformer'")
+            if self.loss_on != "answer":
+                raise ValueError("multimodal training learns answers only (loss_on: answer): a prompt's soft-token "
+                                 "positions have no token to predict")
             if self.multimodal.stage == "qformer" and self.eval_generate:
                 raise ValueError("stage 1 has no LLM to generate with: set eval_generate 0 (score it by retrieval "
                                  "with `molbridge predict RUN`)")

@@ -28,7 +28,7 @@ from molbridge.chem.conformer_tokens import ConformerInputError
 from molbridge.models.causal_lm import chat_prompt
 from molbridge.models.encoders import EncoderKind, encoder_kind
 from molbridge.models.multimodal_io import AssemblySpec, build_multimodal, read_info, save_multimodal, save_stage1
-from molbridge.models.projectors import QFormerSettings
+from molbridge.models.projectors import QFormerProjector, QFormerSettings
 from molbridge.records import Record
 from molbridge.tasks import Task
 from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
@@ -88,7 +88,7 @@ class EncoderInputs:
             conformer = Conformer(atoms=geometry.atoms, coords=geometry.coords, method=geometry.method)
             record = record.model_copy(update={"modalities": record.modalities.model_copy(
                 update={"conformer": conformer})})
-        return self.kind.featurize(record, self.seed)
+        return self.kind.featurize(record, self.seed, max_atoms=self.settings.max_atoms)
 
 
 def soft_token_examples(records: Sequence[Record], task: Task, tokenizer, *, inputs: EncoderInputs,
@@ -130,7 +130,15 @@ def resolved_spec(config: TrainConfig) -> AssemblySpec:
             raise ExampleError(f"multimodal.init_from {settings.init_from} holds a {info['projector']!r} projector, "
                                f"the config asks for {settings.projector!r}")
         encoder, encoder_settings = info["encoder"], info["encoder_settings"]
-        projector_settings = {**info["projector_settings"], "bert": None}
+        projector_settings = dict(info["projector_settings"])
+        if info["projector"] == "qformer":
+            projector_settings["bert"] = None  # its weights come from the earlier stage, not a BERT again
+        if info["llm_method"] == "lora" and info["llm"] != config.model:
+            raise ExampleError(f"multimodal.init_from {settings.init_from} trained an adapter on {info['llm']!r}; "
+                               f"this config names model {config.model!r}: use the same base model")
+        if info["llm_method"] == "lora" and config.method == "full":
+            raise ExampleError(f"multimodal.init_from {settings.init_from} holds a LoRA adapter; go on with "
+                               "method: lora (full fine-tuning would drop it)")
         if info["llm_method"] == "full":  # an earlier stage that trained the whole LLM: go on from its weights
             return AssemblySpec(str(Path(settings.init_from) / "llm"), encoder, encoder_settings, settings.projector,
                                 projector_settings, "full" if config.method == "full" else "lora")
@@ -186,6 +194,8 @@ class SoftTokenRecipe(TextRecipe):
     def build(self) -> tuple[nn.Module, nn.Module]:
         model = build_multimodal(self.spec, tokenizer=self.tokenizer)
         _starting_weights(self.config, model.encoder, model.projector)
+        if isinstance(model.projector, QFormerProjector):
+            model.projector.freeze_text_path()  # soft tokens come from the query path alone
         earlier = self.config.multimodal.init_from if self.config.multimodal else None
         if self.config.method == "lora" and earlier and read_info(Path(earlier))["llm_method"] == "lora":
             from peft import PeftModel  # stage 3 goes on training stage 2's adapter

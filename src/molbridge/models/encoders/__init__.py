@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from molbridge.chem.conformer_tokens import ConformerInputError, conformer_tokens
+from molbridge.chem.conformer_tokens import MAX_ATOMS, ConformerInputError, conformer_tokens
 from molbridge.models.encoders.schnet import SchNetConfig, SchNetEncoder
 from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
 from molbridge.records import Record
@@ -31,7 +31,7 @@ class EncoderKind:
     placeholder: str
     config: type
     build: Callable[[Any], Any]  # config → an nn.Module with `output_dim` and `config`
-    featurize: Callable[[Record, int], Any]  # (record, seed) → item
+    featurize: Callable[..., Any]  # (record, seed, max_atoms=256) → item
     collate: Callable[[Sequence[Any]], dict[str, torch.Tensor]]  # items → the encoder's keyword arguments
     length: Callable[[Any], int]  # encoder positions of one item (soft tokens of a per-position projector)
 
@@ -46,11 +46,11 @@ class EncoderKind:
         return asdict(module.config)
 
 
-def _conformer_item(record: Record, seed: int):
+def _conformer_item(record: Record, seed: int, max_atoms: int = MAX_ATOMS):
     conformer = record.modalities.conformer
     if conformer is None:
         raise ConformerInputError(record.id, "no conformer (build the data with conformers: true)")
-    return conformer_tokens(conformer, record.id, seed=seed)
+    return conformer_tokens(conformer, record.id, seed=seed, max_atoms=max_atoms)
 
 
 def _collate_conformers(items: Sequence[Any]) -> dict[str, torch.Tensor]:
