@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -518,30 +518,11 @@ def save_encoder(encoder: UniMolEncoder, directory: str | Path) -> Path:
 
 
 def load_pretrained_3d(path: str | Path) -> UniMolEncoder:
-    """The encoder `pretrain_3d` saved (a directory of config.json + model.safetensors), in eval mode."""
-    from molbridge.models.encoders import encoder_kind
+    """The encoder `pretrain_3d` saved, in eval mode: the one Uni-Mol weight loader reads its directory (sizes from
+    the weights, any misfit named), as `multimodal.encoder_checkpoint` does."""
+    from molbridge.models.encoders.unimol_weights import load_unimol_checkpoint
 
-    root = Path(path)
-    config_path, weights_path = root / CONFIG_FILE, root / WEIGHTS_FILE
-    for file in (config_path, weights_path):
-        if not file.is_file():
-            raise MissingResourceError(f"{file}: missing; a pre-trained 3D encoder directory holds {CONFIG_FILE} and "
-                                       f"{WEIGHTS_FILE} (write one with `molbridge models pretrain-3d`)")
-    try:
-        settings = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(str(config_path), None, f"not JSON: {err}") from None
-    known = {f.name for f in fields(UniMolConfig)}
-    if not isinstance(settings, dict) or set(settings) - known:
-        raise FileFormatError(str(config_path), None, f"not UniMolConfig fields (expected some of {sorted(known)})")
-    try:
-        encoder = encoder_kind("unimol").make(settings)
-    except ValueError as err:
-        raise FileFormatError(str(config_path), None, str(err)) from None
-    try:
-        encoder.load_state_dict(load_file(str(weights_path)), strict=True)
-    except (SafetensorError, OSError, RuntimeError) as err:
-        raise FileFormatError(str(weights_path), None, f"weights do not fit the saved config: {err}") from None
+    encoder, _ = load_unimol_checkpoint(path)
     return encoder.eval()
 
 
