@@ -71,7 +71,10 @@ def test_mol_instructions_round_trip_and_molecules(tmp_path):
 def test_moit3d_round_trip_keeps_the_cid(tmp_path):
     imported = read_moit3d(dump(tmp_path / "3d_computed_properties_unit.json", MOIT))
     assert not imported.problems and imported.records[0].meta.source_id == "702"
-    assert imported.records[0].task == "HOMO-LUMO Gap"
+    gap = imported.records[0]
+    assert gap.task == "computed_property" and gap.meta.extra["published_task"] == "HOMO-LUMO Gap"
+    assert (gap.meta.extra["property"], gap.meta.extra["value"], gap.meta.extra["unit"]) == ("gap", 5.762, "eV")
+    assert imported.records[1].task == "molecule_description"
     write_moit3d(tmp_path / "out.json", imported.records)
     assert load(tmp_path / "out.json") == MOIT
 

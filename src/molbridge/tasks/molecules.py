@@ -31,7 +31,7 @@ COMPUTED = {"mol_weight": ("g/mol", 2), "logp": ("", 2), "tpsa": ("A^2", 2), "be
 _SHOWN_UNIT = {"A^2": "Å²"}
 # 3D-MoLM's plausibility window of each computed property (eval.numeric.PLAUSIBILITY_WINDOWS names)
 WINDOWS = {"homo": "homo", "lumo": "lumo", "gap": "homo_lumo_gap", "mol_weight": "molecular_weight",
-           "logp": "logp", "tpsa": "tpsa", "bertz_complexity": "complexity"}
+           "logp": "logp", "tpsa": "tpsa", "bertz_complexity": "complexity", "scf_energy": "scf_energy"}
 
 
 def with_article(noun: str) -> str:

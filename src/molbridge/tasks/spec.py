@@ -192,6 +192,10 @@ class SourceOptions(BaseModel):
     conformers: bool = False  # molecules without geometry: ETKDGv3 + MMFF94 per molecule
     conformer_deadline_s: float = Setting(default=30.0, gt=0)
 
+    def joins(self) -> frozenset[str]:
+        """The modalities an imported source's records gain from a table this entry names (none here)."""
+        return frozenset()
+
 
 @dataclass(frozen=True)
 class Source:

@@ -51,8 +51,10 @@ def check_source(options: SourceOptions) -> None:
     """A source entry whose tasks and options its source supports (raises ValueError naming the key)."""
     source = SOURCES.get(options.kind)
     if source.imported:
-        if options.conformers:
-            raise ValueError(f"'conformers' applies to molecule sources molbridge builds, not {options.kind!r}")
+        if options.conformers and "smiles" not in options.joins():
+            raise ValueError(f"'conformers' needs the records' SMILES: {options.kind!r} records carry none here "
+                             "(molecule sources molbridge builds have them; an import gains them from its table, "
+                             "e.g. 3D-MoIT's `cid_table`)")
         return
     fed = fed_by(source)
     for name in options.tasks:

@@ -36,10 +36,16 @@ class ImportOptions(SourceOptions):
 class MoIT3DOptions(ImportOptions):
     cid_table: ExistingPath | None = None  # CID → SMILES: two columns (TSV or CSV, optional header, .gz ok)
 
+    def joins(self) -> frozenset[str]:
+        return frozenset({"smiles"}) if self.cid_table else frozenset()
+
 
 class SEPITOptions(ImportOptions):
     task: str = "protein_qa"  # the task name of the file's records
     sequences: ExistingPath | None = None  # protein id → sequence: FASTA, or two columns (TSV or CSV)
+
+    def joins(self) -> frozenset[str]:
+        return frozenset({"protein_sequence"}) if self.sequences else frozenset()
 
 
 class SMolInstructOptions(ImportOptions):
@@ -91,18 +97,20 @@ def fasta_or_table(path: str, wanted: set[str]) -> dict[str, str]:
 
 
 def _kept(imported: Imported, options: ImportOptions, reading: Reading) -> Iterator[Record]:
-    """The records of the configured tasks, each with the file's published split when the config names one."""
+    """The records of the configured tasks (our name or the one the file published), each with the file's
+    published split when the config names one."""
     reading.problems.extend(imported.problems)
     keep_all = "*" in options.tasks
     for record in imported.records:
-        if keep_all or record.task in options.tasks:
+        if keep_all or record.task in options.tasks or record.meta.extra.get("published_task") in options.tasks:
             yield record.model_copy(update={"meta": record.meta.model_copy(update={"split": options.split})}) \
                 if options.split else record
 
 
 def _joined(records: list[Record], table: dict[str, str], modality: str, reading: Reading,
-            missing: str) -> Iterator[Record]:
-    """Records with `modality` looked up by their source id in `table`; ids absent from it are counted, a value
+            missing: str, *, as_input: bool = False) -> Iterator[Record]:
+    """Records with `modality` looked up by their source id in `table` (and as their input, when `as_input`:
+    a 3D-MoIT question is asked about the molecule, not its CID); ids absent from it are counted, a value
     the record schema refuses (a sequence with a stop '*') is a problem and the record is kept without it."""
     for record in records:
         found = table.get(record.meta.source_id or "")
@@ -117,7 +125,8 @@ def _joined(records: list[Record], table: dict[str, str], modality: str, reading
                                             f"table refused: {err.errors()[0]['msg']}; kept without it"))
             yield record
             continue
-        yield record.model_copy(update={"modalities": modalities})
+        update: dict = {"modalities": modalities, **({"input": found} if as_input else {})}
+        yield record.model_copy(update=update)
 
 
 def _subjects(records: Iterator[Record]) -> tuple[list[Record], set[str]]:
@@ -130,7 +139,8 @@ def _moit3d(options: MoIT3DOptions, reading: Reading) -> Iterator[Record]:
     if not options.cid_table:
         return records
     kept, cids = _subjects(records)
-    return _joined(kept, two_column_table(options.cid_table, cids), "smiles", reading, "cid_without_smiles")
+    return _joined(kept, two_column_table(options.cid_table, cids), "smiles", reading, "cid_without_smiles",
+                   as_input=True)
 
 
 def _sepit(options: SEPITOptions, reading: Reading) -> Iterator[Record]:
