@@ -1,5 +1,5 @@
-"""Applications on multimodal runs: stage-1 retrieval (training's similarity, re-ranking by the match head) and
-`molbridge predict` on a stage-1 and a soft-token run."""
+"""Applications on multimodal runs: stage-1 retrieval (training's similarity, re-ranking by the match head),
+`molbridge predict` (and its HTML report) on a stage-1 and a soft-token run, and stage 3 on 3D-MoIT files."""
 
 from __future__ import annotations
 
@@ -78,10 +78,13 @@ def test_retrieval_scores_are_trainings_similarities_and_reranking_adds_the_matc
 
 def test_predict_scores_a_stage1_run_by_retrieval(runs, tmp_path):
     assert is_stage1(runs / "s1") and not is_stage1(runs / "s2")
-    out = tmp_path / "retrieval.json"
+    out, page = tmp_path / "retrieval.json", tmp_path / "s1.html"
     result = CliRunner().invoke(app, ["predict", str(runs / "s1"), "--out", str(out), "--split", "train",
-                                      "--quiet"])
+                                      "--report", str(page), "--quiet"])
     assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert "stage 1: unimol encoder (frozen) and Q-Former, no LLM: 4 optimizer steps" in html
+    assert "in_batch_rerank:t2m" in html and "data:image/png;base64," in html
     reports = json.loads(out.read_text())
     assert set(reports) == {f"{pool}{rerank}:{d}" for pool in ("in_batch", "full") for rerank in ("", "_rerank")
                             for d in ("m2t", "t2m")}
@@ -89,10 +92,47 @@ def test_predict_scores_a_stage1_run_by_retrieval(runs, tmp_path):
 
 
 def test_predict_answers_with_a_soft_token_run(runs, tmp_path):
-    out = tmp_path / "predictions.jsonl"
+    out, page = tmp_path / "predictions.jsonl", tmp_path / "s2.html"
     result = CliRunner().invoke(app, ["predict", str(runs / "s2"), "--out", str(out), "--split", "test",
-                                      "--max-new-tokens", "4", "--quiet"])
+                                      "--max-new-tokens", "4", "--report", str(page), "--quiet"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 6 and all(row["task"] == "mol2text" for row in rows)
     assert "mol2text:" in result.output
+    html = page.read_text()
+    assert "soft tokens from a unimol encoder (frozen) through a qformer projector: 2 optimizer steps" in html
+    assert html.count("<td>bleu4</td>") == 1 and "copy baseline" in html and "<svg" in html  # the input depicted
+
+
+def test_stage3_trains_and_is_scored_on_3d_moit_files(runs, tmp_path, tiny_llama):
+    """3D-MoIT's property records (CIDs joined to SMILES, conformers computed) train stage 3 from stage 1, and
+    each property is scored in its own group with 3D-MoLM's windows, next to the copy baseline."""
+    from tests.data.test_imported_splits import build_from
+    from tests.data.test_moit3d_import import moit_items
+
+    table = tmp_path / "cid-smiles.tsv"
+    cids = {"702": "CCO", "2244": "CC(=O)Oc1ccccc1C(=O)O", "887": "CO", "241": "c1ccccc1", "180": "CC(C)=O",
+            "962": "O", "297": "C", "6324": "CC", "7847": "CCOCC", "1031": "CCCO"}
+    table.write_text("".join(f"{cid}\t{smiles}\n" for cid, smiles in cids.items()))
+    dataset, _ = build_from(tmp_path, "moit3d", moit_items(tuple(cids)), cid_table=str(table), conformers=True,
+                            splitting={"method": "random", "fractions": [0.6, 0.2, 0.2], "seed": 0})
+    config = tmp_path / "s3.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": str(tiny_llama), "task": "instructions", "batch_size": 4, "eval_every": 0, "max_steps": 2,
+        "save_every": 2, "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "data": {"dataset": str(dataset), "tasks": ["computed_property"], "eval_examples": 2, "group_balance": 0.25},
+        "multimodal": {"stage": "llm", "init_from": str(runs / "s1" / "final")}}))
+    assert train(load_train_config(config, out=str(tmp_path / "s3"))).steps == 2
+    out, page = tmp_path / "s3.jsonl", tmp_path / "s3.html"
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "s3"), "--out", str(out), "--split", "validation",
+                                      "--max-new-tokens", "6", "--report", str(page), "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(row["task"] == "computed_property" for row in rows)
+    assert {row["group"] for row in rows} <= {f"computed_property:{p}" for p in
+                                               ("mol_weight", "logp", "tpsa", "bertz_complexity", "homo", "lumo",
+                                                "gap", "scf_energy")}
+    assert all(row["meta"]["value"] is not None for row in rows)
+    html = page.read_text()
+    groups = {row["group"] for row in rows}
+    assert all(f"<b>{group}</b>" in html for group in groups) and html.count("<td>valid_ratio</td>") == len(groups)

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from molbridge.data.formats.moit3d import PROPERTIES, read_moit3d
 from molbridge.data.build.config import ConfigError
+from molbridge.data.formats.moit3d import PROPERTIES, read_moit3d
 from molbridge.tasks import task_for
 from tests.data.test_imported_splits import build_from, records
 
@@ -29,7 +32,7 @@ def moit_items(cids=("702", "2244")) -> list[dict]:
 
 def test_every_property_task_is_a_computed_property_with_its_value_and_window(tmp_path) -> None:
     path = tmp_path / "3d_computed_properties_unit.json"
-    path.write_text(__import__("json").dumps(moit_items(("702",))))
+    path.write_text(json.dumps(moit_items(("702",))))
     imported = read_moit3d(path)
     assert not imported.problems
     by_task = {r.meta.extra["published_task"]: r for r in imported.records}
@@ -66,3 +69,18 @@ def test_a_cid_table_puts_the_smiles_in_the_prompt_and_conformers_are_computed(t
 def test_conformers_for_an_import_without_its_table_are_refused(tmp_path) -> None:
     with pytest.raises(ConfigError, match="cid_table"):
         build_from(tmp_path, "moit3d", moit_items(), conformers=True)
+
+
+def test_the_shipped_3d_moit_config_is_valid_once_its_files_exist(tmp_path) -> None:
+    import yaml
+
+    from molbridge.data.build.config import load_config
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "3dmolm-moit-data.yaml").read_text())
+    (tmp_path / "moit.json").write_text(json.dumps(moit_items()))
+    (tmp_path / "cids.tsv").write_text("702\tCCO\n")
+    for source in config["sources"]:
+        source.update(path=str(tmp_path / "moit.json"), cid_table=str(tmp_path / "cids.tsv"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    loaded = load_config(tmp_path / "c.yaml")
+    assert all(s.conformers and s.joins() == {"smiles"} for s in loaded.sources)

@@ -20,7 +20,6 @@ from pathlib import Path
 from molbridge.atomic import write_json
 from molbridge.models.causal_lm import DEFAULT_LLM
 from molbridge.progress import ProgressFn
-from molbridge.records import Record
 from molbridge.train.config import TrainConfig
 
 MINI_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "mini-instructions.yaml"
@@ -40,10 +39,11 @@ def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, mo
     """Run every stage into `out`; returns the metrics written to metrics.json. Progress: each stage's events."""
     from molbridge.apps.copy_baseline import baseline_predictions
     from molbridge.apps.predict import predict_to_file, write_predictions
-    from molbridge.apps.report import write_report
+    from molbridge.apps.report import SCAFFOLD_NOTE, ReportPage, training_summary, write_report
     from molbridge.apps.scoring import score_predictions
     from molbridge.data.build.config import load_config
     from molbridge.data.build.pipeline import build
+    from molbridge.data.parquet_io import read_split
     from molbridge.train.examples import prediction_examples
     from molbridge.train.loop import train
     from molbridge.train.modeling import load_trained, model_identity
@@ -69,7 +69,7 @@ def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, mo
     timings["predict_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    baseline = baseline_predictions(predictions, _split(out / "data", "train"), _split(out / "data", "test"))
+    baseline = baseline_predictions(predictions, read_split(out / "data", "train"), read_split(out / "data", "test"))
     write_predictions(out / "baseline.jsonl", baseline)
     reports = score_predictions(predictions)
     baseline_reports = score_predictions(baseline)
@@ -83,12 +83,9 @@ def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, mo
                   for group, report in reports.items()},
     }
     write_json(out / "metrics.json", json.loads(json.dumps(metrics, default=str)))
-    write_report(out / "report.html", metrics, reports, baseline_reports, predictions, out / "train" / "log.csv",
-                 {e.id: e.source for e in examples})
+    summary = training_summary(f"{model}, LoRA", vars(result)) + " Time: " + ", ".join(
+        f"{k[:-2]} {v:.0f} s" for k, v in timings.items()) + "."
+    write_report(out / "report.html", ReportPage(
+        "molbridge quickstart", summary, SCAFFOLD_NOTE.format(n=per_task), reports, baseline_reports, predictions,
+        out / "train" / "log.csv", {e.id: e.source for e in examples}))
     return metrics
-
-
-def _split(dataset: Path, split: str) -> list[Record]:
-    from molbridge.data.parquet_io import read_shard
-
-    return [r for shard in sorted((dataset / "data").glob(f"{split}-*.parquet")) for r in read_shard(shard)]

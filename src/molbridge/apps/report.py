@@ -1,6 +1,8 @@
 """`report.html`: one self-contained page (no network) with the metric table, the loss curve and examples.
 
-Every metric shows its value, its 95% bootstrap interval and N, next to the copy baseline's;
+The quickstart writes one, and `molbridge predict --report` writes one for any run (a 3D-MoLM run
+too: its property answers, or a stage-1 run's retrieval table). Every metric shows its value, its
+95% bootstrap interval and N, next to the copy baseline's;
 invalid answers are shown as counts, because they were scored, not dropped. Molecules in the
 examples are drawn by RDKit as inline SVG; the loss curve is an inline PNG.
 """
@@ -11,7 +13,8 @@ import base64
 import html
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from molbridge.apps.predict import Prediction
@@ -40,7 +43,7 @@ def _counts(report: MetricReport) -> str:
     return ", ".join(f"{k} {v}" for k, v in shown.items()) or "—"
 
 
-def _table(reports: dict[str, MetricReport], baselines: dict[str, MetricReport]) -> str:
+def _table(reports: Mapping[str, MetricReport], baselines: Mapping[str, MetricReport]) -> str:
     rows = ["<tr><th>task</th><th>N</th><th>metric</th><th>tuned model</th><th>copy baseline</th><th>counts</th></tr>"]
     for group, report in reports.items():
         base = baselines.get(group)
@@ -65,7 +68,7 @@ def _loss_curve(log_csv: Path) -> str:
 
     steps = [int(r["step"]) for r in rows]
     figure, axis = plt.subplots(figsize=(7, 3.2))
-    axis.plot(steps, [float(r["loss"]) for r in rows], label="training loss (answer tokens)")
+    axis.plot(steps, [float(r["loss"]) for r in rows], label="training loss")
     evaluated = [(int(r["step"]), float(r["eval_loss"])) for r in rows if r.get("eval_loss")]
     if evaluated:
         axis.plot(*zip(*evaluated, strict=True), "o-", label="held-out loss")
@@ -108,7 +111,7 @@ def _same(text: str) -> str:
     return text  # inputs are drawn when RDKit reads them as SMILES (most are captions, names or SELFIES: not drawn)
 
 
-def _examples(predictions: Sequence[Prediction], sources: dict[str, str]) -> str:
+def _examples(predictions: Sequence[Prediction], sources: Mapping[str, str]) -> str:
     rows = ["<tr><th>task</th><th>input</th><th>reference</th><th>prediction</th><th>valid</th></tr>"]
     shown: dict[str, int] = {}
     for p in predictions:
@@ -124,26 +127,47 @@ def _examples(predictions: Sequence[Prediction], sources: dict[str, str]) -> str
     return "<table>" + "".join(rows) + "</table>"
 
 
-def write_report(path: Path, metrics: dict, reports: dict[str, MetricReport], baselines: dict[str, MetricReport],
-                 predictions: Sequence[Prediction], log_csv: Path, sources: dict[str, str] | None = None) -> None:
-    training = metrics["training"]
-    summary = (f"{html.escape(str(metrics['model']))}, LoRA, {training['steps']} optimizer steps "
-               f"({training['stopped']}) on {training['train_examples']:,} training examples "
-               f"({training['left_out']} left out: over the length limit), {training['real_tokens']:,} real / "
-               f"{training['padded_tokens']:,} padded tokens, {training['real_tokens_per_s']:,.0f} real tokens/s. "
-               f"Time: " + ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in metrics["timings_s"].items()) + ".")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>molbridge quickstart report</title>
+SCAFFOLD_NOTE = ("Each task is scored on up to {n} held-out test records (scaffold split: no test scaffold or protein "
+                 "cluster was seen in training) with the molbridge scoring engine; brackets are 95% bootstrap "
+                 "intervals. Invalid answers are counted and scored, never dropped. The copy baseline answers each "
+                 "test record with the answer of its nearest training record of the same task (Morgan Tanimoto for "
+                 "molecule inputs, BM25 for text inputs).")
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """What one report shows: a title, a summary and a note on how it was scored (plain text), the score table
+    (with the copy baseline's, when there is one), the run's loss log, and example answers with their inputs."""
+
+    title: str
+    summary: str
+    scoring: str
+    reports: Mapping[str, MetricReport]
+    baselines: Mapping[str, MetricReport] = field(default_factory=dict)
+    predictions: Sequence[Prediction] = ()
+    log_csv: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def training_summary(model: str, training: Mapping) -> str:
+    """One sentence on a training run from its result (`train_state.json` / TrainResult fields)."""
+    return (f"{model}: {training['steps']} optimizer steps ({training['stopped']}) on "
+            f"{training['train_examples']:,} training examples ({training['left_out']} left out), "
+            f"{training['real_tokens']:,} real / {training['padded_tokens']:,} padded tokens, "
+            f"{training['real_tokens_per_s']:,.0f} real tokens/s.")
+
+
+def write_report(path: Path, page: ReportPage) -> None:
+    examples = f"<h2>Example predictions</h2>{_examples(page.predictions, page.sources)}" if page.predictions else ""
+    curve = _loss_curve(page.log_csv) if page.log_csv is not None else "<p>No training log.</p>"
+    text = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(page.title)} report</title>
 <style>{_CSS}</style></head><body>
-<h1>molbridge quickstart</h1>
-<p>{summary}</p>
-<p>Each task is scored on up to {metrics['per_task']} held-out test records (scaffold split: no test scaffold or
-protein cluster was seen in training) with the molbridge scoring engine; brackets are 95% bootstrap intervals.
-Invalid answers are counted and scored, never dropped. The copy baseline answers each test record with the
-answer of its nearest training record of the same task (Morgan Tanimoto for molecule inputs, BM25 for text inputs).
-</p>
-<h2>Metrics</h2>{_table(reports, baselines)}
-<h2>Training loss</h2>{_loss_curve(log_csv)}
-<h2>Example predictions</h2>{_examples(predictions, sources or {})}
+<h1>{html.escape(page.title)}</h1>
+<p>{html.escape(page.summary)}</p>
+<p>{html.escape(page.scoring)}</p>
+<h2>Metrics</h2>{_table(page.reports, page.baselines)}
+<h2>Training loss</h2>{curve}
+{examples}
 </body></html>
 """
-    write_text(path, page)
+    write_text(path, text)

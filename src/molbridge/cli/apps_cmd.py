@@ -25,6 +25,8 @@ def predict(
     score: bool = typer.Option(True, "--score/--no-score", help="print engine scores per task"),
     convention: str | None = typer.Option(None, "--convention", help="convention of text answers' printed scores "
                                           "(default: each task's; see `molbridge eval conventions`)"),
+    report: Path | None = typer.Option(None, "--report", help="also write an HTML report here: scores next to the "
+                                       "copy baseline's, the loss curve, examples (stage 1: the retrieval table)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
     """Answer held-out examples with a trained model, prompted exactly as in training (resumes an interrupted run).
@@ -41,7 +43,7 @@ def predict(
     with user_errors(), progress_bars(not quiet) as progress:
         config = _run_config(run, TrainConfig)
         if is_stage1(run):
-            _retrieval(run, config, split, out, per_task, progress)
+            _retrieval(run, config, split, out, per_task, report, progress)
             return
         model, tokenizer, model_id, build = load_for_prediction(run, config)
         examples = prediction_examples(config, tokenizer, split=split, test=str(test) if test else None,
@@ -49,20 +51,28 @@ def predict(
         predictions = predict_to_file(out, model, tokenizer, examples, model_id=model_id,
                                       progress=progress, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                       num_beams=beams, resample=resample)
-        reports = score_predictions(predictions, text_convention=convention) if score else {}
-    for path in [out, *molt5_tables(out, predictions)]:
+        reports = score_predictions(predictions, text_convention=convention) if score or report else {}
+        if report is not None:
+            from molbridge.apps.run_report import answers_report
+
+            answers_report(report, run, config, split, predictions, reports, {e.id: e.source for e in examples})
+    for path in [out, *molt5_tables(out, predictions), *([report] if report else [])]:
         typer.echo(f"wrote {path}")
-    for group, report in reports.items():
-        typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
+    for group, scores in (reports if score else {}).items():
+        typer.echo(f"{group}: " + json.dumps({k: round(v, 4) for k, v in scores.values().items()}))
 
 
-def _retrieval(run: Path, config, split: str, out: Path, limit: int | None, progress) -> None:
+def _retrieval(run: Path, config, split: str, out: Path, limit: int | None, page: Path | None, progress) -> None:
+    from molbridge.apps.run_report import retrieval_report
     from molbridge.apps.trained_runs import stage1_retrieval
     from molbridge.atomic import write_json
 
     reports = stage1_retrieval(run, config, split, limit=limit, progress=progress)
     write_json(out, {name: report.to_dict() for name, report in reports.items()})
     typer.echo(f"wrote {out}")
+    if page is not None:
+        retrieval_report(page, run, config, split, reports)
+        typer.echo(f"wrote {page}")
     for name, report in reports.items():
         typer.echo(f"{name}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
 

@@ -61,3 +61,8 @@ def read_shard(path: str | Path) -> Iterator[Record]:
     for row in table.to_pylist():
         row["meta"]["extra"] = json.loads(row["meta"]["extra"])
         yield Record.model_validate(row)
+
+
+def read_split(dataset: str | Path, split: str) -> list[Record]:
+    """Every record of one split of a built dataset (its `data/{split}-*.parquet` shards, in order)."""
+    return [r for shard in sorted((Path(dataset) / "data").glob(f"{split}-*.parquet")) for r in read_shard(shard)]
