@@ -156,3 +156,30 @@ def test_released_or_pretrained_encoder_weights_set_the_encoder_and_stay_frozen(
     saved = load_file(str(tmp_path / "run" / "final" / "encoder.safetensors"))
     assert saved.keys() == pretrained.state_dict().keys()  # the checkpoint's sizes, not encoder_settings'
     assert all(torch.equal(saved[k], v) for k, v in pretrained.state_dict().items())
+
+
+def test_a_molecule_that_cannot_be_encoded_is_named_once_and_held_out_ones_are_not_counted(
+        tmp_path, multimodal_dataset, tiny_llama) -> None:
+    """One training and one held-out record lose their conformer (no ETKDG fallback): left_out.txt names each once,
+    with its reason, and the run's left-out count holds the training one only."""
+    from molbridge.data.parquet_io import read_split, write_shard
+
+    dataset = tmp_path / "dataset"
+    stripped = []
+    for split in ("train", "validation"):
+        rows = [r for r in read_split(multimodal_dataset, split) if r.task == "computed_property"]
+        first = rows[0]
+        stripped.append(first.id)
+        rows[0] = first.model_copy(update={"modalities": first.modalities.model_copy(update={"conformer": None})})
+        write_shard(dataset / "data" / f"{split}-s00-c00000.parquet", rows)
+    config = write(tmp_path / "s.yaml", {
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 1, "batch_size": 4, "save_every": 1,
+        "eval_every": 1, "data": {"dataset": str(dataset), "tasks": ["computed_property"], "eval_examples": 200},
+        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "multimodal": {"stage": "llm", "encoder_settings": ENCODER, "projector_settings": QFORMER,
+                       "conformer_fallback": False}})
+    result = train(load_train_config(config, out=str(tmp_path / "run")))
+    lines = (tmp_path / "run" / "left_out.txt").read_text().splitlines()
+    assert result.left_out == 1 and len(lines) == 2
+    assert lines[0].startswith(f"{stripped[0]}:computed_property: ") and "conformer" in lines[0]
+    assert lines[1].startswith(f"held out {stripped[1]}:computed_property: ") and "conformer" in lines[1]

@@ -35,12 +35,13 @@ class Encoded:
 
 def encode(examples: Sequence[Example], tokenizer, max_length: int, *, loss_on: str = "answer",
            seq2seq: bool = False) -> tuple[list[Encoded], list[str]]:
-    """Encoded examples and a problem naming each one left out: over `max_length` (never cut), or without a prompt."""
+    """Encoded examples and a problem naming each one left out over `max_length` (never cut); an example without
+    a prompt (a held-out one answered empty) has no loss to compute and is skipped: it was named where it lost
+    its prompt."""
     eos = tokenizer.eos_token_id
     encoded, problems = [], []
     for example in examples:
-        if example.prompt is None:  # a held-out example over the length budget: nothing to compute a loss on
-            problems.append(f"example {example.id}: no prompt (over the length budget); left out")
+        if example.prompt is None:
             continue
         answer = tokenizer.encode(example.answer, add_special_tokens=False) + ([eos] if eos is not None else [])
         if seq2seq:

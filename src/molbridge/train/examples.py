@@ -12,7 +12,8 @@ one shape:
 The prompt is the exact model input (chat template applied where the model has one); the answer
 is learned and generated after it. The one over-budget policy: a training example that cannot fit
 is left out and named; a held-out one keeps its place with no prompt (None), is answered with
-nothing, scored as invalid and named (`within_budget`, and the ICMA prompt budget).
+nothing, scored as invalid and named (`within_budget`, and the ICMA prompt budget). Each is named
+once, where it lost its prompt, and training's left-out count holds training examples only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import chat_prompt
@@ -112,9 +113,11 @@ def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Rec
         settings = IclSettings(k=k, style="chat", max_prompt_tokens=max(budget, 1) + 1, max_new_tokens=1)
         one = Retrieved(found.indices[row:row + 1], found.scores[row:row + 1])
         (prompt,), _, issues = icl_prompts(task, pool, [record], one, settings, tokenizer)
-        if prompt is None and answer_budget is None:
-            problems.append(f"{record.id}:{task.name}: {issues[0]}; left out of training")
-            continue
+        if prompt is None:
+            if answer_budget is None:
+                problems.append(f"{record.id}:{task.name}: {issues[0]}; left out of training")
+                continue
+            problems.append(f"{record.id}:{task.name}: {issues[0]}; answered empty, scored invalid")
         examples.append(example(record, task, prompt))
     return examples, problems
 
@@ -229,37 +232,54 @@ def _chebi20(path: str, n: int | None, seed: int) -> list[Record]:
     return fixed_subset(records_from_chebi20(path), n, seed=seed)
 
 
-def config_examples(config: TrainConfig, tokenizer, build: ExampleBuilder = plain_builder
-                    ) -> tuple[list[Example], list[Example], list[str]]:
-    """(training, evaluation) examples of a config and the problems met; raises ExampleError when there is
+class Prepared(NamedTuple):
+    """A config's examples and what could not be made of its records, each named once."""
+
+    train: list[Example]
+    evaluation: list[Example]
+    problems: list[str]  # training records left out
+    held_out_problems: list[str]  # held-out records answered empty (no prompt), or why there are none
+
+
+def _answerable(e: Example) -> bool:
+    """A training example has a prompt or an encoder input; a builder keeps prompt-less ones only so that
+    held-out records keep their places (their problem is already named)."""
+    return e.prompt is not None or e.item is not None
+
+
+def config_examples(config: TrainConfig, tokenizer, build: ExampleBuilder = plain_builder) -> Prepared:
+    """A config's training and evaluation examples and the problems met; raises ExampleError when there is
     nothing to train on. `build` makes a built dataset's examples (multimodal ones carry encoder inputs)."""
     data = config.data
     problems: list[str] = []
+    held_problems: list[str] = []
     if config.task == "instructions":
         assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
         train = instruction_examples(data.dataset, data.train_split, data.tasks, tokenizer, data.limit_per_task,
                                      build, problems)
+        train = [e for e in train if _answerable(e)]
         if data.group_balance is not None:
             train = balanced(train, data.group_balance, config.seed)
         try:
             held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer, build=build,
-                                        problems=problems)
+                                        problems=held_problems)
         except ExampleError as err:
-            problems.append(f"no evaluation examples: {err}")
+            held_problems.append(f"no evaluation examples: {err}")
             held = []
-        evaluation, _ = within_budget(spread(held, data.eval_examples), tokenizer, config.max_length)
+        evaluation, over = within_budget(spread(held, data.eval_examples), tokenizer, config.max_length)
+        held_problems += over
     else:
         assert data.train is not None  # TrainConfig's validator requires it for tasks 'sft' and 'icma'
         records = _chebi20(data.train, data.limit, config.seed)
         held_records = _chebi20(data.eval, data.eval_examples, config.seed) if data.eval and data.eval_examples else []
         pool = records if config.task == "icma" else None
         train, problems = chebi20_examples(records, data, tokenizer, pool=pool, max_length=config.max_length)
-        evaluation = chebi20_examples(held_records, data, tokenizer, pool=pool, max_length=config.max_length,
-                                      answer_budget=config.max_length // 2, exclude_self=False)[0] \
-            if held_records else []
+        evaluation, held_problems = chebi20_examples(
+            held_records, data, tokenizer, pool=pool, max_length=config.max_length,
+            answer_budget=config.max_length // 2, exclude_self=False) if held_records else ([], [])
     if not train:
         raise ExampleError("the training set is empty: no records match the config's data settings")
-    return train, evaluation, problems
+    return Prepared(train, evaluation, problems, held_problems)
 
 
 def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", test: str | None = None,

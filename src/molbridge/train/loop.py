@@ -130,16 +130,17 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
         checkpoints.check_settings(found[-1], config.fingerprint(), world)
 
     recipe = recipe_for(config)
-    train_examples, eval_examples, problems = recipe.examples()
-    encoded, too_long = recipe.encode(train_examples)
+    prepared = recipe.examples()
+    encoded, too_long = recipe.encode(prepared.train)
     if not encoded:
-        raise ExampleError(f"all {len(train_examples)} training examples are over max_length {config.max_length}")
-    problems += too_long
+        raise ExampleError(f"all {len(prepared.train)} training examples are over max_length {config.max_length}")
+    problems = prepared.problems + too_long
     left_out = len(problems)  # training examples; held-out ones are named after them
-    eval_encoded, eval_left_out = recipe.encode(eval_examples, held_out=True)
+    eval_encoded, eval_left_out = recipe.encode(prepared.evaluation, held_out=True)
     if main:
         write_text(out / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems + [f"held out {p}" for p in eval_left_out]))
+        held_out = [f"held out {p}" for p in prepared.held_out_problems + eval_left_out]
+        write_text(out / "left_out.txt", "".join(f"{p}\n" for p in problems + held_out))
         versions = package_versions("molbridge", "torch", "transformers", "peft", "accelerate", "rdkit")
         write_json(out / "versions.json", {**versions, "world_size": world, "mixed_precision": _precision(config)})
     accelerator.wait_for_everyone()
@@ -214,8 +215,8 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
                "elapsed_s": round(state["seconds"], 3)}
         last = step >= schedule.total or float(totals[4]) > 0
         if eval_encoded and ((config.eval_every and step % config.eval_every == 0) or last):
-            eval_loss = _evaluate(accelerator, loss_module, eval_encoded, eval_examples, config, recipe, step, state,
-                                  generation_scores)
+            eval_loss = _evaluate(accelerator, loss_module, eval_encoded, prepared.evaluation, config, recipe, step,
+                                  state, generation_scores)
             row["eval_loss"] = eval_loss
         if run_log is not None and (step % config.log_every == 0 or last):
             run_log.step(row)

@@ -33,7 +33,7 @@ from molbridge.records import Record
 from molbridge.tasks import Task
 from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
 from molbridge.train.config import MultimodalSettings, TrainConfig
-from molbridge.train.examples import Example, ExampleError, config_examples, example
+from molbridge.train.examples import Example, ExampleError, Prepared, config_examples, example
 from molbridge.train.modeling import AnswerLoss, is_seq2seq, load_for_training, load_tokenizer, save_trained
 
 
@@ -45,7 +45,7 @@ class TextRecipe:
         self.tokenizer = load_tokenizer(config)
         self.seq2seq = is_seq2seq(config.model)
 
-    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+    def examples(self) -> Prepared:
         return config_examples(self.config, self.tokenizer)
 
     def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
@@ -185,7 +185,7 @@ class SoftTokenRecipe(TextRecipe):
         self.build_examples = partial(soft_token_examples, inputs=self.inputs,
                                       count=lambda item: queries or self.inputs.kind.length(item))
 
-    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+    def examples(self) -> Prepared:
         return config_examples(self.config, self.tokenizer, build=self.build_examples)
 
     def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
@@ -252,13 +252,12 @@ class QFormerRecipe:
         self.inputs = EncoderInputs(encoder_kind(self.spec.encoder), settings, config.seed)
         self.pairs = partial(caption_pairs, inputs=self.inputs, seen=set())
 
-    def examples(self) -> tuple[list[Example], list[Example], list[str]]:
+    def examples(self) -> Prepared:
         try:
-            train, held, problems = config_examples(self.config, self.tokenizer, build=self.pairs)
+            return config_examples(self.config, self.tokenizer, build=self.pairs)
         except ExampleError as err:
             raise ExampleError(f"{err}: stage 1 needs records with a caption and a molecule (e.g. ChEBI-20's "
                                "mol2text) in data.tasks") from None
-        return train, [e for e in held if e.item is not None], problems
 
     def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
         cut = self.settings.max_text_tokens
