@@ -134,7 +134,11 @@ def upcycle(model: nn.Module, settings: MoESettings) -> list[UpcycledMLP]:
         for block in blocks:
             block.token_mask = mask if isinstance(mask, torch.Tensor) and mask.dim() == 2 else None
 
-    model.register_forward_pre_hook(share_mask, with_kwargs=True)
+    # the model and every transformers model inside it: a caller may run the decoder alone (the answer loss does)
+    from transformers import PreTrainedModel
+
+    for module in {model, *(m for m in model.modules() if isinstance(m, PreTrainedModel))}:
+        module.register_forward_pre_hook(share_mask, with_kwargs=True)
     return blocks
 
 

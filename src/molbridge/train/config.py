@@ -37,6 +37,17 @@ class LoraSettings(_Strict):
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
+class MoETrainSettings(_Strict):
+    """Upcycle every LLM MLP into experts before training (SEPIT stage 2, `models/moe.py`): the experts start as
+    copies (the model computes what it did), LoRA reaches each expert, the routers train fully, and
+    `balance_weight` × the summed Switch balance loss joins the answer loss."""
+
+    experts: int = Field(default=4, ge=2)
+    top_k: int = Field(default=1, ge=1)
+    capacity_factor: float | None = Field(default=None, gt=0)  # training only; None: no token dropped
+    balance_weight: float = Field(default=0.01, ge=0)
+
+
 class DataSettings(_Strict):
     """Where the examples come from.
 
@@ -105,6 +116,7 @@ class TrainConfig(_Strict):
     task: Literal["instructions", "sft", "icma"] = "instructions"
     method: Literal["lora", "full"] = "lora"
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    moe: MoETrainSettings | None = None
     multimodal: MultimodalSettings | None = None
     data: DataSettings = Field(default_factory=DataSettings)
     max_length: int = Field(default=512, ge=16)
@@ -145,6 +157,15 @@ class TrainConfig(_Strict):
             _check_table_tasks(data)
         if self.method == "full" and self.lora != LoraSettings():
             raise ValueError("lora settings were given but method is 'full'")
+        if self.moe is not None:
+            if self.moe.top_k > self.moe.experts:
+                raise ValueError(f"moe.top_k {self.moe.top_k} is over moe.experts {self.moe.experts}")
+            if self.method != "lora":
+                raise ValueError("moe needs method 'lora' (the base reloads exactly, the adapter and routers are "
+                                 "saved); fully fine-tuned experts are not built yet")
+            if self.multimodal is not None:
+                raise ValueError("moe applies to text runs for now: upcycling a multimodal run's LLM after its "
+                                 "earlier stage's adapter (merge, then copy) is not built yet")
         if self.multimodal is not None:
             if self.task != "instructions":
                 raise ValueError("multimodal training reads a built dataset's records (task 'instructions'), "

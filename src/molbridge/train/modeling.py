@@ -1,4 +1,5 @@
-"""The model being trained: loading (causal or seq2seq, LoRA or full), the loss, and the saved result.
+"""The model being trained: loading (causal or seq2seq, LoRA or full, optionally upcycled into experts), the
+loss, and the saved result.
 
 Answer-only loss computes the vocabulary projection only where a label is learned. Why: with
 SmolLM2's 49,152-token vocabulary the output head over every position is a large share of a
@@ -18,7 +19,8 @@ from torch import nn
 
 from molbridge.errors import MissingResourceError
 from molbridge.models.causal_lm import DEFAULT_LLM, load_causal_lm, resolve_model
-from molbridge.train.config import TrainConfig
+from molbridge.models.moe import MoESettings, moe_blocks, total_balance_loss, upcycle
+from molbridge.train.config import MoETrainSettings, TrainConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -61,15 +63,32 @@ def load_for_training(config: TrainConfig, dtype: torch.dtype = torch.float32) -
         model = AutoModelForSeq2SeqLM.from_pretrained(resolve_model(config.model), dtype=dtype)
     else:
         model, _ = load_causal_lm(config.model, dtype=dtype, attn_implementation=attention_implementation())
+        upcycled(model, config.moe)
     if config.method == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
-        lora = config.lora
-        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                 target_modules=lora.target_modules,
-                                                 task_type="SEQ_2_SEQ_LM" if seq2seq else "CAUSAL_LM"))
+        model = get_peft_model(model, lora_config(config, "SEQ_2_SEQ_LM" if seq2seq else "CAUSAL_LM"))
     model.train()
     return model, seq2seq
+
+
+def lora_config(config: TrainConfig, task_type: str = "CAUSAL_LM"):
+    """PEFT's LoRA settings of a config; with experts, every expert's projections get adapters (they match by
+    name) and the routers train in full (`modules_to_save`), never adapted."""
+    from peft import LoraConfig
+
+    lora = config.lora
+    routers = ["router"] if config.moe else None
+    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules,
+                      task_type=task_type, modules_to_save=routers, exclude_modules=routers)
+
+
+def upcycled(model: nn.Module, settings: MoETrainSettings | dict | None) -> nn.Module:
+    """`model` with its MLPs upcycled into experts when `settings` (a config's, or a saved model's) ask for it."""
+    if settings:
+        values = settings.model_dump() if isinstance(settings, MoETrainSettings) else settings
+        upcycle(model, MoESettings(**values))
+    return model
 
 
 def attention_implementation() -> str | None:
@@ -93,9 +112,20 @@ class AnswerLoss(nn.Module):
     def __init__(self, model: nn.Module, seq2seq: bool, embedder: nn.Module | None = None) -> None:
         super().__init__()
         self.model, self.seq2seq, self.embedder = model, seq2seq, embedder
+        blocks = moe_blocks(model)
+        self.balance_weight = blocks[0].settings.balance_weight if blocks else 0.0
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
                 **encoder_batch: torch.Tensor) -> torch.Tensor:
+        answer = self._answer_loss(input_ids, attention_mask, labels, **encoder_batch)
+        if not self.balance_weight:
+            return answer
+        # the loop divides by the step's answer tokens: the balance term is weighted by this batch's share
+        learned = (labels[:, 1:] != -100).sum()
+        return answer + self.balance_weight * total_balance_loss(self.model) * learned
+
+    def _answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                     **encoder_batch: torch.Tensor) -> torch.Tensor:
         inputs = ({"inputs_embeds": self.embedder.inputs_embeds(input_ids, encoder_batch)}  # type: ignore[operator]
                   if self.embedder is not None else {"input_ids": input_ids})
         if self.seq2seq:
@@ -135,7 +165,8 @@ def save_trained(model: nn.Module, tokenizer, config: TrainConfig, seq2seq: bool
     model.save_pretrained(target)  # type: ignore[operator]  # a PEFT or transformers model; see AnswerLoss.forward
     tokenizer.save_pretrained(target)
     info = {"base": config.model, "method": config.method, "task": config.task, "seq2seq": seq2seq,
-            "max_length": config.max_length, "fingerprint": config.fingerprint(), "steps": steps}
+            "max_length": config.max_length, "fingerprint": config.fingerprint(), "steps": steps,
+            "moe": config.moe.model_dump() if config.moe else None}
     (target / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
 
 
@@ -165,6 +196,7 @@ def load_trained(path: str | Path, dtype: torch.dtype = torch.float32):
             base = AutoModelForSeq2SeqLM.from_pretrained(resolve_model(info["base"]), dtype=dtype)
         else:
             base, _ = load_causal_lm(info["base"], dtype=dtype)
+            upcycled(base, info.get("moe"))  # the experts' base weights are the dense MLP's: upcycling restores them
         model = PeftModel.from_pretrained(base, path).merge_and_unload()
     elif info["seq2seq"]:
         model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=dtype)

@@ -34,7 +34,14 @@ from molbridge.tasks import Task
 from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
 from molbridge.train.config import MultimodalSettings, TrainConfig
 from molbridge.train.examples import Example, ExampleError, Prepared, config_examples, example
-from molbridge.train.modeling import AnswerLoss, is_seq2seq, load_for_training, load_tokenizer, save_trained
+from molbridge.train.modeling import (
+    AnswerLoss,
+    is_seq2seq,
+    load_for_training,
+    load_tokenizer,
+    lora_config,
+    save_trained,
+)
 
 
 class TextRecipe:
@@ -202,11 +209,9 @@ class SoftTokenRecipe(TextRecipe):
 
             model.llm = PeftModel.from_pretrained(model.llm, Path(earlier) / "llm", is_trainable=True)
         elif self.config.method == "lora":
-            from peft import LoraConfig, get_peft_model
+            from peft import get_peft_model
 
-            lora = self.config.lora
-            model.llm = get_peft_model(model.llm, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                             target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+            model.llm = get_peft_model(model.llm, lora_config(self.config))
         model.train()
         return model, AnswerLoss(model.llm, False, embedder=model)
 
