@@ -38,3 +38,12 @@ class ConventionError(MolbridgeError, ValueError):
 
 class ScoringInputError(MolbridgeError, ValueError):
     """References and predictions that cannot be scored together (unequal lengths, none at all)."""
+
+
+class EncoderInputError(MolbridgeError, ValueError):
+    """A record an encoder cannot read (a conformer, a protein); names the record and the reason, so a batch job
+    can name it, count it and go on."""
+
+    def __init__(self, record_id: str, reason: str) -> None:
+        self.record_id, self.reason = record_id, reason
+        super().__init__(f"record {record_id!r}: {reason}")

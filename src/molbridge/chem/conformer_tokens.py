@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from molbridge.errors import MolbridgeError
+from molbridge.errors import EncoderInputError
 from molbridge.records import Conformer
 
 # Uni-Mol's molecule dictionary (mol.dict.txt) in order, then the [MASK] its model appends.
@@ -33,12 +33,8 @@ PAD, CLS, SEP, UNK, MASK = (TOKEN_ID[t] for t in ("[PAD]", "[CLS]", "[SEP]", "[U
 MAX_ATOMS = 256
 
 
-class ConformerInputError(MolbridgeError, ValueError):
+class ConformerInputError(EncoderInputError):
     """A conformer a 3D encoder cannot read; names the record and the reason."""
-
-    def __init__(self, record_id: str, reason: str) -> None:
-        self.record_id, self.reason = record_id, reason
-        super().__init__(f"record {record_id!r}: {reason}")
 
 
 @dataclass(frozen=True)

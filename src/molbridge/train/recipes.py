@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from molbridge.chem.conformer_tokens import ConformerInputError
+from molbridge.errors import EncoderInputError
 from molbridge.models.causal_lm import chat_prompt
 from molbridge.models.encoders import EncoderKind, encoder_kind
 from molbridge.models.multimodal_io import AssemblySpec, build_multimodal, read_info, save_multimodal, save_stage1
@@ -108,7 +109,7 @@ def soft_token_examples(records: Sequence[Record], task: Task, tokenizer, *, inp
     for record in records:
         try:
             item = inputs.item(record)
-        except ConformerInputError as err:
+        except EncoderInputError as err:
             problems.append(f"{record.id}:{task.name}: {err.reason}")
             made.append(example(record, task, None))
             continue
@@ -236,7 +237,7 @@ def caption_pairs(records: Sequence[Record], task: Task, tokenizer, *, inputs: E
         seen.add(key)
         try:
             item = inputs.item(record)
-        except ConformerInputError as err:
+        except EncoderInputError as err:
             problems.append(f"{record.id}: {err.reason}")
             continue
         made.append(Example(record.id, task.name, "text", None, caption, group="caption",

@@ -17,8 +17,10 @@ from typing import Any
 import torch
 
 from molbridge.chem.conformer_tokens import MAX_ATOMS, ConformerInputError, conformer_tokens
+from molbridge.models.encoders.esm_structure import EsmStructureConfig, EsmStructureEncoder, collate_residues
 from molbridge.models.encoders.schnet import SchNetConfig, SchNetEncoder
 from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
+from molbridge.protein.residue_tokens import residue_tokens
 from molbridge.records import Record
 
 
@@ -53,6 +55,11 @@ def _conformer_item(record: Record, seed: int, max_atoms: int = MAX_ATOMS):
     return conformer_tokens(conformer, record.id, seed=seed, max_atoms=max_atoms)
 
 
+def _residue_item(record: Record, seed: int, max_atoms: int = MAX_ATOMS):
+    """ESM's tokens and Cα positions (`max_atoms` caps conformers only: a protein is cut at ESM's 1022 residues)."""
+    return residue_tokens(record)
+
+
 def _collate_conformers(items: Sequence[Any]) -> dict[str, torch.Tensor]:
     return dict(zip(("tokens", "coords"), collate_conformers(list(items)), strict=True))
 
@@ -63,6 +70,8 @@ ENCODERS: dict[str, EncoderKind] = {
                           _collate_conformers, lambda item: len(item.tokens)),
     "schnet": EncoderKind("schnet", "conformer", "<mol>", SchNetConfig, SchNetEncoder, _conformer_item,
                           _collate_conformers, lambda item: len(item.tokens)),
+    "esm_structure": EncoderKind("esm_structure", "protein", "<protein>", EsmStructureConfig, EsmStructureEncoder,
+                                 _residue_item, collate_residues, lambda item: len(item.tokens)),
 }
 
 
