@@ -233,6 +233,9 @@ def check_paths(config: TrainConfig, where: str) -> None:
         if multimodal.encoder not in ENCODERS:
             raise TrainConfigError(f"{where}: multimodal.encoder: {multimodal.encoder!r} is not one of "
                                    f"{', '.join(sorted(ENCODERS))}")
+        if multimodal.encoder_checkpoint and multimodal.encoder != "unimol":
+            raise TrainConfigError(f"{where}: multimodal.encoder_checkpoint holds Uni-Mol weights; encoder "
+                                   f"{multimodal.encoder!r} takes its weights from encoder_settings (e.g. `model`)")
 
 
 def load_train_config(path: str | Path, overrides: Sequence[str] = (), out: str | None = None) -> TrainConfig:

@@ -113,7 +113,7 @@ def soft_token_examples(records: Sequence[Record], task: Task, tokenizer, *, inp
             problems.append(f"{record.id}:{task.name}: {err.reason}")
             made.append(example(record, task, None))
             continue
-        prompt = chat_prompt(tokenizer, f"{task.request(record)}\nMolecule: {placeholder * count(item)}")
+        prompt = chat_prompt(tokenizer, f"{task.request(record)}\n{inputs.kind.label}: {placeholder * count(item)}")
         made.append(replace(example(record, task, prompt), item=item))
     return made, problems
 

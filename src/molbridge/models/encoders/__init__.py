@@ -36,6 +36,7 @@ class EncoderKind:
     featurize: Callable[..., Any]  # (record, seed, max_atoms=256) → item
     collate: Callable[[Sequence[Any]], dict[str, torch.Tensor]]  # items → the encoder's keyword arguments
     length: Callable[[Any], int]  # encoder positions of one item (soft tokens of a per-position projector)
+    label: str = "Molecule"  # what a prompt calls the soft tokens: "…\nMolecule: <mol><mol>…"
 
     def make(self, settings: dict[str, Any] | None = None) -> Any:
         """A fresh encoder (an nn.Module with `output_dim` and `config`) from JSON-able settings."""
@@ -71,7 +72,7 @@ ENCODERS: dict[str, EncoderKind] = {
     "schnet": EncoderKind("schnet", "conformer", "<mol>", SchNetConfig, SchNetEncoder, _conformer_item,
                           _collate_conformers, lambda item: len(item.tokens)),
     "esm_structure": EncoderKind("esm_structure", "protein", "<protein>", EsmStructureConfig, EsmStructureEncoder,
-                                 _residue_item, collate_residues, lambda item: len(item.tokens)),
+                                 _residue_item, collate_residues, lambda item: len(item.tokens), label="Protein"),
 }
 
 
