@@ -82,3 +82,46 @@ def test_a_uni_mol_checkpoint_for_a_protein_encoder_is_refused(tmp_path, tiny_ll
         "multimodal": {"stage": "llm", "encoder": "esm_structure", "encoder_checkpoint": str(weights)}}))
     with pytest.raises(TrainConfigError, match="Uni-Mol weights"):
         load_train_config(path)
+
+
+def test_a_moe_stage_after_a_protein_stage_starts_as_it_and_reloads(tmp_path, tiny_llama) -> None:
+    """SEPIT stage 2: the earlier adapter is merged, the MLPs copied into experts (the model computes what the
+    earlier one did), trained with routers and a fresh adapter, saved with the merged adapter, reloaded."""
+    import torch
+
+    from molbridge.models.moe import moe_blocks
+    from molbridge.models.multimodal_io import load_multimodal, read_info
+    from molbridge.train.recipes import recipe_for
+
+    first = config(tmp_path, tiny_llama, "mlp", {})
+    train(first)
+    second = load_train_config(_write(tmp_path / "moe.yaml", {
+        **yaml.safe_load((tmp_path / "mlp.yaml").read_text()), "moe": {"experts": 2, "top_k": 1},
+        "multimodal": {"stage": "llm", "projector": "mlp", "init_from": str(tmp_path / "mlp" / "final")}}),
+        out=str(tmp_path / "moe"))
+    recipe = recipe_for(second)
+    upcycled, _ = recipe.build()
+    upcycled.eval()
+    earlier = load_multimodal(tmp_path / "mlp" / "final")
+    example = recipe.examples().evaluation[0]
+    batch = recipe.collate(recipe.encode([example], held_out=True)[0])
+    with torch.no_grad():
+        embeds = upcycled.inputs_embeds(batch["input_ids"], {k: batch[k] for k in ("tokens", "coords", "present")})
+        before = earlier.llm(inputs_embeds=embeds, attention_mask=batch["attention_mask"]).logits
+        after = upcycled.llm(inputs_embeds=embeds, attention_mask=batch["attention_mask"]).logits
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-5)
+
+    assert train(second).steps == 2
+    final = tmp_path / "moe" / "final"
+    assert read_info(final)["moe"]["experts"] == 2 and (final / "llm_merged").is_dir()
+    reloaded = load_multimodal(final)
+    assert len(moe_blocks(reloaded.llm)) == len(moe_blocks(upcycled.llm)) > 0
+    out = tmp_path / "moe.jsonl"
+    answered = CliRunner().invoke(app, ["predict", str(tmp_path / "moe"), "--out", str(out), "--split", "test",
+                                        "--max-new-tokens", "3", "--quiet"])
+    assert answered.exit_code == 0, answered.output
+
+
+def _write(path, data: dict):
+    path.write_text(yaml.safe_dump(data))
+    return path

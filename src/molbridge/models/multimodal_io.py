@@ -3,7 +3,9 @@
 A saved assembly is a directory: `multimodal.json` (format, base LLM, how the LLM was trained,
 encoder and projector kinds with the settings that rebuild their shapes), `encoder.safetensors`,
 `projector.safetensors`, `tokenizer/` (with the placeholder token) and `llm/` (a PEFT adapter
-for "lora", the full model for "full", absent for "frozen": the base is reloaded). Stage 1 (no
+for "lora", the full model for "full", absent for "frozen": the base is reloaded). An assembly
+whose LLM was upcycled into experts (SEPIT stage 2, `moe`) also keeps the earlier stage's adapter
+(`llm_merged/`): it rebuilds as base → that adapter merged → experts copied → its own adapter. Stage 1 (no
 LLM: `llm_method` "none") saves the same encoder and projector files, its contrast / match /
 caption heads (`heads.safetensors`) and the Q-Former's text tokenizer, so the next stage starts
 from it (`load_bridge`) and retrieval is evaluated on it (`load_stage1`). Each is written to a
@@ -32,6 +34,7 @@ from molbridge.models.qformer_pretraining import QFormerPretraining
 FORMAT = "molbridge.multimodal/1"
 INFO_FILE = "multimodal.json"
 LlmMethod = Literal["lora", "full", "frozen", "none"]
+MERGED = "llm_merged"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class AssemblySpec:
     projector: str = "qformer"
     projector_settings: dict[str, Any] = field(default_factory=dict)
     llm_method: LlmMethod = "lora"
+    moe: dict[str, Any] | None = None  # models.moe.MoESettings of an upcycled LLM
+    premerged: str | None = None  # an adapter merged into the base before upcycling (a path; saved as llm_merged/)
 
 
 def build_multimodal(spec: AssemblySpec, *, dtype: torch.dtype = torch.float32, tokenizer=None) -> MultimodalLM:
@@ -55,7 +60,21 @@ def build_multimodal(spec: AssemblySpec, *, dtype: torch.dtype = torch.float32, 
     encoder = kind.make(spec.encoder_settings)
     projector = make_projector(spec.projector, encoder.output_dim, _width(llm),
                                spec.projector_settings)
-    return MultimodalLM(llm, tokenizer, encoder, projector, kind)
+    return _upcycled(MultimodalLM(llm, tokenizer, encoder, projector, kind), spec, Path("."))
+
+
+def _upcycled(model: MultimodalLM, spec: AssemblySpec, root: Path) -> MultimodalLM:
+    """The LLM with an earlier adapter merged and its MLPs upcycled, as `spec` says (after the placeholder row was
+    added: the earlier adapter was trained with it). `root`: where a relative `premerged` path lives."""
+    if spec.premerged:
+        from peft import PeftModel
+
+        model.llm = PeftModel.from_pretrained(model.llm, root / spec.premerged).merge_and_unload()
+    if spec.moe:
+        from molbridge.models.moe import MoESettings, upcycle
+
+        upcycle(model.llm, MoESettings(**spec.moe))
+    return model
 
 
 def save_multimodal(model: MultimodalLM, spec: AssemblySpec, target: str | Path,
@@ -63,6 +82,11 @@ def save_multimodal(model: MultimodalLM, spec: AssemblySpec, target: str | Path,
     """Write the assembly to `target` atomically; `extra` (steps, fingerprint, …) goes into the JSON."""
     target = Path(target)
     with atomic_directory(target) as staging:
+        if spec.premerged:
+            import shutil
+
+            shutil.copytree(spec.premerged, staging / MERGED)
+            spec = replace(spec, premerged=MERGED)
         _write_bridge(staging, spec, model.kind, model.encoder, model.projector, extra)
         model.tokenizer.save_pretrained(staging / "tokenizer")
         if spec.llm_method != "frozen":
@@ -121,7 +145,7 @@ def load_multimodal(path: str | Path, *, dtype: torch.dtype = torch.float32, mer
     """A saved assembly in eval mode; a LoRA adapter merged into the LLM unless `merge=False` (to train on)."""
     path = Path(path)
     info = read_info(path)
-    spec = AssemblySpec(**{k: info[k] for k in AssemblySpec.__dataclass_fields__})
+    spec = AssemblySpec(**{k: info[k] for k in AssemblySpec.__dataclass_fields__ if k in info})
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
@@ -136,6 +160,7 @@ def load_multimodal(path: str | Path, *, dtype: torch.dtype = torch.float32, mer
     encoder.load_state_dict(load_file(path / "encoder.safetensors"))
     projector.load_state_dict(load_file(path / "projector.safetensors"))
     model = MultimodalLM(llm, tokenizer, encoder, projector, kind)  # adds the placeholder row before the adapter
+    _upcycled(model, spec, path)
     if spec.llm_method == "lora":
         from peft import PeftModel
 

@@ -163,9 +163,8 @@ class TrainConfig(_Strict):
             if self.method != "lora":
                 raise ValueError("moe needs method 'lora' (the base reloads exactly, the adapter and routers are "
                                  "saved); fully fine-tuned experts are not built yet")
-            if self.multimodal is not None:
-                raise ValueError("moe applies to text runs for now: upcycling a multimodal run's LLM after its "
-                                 "earlier stage's adapter (merge, then copy) is not built yet")
+            if self.multimodal is not None and self.multimodal.stage == "qformer":
+                raise ValueError("moe upcycles the LLM, which stage 1 (multimodal.stage qformer) does not have")
         if self.multimodal is not None:
             if self.task != "instructions":
                 raise ValueError("multimodal training reads a built dataset's records (task 'instructions'), "

@@ -132,8 +132,10 @@ def resolved_spec(config: TrainConfig) -> AssemblySpec:
         shapes = asdict(config_from_state(read_state(settings.encoder_checkpoint), settings.encoder_checkpoint))
         sizes = ("layers", "embed_dim", "ffn_dim", "heads", "kernels", "vocab_size")
         encoder_settings = {**encoder_settings, **{k: shapes[k] for k in sizes}}
+    moe = config.moe.model_dump() if config.moe else None
     if settings.init_from:
         info = read_info(Path(settings.init_from))
+        moe, premerged = _moe_chain(config, info)
         if info["projector"] != settings.projector:
             raise ExampleError(f"multimodal.init_from {settings.init_from} holds a {info['projector']!r} projector, "
                                f"the config asks for {settings.projector!r}")
@@ -149,9 +151,26 @@ def resolved_spec(config: TrainConfig) -> AssemblySpec:
                                "method: lora (full fine-tuning would drop it)")
         if info["llm_method"] == "full":  # an earlier stage that trained the whole LLM: go on from its weights
             return AssemblySpec(str(Path(settings.init_from) / "llm"), encoder, encoder_settings, settings.projector,
-                                projector_settings, "full" if config.method == "full" else "lora")
+                                projector_settings, "full" if config.method == "full" else "lora", moe)
+        return AssemblySpec(config.model, encoder, encoder_settings, settings.projector, projector_settings,
+                            "lora" if config.method == "lora" else "full", moe, premerged)
     return AssemblySpec(config.model, encoder, encoder_settings, settings.projector, projector_settings,
-                        "lora" if config.method == "lora" else "full")
+                        "lora" if config.method == "lora" else "full", moe)
+
+
+def _moe_chain(config: TrainConfig, earlier: dict[str, Any]) -> tuple[dict | None, str | None]:
+    """(experts, adapter merged before them) of a stage after `earlier`: an upcycled earlier stage passes on its
+    own; a first MoE stage merges the earlier LoRA adapter and copies the merged MLPs into experts."""
+    root = Path(str(config.multimodal.init_from)) if config.multimodal else Path(".")
+    asked = config.moe.model_dump() if config.moe else None
+    if earlier.get("moe"):
+        if asked and asked != earlier["moe"]:
+            raise ExampleError(f"multimodal.init_from {root} already has experts {earlier['moe']}; the config asks "
+                               f"for {asked}: drop `moe` to go on with them")
+        return earlier["moe"], str(root / earlier["premerged"]) if earlier.get("premerged") else None
+    if asked and earlier["llm_method"] == "lora":
+        return asked, str(root / "llm")
+    return asked, None
 
 
 def _starting_weights(config: TrainConfig, encoder: nn.Module, projector: nn.Module) -> None:
@@ -205,7 +224,9 @@ class SoftTokenRecipe(TextRecipe):
         if isinstance(model.projector, QFormerProjector):
             model.projector.freeze_text_path()  # soft tokens come from the query path alone
         earlier = self.config.multimodal.init_from if self.config.multimodal else None
-        if self.config.method == "lora" and earlier and read_info(Path(earlier))["llm_method"] == "lora":
+        upcycled_now = self.config.moe is not None and not (earlier and read_info(Path(earlier)).get("moe"))
+        if self.config.method == "lora" and earlier and read_info(Path(earlier))["llm_method"] == "lora" \
+                and not upcycled_now:
             from peft import PeftModel  # stage 3 goes on training stage 2's adapter
 
             model.llm = PeftModel.from_pretrained(model.llm, Path(earlier) / "llm", is_trainable=True)
