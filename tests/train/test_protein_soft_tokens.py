@@ -125,3 +125,24 @@ def test_a_moe_stage_after_a_protein_stage_starts_as_it_and_reloads(tmp_path, ti
 def _write(path, data: dict):
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def test_the_sepit_configs_run_in_order(tmp_path, tiny_llama) -> None:
+    """configs/sepit-stage1.yaml then -stage2.yaml (the MoE stage from the first's final/), with `--set` overrides
+    for a tiny model and dataset: the smoke run of the shipped stages."""
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    dataset = protein_dataset(tmp_path / "data")
+    tiny = [f"model={tiny_llama}", f"data.dataset={dataset}", "data.tasks=[protein_description]",
+            "data.eval_split=test", "max_steps=1", "save_every=1", "eval_generate=0", "batch_size=2",
+            "lora.target_modules=[q_proj, gate_proj]"]
+    first = load_train_config(configs / "sepit-stage1.yaml", [
+        *tiny, f"multimodal.encoder_settings={ESM}",
+        "multimodal.projector_settings={queries: 2, hidden_size: 16, layers: 2, heads: 2, intermediate_size: 32}"],
+        out=str(tmp_path / "s1"))
+    assert train(first).steps == 1
+    second = load_train_config(configs / "sepit-stage2.yaml", [
+        *tiny, f"multimodal.init_from={tmp_path / 's1' / 'final'}"], out=str(tmp_path / "s2"))
+    assert train(second).steps == 1
+    assert (tmp_path / "s2" / "final" / "llm_merged").is_dir()
