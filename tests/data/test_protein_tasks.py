@@ -95,3 +95,33 @@ def test_cluster_split_and_redundancy_in_a_build(tmp_path):
 
     records = [r for shard in (tmp_path / "out" / "data").glob("*.parquet") for r in read_shard(shard)]
     assert all(r.meta.extra["cluster"] == r.meta.source_id for r in records)  # only representatives kept
+
+
+def test_closed_set_questions_pair_a_true_term_with_an_unrelated_false_one(proteins):
+    from molbridge.protein.go import mf_relations
+
+    relations = mf_relations(str(uniprot_go_paths()[1]))
+    labels = []
+    for protein in proteins[0][:60]:
+        yes, no = protein_records(protein, ("protein_go_yes_no",))
+        true_ids = {t.go_id for t in protein.terms}
+        assert (yes.output, no.output) == ("Yes", "No") and yes.input == no.input == protein.sequence
+        assert yes.meta.extra["go_id"] in true_ids and relations.names[yes.meta.extra["go_id"]] in yes.instruction
+        false_id = no.meta.extra["go_id"]
+        assert false_id not in true_ids and relations.names[false_id] in no.instruction
+        assert not any(false_id in relations.related.get(t, frozenset()) for t in true_ids)  # no ancestor/descendant
+        labels += [yes.meta.extra["label"], no.meta.extra["label"]]
+    assert labels.count("yes") == labels.count("no") == 60
+    # the two questions of one protein are two questions, not duplicates
+    qc = QualityControl()
+    assert len(qc.filter(protein_records(proteins[0][0], ("protein_go_yes_no",)))) == 2
+
+
+def test_go_hierarchy_relates_a_term_to_its_ancestors_and_descendants():
+    from molbridge.protein.go import mf_relations
+
+    relations = mf_relations(str(uniprot_go_paths()[1]))
+    catalytic, kinase = "GO:0003824", "GO:0016301"  # catalytic activity ⊃ … ⊃ kinase activity
+    assert relations.names[kinase] == "kinase activity"
+    assert kinase in relations.related[catalytic] and catalytic in relations.related[kinase]
+    assert "GO:0005488" not in relations.related[kinase]  # binding: another branch

@@ -5,11 +5,17 @@
   of GO's own text (each term's name and definition), for Swiss-Prot entries the curated FUNCTION
   text.
 - `protein_design`: that description → the sequence.
+- `protein_go_yes_no` (SEPIT's closed set): the sequence and one GO molecular-function term → yes or
+  no; per protein one true term and one false term (neither an ancestor nor a descendant of any of
+  its true terms), so the two answers are balanced. The false term is drawn uniformly from GO's
+  molecular-function terms (seeded by the record): an easier negative than one drawn by annotation
+  frequency.
 """
 
 from __future__ import annotations
 
-from molbridge.tasks.answers import PROTEIN, TEXT
+from molbridge.protein.go import mf_relations
+from molbridge.tasks.answers import PROTEIN, TEXT, YES_NO
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.tasks.registry import TASKS
 from molbridge.tasks.spec import Draft, Subject, Task
@@ -46,6 +52,23 @@ def _design(subject: Subject, prefix: str) -> list[Draft]:
                   m.protein_sequence or "")]
 
 
+def _yes_no(subject: Subject, prefix: str) -> list[Draft]:
+    relations = mf_relations(subject.facts["go_db"])
+    true_ids = [t.go_id for t in subject.facts["go_terms"]]
+    near = set(true_ids).union(*(relations.related.get(go_id, frozenset()) for go_id in true_ids))
+    ids = list(relations.names)
+    attempt = 0
+    while (false_id := choose(ids, prefix, "false", str(attempt))) in near:
+        attempt += 1
+    true = next(t for t in subject.facts["go_terms"] if t.go_id == choose(true_ids, prefix, "true"))
+    questions = load_phrasings("protein")["yes_no_question"]
+    sequence = subject.modalities.protein_sequence or ""
+    return [Draft(choose(questions, prefix, label).format(term=name), sequence, answer, variant=label,
+                  extra={"go_id": go_id, "label": label})
+            for label, go_id, name, answer in (("yes", true.go_id, true.name, "Yes"),
+                                               ("no", false_id, relations.names[false_id], "No"))]
+
+
 _PROTEIN = ("protein_sequence", "protein_coords")
 for task in (
     Task("protein_function", "a protein sequence → its GO molecular functions", TEXT, consumes=_PROTEIN,
@@ -57,5 +80,8 @@ for task in (
     Task("protein_design", "a functional description → a protein sequence that fits it", PROTEIN,
          consumes=("caption",), copy="bm25", split_group="protein", build=_design,
          needs=frozenset({"protein_sequence", "caption"}), phrasings="protein"),
+    Task("protein_go_yes_no", "a protein and a GO molecular function → whether it has it (SEPIT's closed set)",
+         YES_NO, consumes=_PROTEIN, query="protein", split_group="protein", question="go_id", build=_yes_no,
+         needs=frozenset({"protein_sequence", "go_terms", "go_db"}), phrasings="protein"),
 ):
     TASKS.register(task)

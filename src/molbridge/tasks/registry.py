@@ -76,11 +76,12 @@ def task_for(name: str, outputs: Sequence[str] = ()) -> Task:
 def question_key(task: Task, instruction: str, extra: dict, *, imported: bool) -> tuple[str, ...]:
     """What makes two records about the same subject the same question, for deduplication.
 
-    A record molbridge built asks one question per subject and variant (e.g. the property): its
-    phrasing is cosmetic. An imported record's question is its property (when it names one) and its
-    instruction: one molecule may be asked for HOMO, LUMO and gap under one task name.
+    A record molbridge built asks one question per subject, variant (e.g. the property) and question key
+    (e.g. the GO term asked about): its phrasing is cosmetic. An imported record's question is its property
+    (when it names one) and its instruction: one molecule may be asked for HOMO, LUMO and gap under one task
+    name.
     """
     variant = str(extra.get(task.variant or "property", ""))
     if not imported:
-        return task.name, variant
+        return task.name, variant, str(extra.get(task.question, "")) if task.question else ""
     return task.name, variant, " ".join(instruction.lower().split())

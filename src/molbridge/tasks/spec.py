@@ -126,6 +126,7 @@ class Task:
     scorer: Scorer = Scorer()
     split_group: Literal["molecule", "protein"] = "molecule"  # kept on one side of every split
     variant: str | None = None  # meta.extra key that splits the records into scored groups ("property")
+    question: str | None = None  # meta.extra key that tells apart one subject's questions scored together ("go_id")
     build: Builder | None = None  # None: records only come from files (imported)
     needs: frozenset[str] = frozenset()  # what a subject must provide for `build`
     phrasings: str | None = None  # the phrasing family file (`tasks/phrasings/{name}.json`)

@@ -197,14 +197,17 @@ def _uniprot_proteins(options: UniProtGOOptions, reading: Reading) -> Iterator[u
 def _uniprot_subject(protein: uniprot_go.AnnotatedProtein, options: UniProtGOOptions) -> list[Subject]:
     extra = {"go": [t.go_id for t in protein.terms]} | ({"cluster": protein.cluster} if protein.cluster else {})
     meta = {"source": uniprot_go.SOURCE, "source_id": protein.accession, "license": uniprot_go.LICENSE, "extra": extra}
+    from molbridge.data.fetch import uniprot_go_paths
+
+    go_db = str(uniprot_go_paths(fetch=False)[1])  # the GO hierarchy for closed-set questions (read once)
     return [protein_subject(f"uniprot:{protein.accession}", protein.sequence, meta,
-                            caption=go_description(protein.terms), facts={"go_terms": protein.terms})]
+                            caption=go_description(protein.terms), facts={"go_terms": protein.terms, "go_db": go_db})]
 
 
 SOURCES.register(Source(
     "uniprot_go", "UniProt proteins with GO molecular functions (Debian metastudent-data + GO.db)", uniprot_go.LICENSE,
     UniProtGOOptions, read=_uniprot_proteins, where=lambda p: p.where, subjects=_uniprot_subject,
-    provides=frozenset({"protein_sequence", "caption", "go_terms"})))
+    provides=frozenset({"protein_sequence", "caption", "go_terms", "go_db"})))
 
 
 # --- Swiss-Prot ---------------------------------------------------------------------------------------------------
