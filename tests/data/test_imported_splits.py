@@ -141,3 +141,30 @@ def test_keep_needs_a_published_split_on_every_source(tmp_path) -> None:
         load_config(config)
     out, card = build_from(tmp_path / "c", "moit3d", items, splitting={"method": "keep"}, split="test")
     assert {r.meta.split for r in records(out)} == {"test"} and card["records"] == 4
+
+
+def test_sepit_structures_from_pdb_h5_join_sequence_and_positions_and_mismatches_are_named(tmp_path) -> None:
+    import h5py
+    import numpy as np
+
+    path = tmp_path / "pdb.h5"
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as handle:  # SEPIT-Data's layout: a group per id, sequence + node_position
+        for name, sequence, residues in (("P1", PROTEIN, len(PROTEIN)), ("P2", OTHER_PROTEIN, len(OTHER_PROTEIN) - 3)):
+            group = handle.create_group(name)
+            group["sequence"] = np.array([sequence.encode()])
+            group["node_position"] = rng.normal(size=(residues, 3)) * 10
+    items = [{"id": pid, "conversation": [{"role": "user", "content": f"Is <protein> an enzyme ({q})?"},
+                                          {"role": "assistant", "content": "Yes."}]}
+             for pid in ("P1", "P2", "P3") for q in range(3)]
+    out, card = build_from(tmp_path, "sepit", items, structures=str(path))
+    rows = records(out)
+    joined = [r for r in rows if r.meta.source_id == "P1"]
+    assert all(r.modalities.protein_sequence == PROTEIN and len(r.modalities.protein_coords) == len(PROTEIN)
+               for r in joined) and len(joined) == 3
+    mismatched = [r for r in rows if r.meta.source_id == "P2"]
+    assert all(r.modalities.protein_coords is None for r in mismatched)  # reported, not aligned
+    problems = card["problems"]["0"]
+    assert problems["counts"] == {"id_without_structure": 3}  # P3
+    assert any(f"{len(OTHER_PROTEIN) - 3} positions for a sequence of {len(OTHER_PROTEIN)} residues" in reason
+               for _, reason in problems["examples"])

@@ -43,9 +43,11 @@ class MoIT3DOptions(ImportOptions):
 class SEPITOptions(ImportOptions):
     task: str = "protein_qa"  # the task name of the file's records
     sequences: ExistingPath | None = None  # protein id → sequence: FASTA, or two columns (TSV or CSV)
+    structures: ExistingPath | None = None  # SEPIT-Data's pdb.h5: id → sequence and Cα positions
 
     def joins(self) -> frozenset[str]:
-        return frozenset({"protein_sequence"}) if self.sequences else frozenset()
+        joined = {"protein_sequence"} if self.sequences or self.structures else set()
+        return frozenset(joined | ({"protein_coords"} if self.structures else set()))
 
 
 class SMolInstructOptions(ImportOptions):
@@ -145,10 +147,45 @@ def _moit3d(options: MoIT3DOptions, reading: Reading) -> Iterator[Record]:
 
 def _sepit(options: SEPITOptions, reading: Reading) -> Iterator[Record]:
     records = _kept(sepit.read_sepit(options.path, task=options.task), options, reading)
-    if not options.sequences:
-        return records
-    kept, ids = _subjects(records)
-    return _joined(kept, fasta_or_table(options.sequences, ids), "protein_sequence", reading, "id_without_sequence")
+    if options.sequences:
+        kept, ids = _subjects(records)
+        records = _joined(kept, fasta_or_table(options.sequences, ids), "protein_sequence", reading,
+                          "id_without_sequence")
+    if options.structures:
+        kept, ids = _subjects(records)
+        records = _with_structures(kept, options.structures, ids, reading)
+    return records
+
+
+def _with_structures(records: list[Record], path: str, ids: set[str], reading: Reading) -> Iterator[Record]:
+    """Records with their protein's sequence and Cα positions from a pdb.h5 file. A structure the file cannot
+    give (positions ≠ residues, NaN), one of another sequence than the record's, or one the record schema refuses
+    is a problem naming the record, which is kept without it; ids the file lacks are counted."""
+    from molbridge.protein.sepit_h5 import read_pdb_h5
+
+    found, refused = read_pdb_h5(path, ids)
+    for record in records:
+        name = record.meta.source_id or ""
+        structure, held = found.get(name), record.modalities.protein_sequence
+        if structure is None and name not in refused:
+            reading.counts["id_without_structure"] += 1
+            yield record
+            continue
+        reason = refused.get(name)
+        if structure is not None and held and held != structure.sequence:
+            reason = f"its sequence differs from the record's ({len(structure.sequence)} vs {len(held)} residues)"
+        if structure is not None and reason is None:
+            try:
+                modalities = Modalities.model_validate({**record.modalities.model_dump(),
+                                                        "protein_sequence": structure.sequence,
+                                                        "protein_coords": structure.coords})
+            except ValidationError as err:
+                reason = f"refused: {err.errors()[0]['msg']}"
+            else:
+                yield record.model_copy(update={"modalities": modalities})
+                continue
+        reading.problems.append(Problem(f"record {record.id}", f"structure {name}: {reason}; kept without it"))
+        yield record
 
 
 def _where(record: Record) -> str:
