@@ -26,6 +26,7 @@ def protein_dataset(root) -> str:
     rng = np.random.default_rng(0)
     rows = []
     for index, sequence in enumerate(SEQUENCES * 2):
+        sequence = sequence if index < 8 else sequence[::-1]  # held-out proteins are not training ones
         coords = None if index % 3 == 0 else (np.cumsum(rng.normal(size=(len(sequence), 3)), axis=0) * 2).tolist()
         rows.append(make_record(
             id=f"P{index}", task="protein_description", instruction="Describe the function of this protein.",

@@ -8,7 +8,8 @@ import typer
 
 from molbridge.cli.errors import user_errors
 
-app = typer.Typer(help="Models: pre-train our own encoders (Uni-Mol-architecture 3D encoder).", no_args_is_help=True)
+app = typer.Typer(help="Models: pre-train our own encoders (Uni-Mol-architecture 3D, ESM-2-architecture protein).",
+                  no_args_is_help=True)
 
 
 def default_pretrain_3d_dir() -> Path:
@@ -75,3 +76,22 @@ def pretrain_3d_cmd(
         typer.echo(f"held-out: masked-atom accuracy {h.atom_accuracy:.3f}, coordinate error {h.coord_error:.3f} Å "
                    f"(noisy input {h.noisy_coord_error:.3f} Å), loss {h.loss:.4f}")
     typer.echo(f"encoder in {result.encoder_dir}")
+
+
+PRETRAIN_PROTEIN = Path(__file__).resolve().parents[3] / "configs" / "pretrain-protein.yaml"
+
+
+@app.command("pretrain-protein")
+def pretrain_protein_cmd(
+    out: Path | None = typer.Option(None, "--out", help="run directory (default: runs/pretrain-protein); rerun with "
+                                    "the same settings to resume"),
+    overrides: list[str] = typer.Option([], "--set", help="override a key of configs/pretrain-protein.yaml, e.g. "
+                                        "--set data.dataset=runs/sepit-data --set budget_minutes=60"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Pre-train the structure-aware ESM-2-architecture protein encoder by masked residues (`molbridge train` on
+    configs/pretrain-protein.yaml: budget, resume, held-out loss on unseen clusters); final/ is an encoder
+    directory for `multimodal.encoder_settings.model`."""
+    from molbridge.cli.train_cmd import train
+
+    train(PRETRAIN_PROTEIN, out, overrides, quiet)

@@ -88,13 +88,14 @@ class MultimodalSettings(_Strict):
       with hard negatives, and Q-Former captioning, on (conformer, caption) pairs.
     - `stage: llm`: soft tokens in the LLM (stages 2 and 3): the prompt carries the encoder's placeholder
       after the task's request and the answer is learned as in text-only training.
+    - `stage: mlm`: the protein encoder alone, masked residues (ESM-2's objective; `train.protein_mlm`).
     `init_from` takes the encoder and projector weights of an earlier stage's `final/` (a projector
     without `llm_proj`, as stage 1 saves it, gets a fresh one); `encoder_checkpoint` is Uni-Mol's
     released weights (`.pt` of Uni-Core, or safetensors). `train_encoder: false` freezes the encoder
     (3D-MoLM); MolCA trains it.
     """
 
-    stage: Literal["qformer", "llm"] = "llm"
+    stage: Literal["qformer", "llm", "mlm"] = "llm"
     encoder: str = "unimol"
     encoder_settings: dict[str, Any] = Field(default_factory=dict)
     encoder_checkpoint: str | None = None
@@ -163,8 +164,9 @@ class TrainConfig(_Strict):
             if self.method != "lora":
                 raise ValueError("moe needs method 'lora' (the base reloads exactly, the adapter and routers are "
                                  "saved); fully fine-tuned experts are not built yet")
-            if self.multimodal is not None and self.multimodal.stage == "qformer":
-                raise ValueError("moe upcycles the LLM, which stage 1 (multimodal.stage qformer) does not have")
+            if self.multimodal is not None and self.multimodal.stage != "llm":
+                raise ValueError(f"moe upcycles the LLM, which multimodal.stage {self.multimodal.stage!r} does not "
+                                 "have")
         if self.multimodal is not None:
             if self.task != "instructions":
                 raise ValueError("multimodal training reads a built dataset's records (task 'instructions'), "
@@ -177,6 +179,9 @@ class TrainConfig(_Strict):
             if self.multimodal.stage == "qformer" and self.eval_generate:
                 raise ValueError("stage 1 has no LLM to generate with: set eval_generate 0 (score it by retrieval "
                                  "with `molbridge predict RUN`)")
+            if self.multimodal.stage == "mlm" and (self.eval_generate or self.multimodal.encoder != "esm_structure"):
+                raise ValueError("multimodal.stage 'mlm' pre-trains the protein encoder alone: set encoder "
+                                 "'esm_structure' and eval_generate 0 (its held-out loss is the perplexity's log)")
         return self
 
     def fingerprint(self) -> str:

@@ -43,6 +43,7 @@ from molbridge.train.modeling import (
     lora_config,
     save_trained,
 )
+from molbridge.train.protein_mlm import ProteinMLMRecipe
 
 
 class TextRecipe:
@@ -356,11 +357,13 @@ def _run_info(config: TrainConfig, steps: int) -> dict[str, Any]:
             "steps": steps}
 
 
-Recipe = TextRecipe | QFormerRecipe
+Recipe = TextRecipe | QFormerRecipe | ProteinMLMRecipe
 
 
 def recipe_for(config: TrainConfig) -> Recipe:
     """The recipe a config asks for."""
     if config.multimodal is None:
         return TextRecipe(config)
+    if config.multimodal.stage == "mlm":
+        return ProteinMLMRecipe(config)
     return QFormerRecipe(config) if config.multimodal.stage == "qformer" else SoftTokenRecipe(config)

@@ -18,17 +18,21 @@ range of residue contacts) instead of Uni-Mol's 0-3 Å, which fits bonded atoms,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
+from molbridge.atomic import atomic_directory
 from molbridge.errors import MolbridgeError
 from molbridge.protein.residue_tokens import ESM_TOKENS, MASK, PAD, ResidueTokens
 
 BIASABLE = ("eager", "sdpa")  # attention implementations that add a float mask to the scores
+BIAS_FILE = "structure_bias.safetensors"
 
 
 class EncoderSetupError(MolbridgeError, ValueError):
@@ -82,8 +86,14 @@ class EsmStructureEncoder(nn.Module):
         super().__init__()
         from transformers import EsmConfig, EsmModel
 
-        self.config = config
-        if config.model:
+        saved = Path(config.model) if config.model else None
+        if saved is not None and (saved / "esm").is_dir():  # our own pre-trained encoder (save_esm_structure)
+            self.esm = EsmModel.from_pretrained(saved / "esm", add_pooling_layer=False)
+            import json
+
+            shapes = json.loads((saved / "encoder.json").read_text(encoding="utf-8"))
+            config = replace(config, kernels=shapes["kernels"], structure=shapes["structure"])  # the saved bias's
+        elif config.model:
             self.esm = EsmModel.from_pretrained(config.model, add_pooling_layer=False)
         else:
             self.esm = EsmModel(EsmConfig(
@@ -92,16 +102,25 @@ class EsmStructureEncoder(nn.Module):
                 position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False,
                 max_position_embeddings=1026, vocab_list=list(ESM_TOKENS)), add_pooling_layer=False)
         _check_usable(self.esm.config)
+        esm = self.esm.config  # a loaded model's sizes, whatever the settings said
+        self.config = replace(config, layers=esm.num_hidden_layers, hidden=esm.hidden_size,
+                              heads=esm.num_attention_heads, ffn=esm.intermediate_size)
         heads = self.esm.config.num_attention_heads
         self.bias = StructureBias(heads, config.kernels) if config.structure else None
+        if self.bias is not None and saved is not None and (saved / BIAS_FILE).is_file():
+            self.bias.load_state_dict(load_file(saved / BIAS_FILE))
         self.output_dim = self.esm.config.hidden_size
 
     def forward(self, tokens: torch.Tensor, coords: torch.Tensor, present: torch.Tensor) -> EncodedProtein:
+        return EncodedProtein(self.hidden_states(tokens, coords, present)[self.config.feature_layer], tokens == PAD)
+
+    def hidden_states(self, tokens: torch.Tensor, coords: torch.Tensor, present: torch.Tensor
+                      ) -> tuple[torch.Tensor, ...]:
+        """Every layer's states (embeddings first), the structure bias in every layer's attention."""
         real = tokens != PAD
         embeds = self.esm.embeddings(input_ids=tokens, attention_mask=real.long())
         additive = self.attention_bias(real, coords, present).to(embeds.dtype)
-        out = self.esm(inputs_embeds=embeds, attention_mask=additive, output_hidden_states=True)
-        return EncodedProtein(out.hidden_states[self.config.feature_layer], ~real)
+        return self.esm(inputs_embeds=embeds, attention_mask=additive, output_hidden_states=True).hidden_states
 
     def attention_bias(self, real: torch.Tensor, coords: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """The additive mask every layer gets: pad keys at the float minimum, plus the structure bias (training
@@ -140,3 +159,18 @@ def collate_residues(items: Sequence[ResidueTokens]) -> dict[str, torch.Tensor]:
         tokens[row, :n], coords[row, :n], present[row, :n] = item.tokens, item.coords, item.present
     return {"tokens": torch.from_numpy(tokens), "coords": torch.from_numpy(coords),
             "present": torch.from_numpy(present)}
+
+
+def save_esm_structure(encoder: EsmStructureEncoder, target: str | Path) -> Path:
+    """The encoder as a directory that `EsmStructureConfig(model=target)` loads: `esm/` (a transformers ESM
+    directory), the structure bias (safetensors) and `encoder.json` (its settings); written atomically."""
+    import json
+
+    target = Path(target)
+    with atomic_directory(target) as staging:
+        encoder.esm.save_pretrained(staging / "esm")
+        if encoder.bias is not None:
+            save_file({k: v.contiguous() for k, v in encoder.bias.state_dict().items()}, staging / BIAS_FILE)
+        settings = {**asdict(encoder.config), "model": None}
+        (staging / "encoder.json").write_text(json.dumps(settings, indent=2) + "\n")
+    return target
