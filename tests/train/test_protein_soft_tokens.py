@@ -31,7 +31,8 @@ def protein_dataset(root) -> str:
         rows.append(make_record(
             id=f"P{index}", task="protein_description", instruction="Describe the function of this protein.",
             input=sequence, output=f"A protein of {len(sequence)} residues.",
-            modalities={"protein_sequence": sequence, "protein_coords": coords},
+            modalities={"protein_sequence": sequence, "protein_coords": coords,
+                        "caption": f"A protein of {len(sequence)} residues."},
             meta={"source": "test", "license": "none", "split": "train" if index < 8 else "test"}))
     write_shard(root / "data" / "train-s00-c00000.parquet", rows[:8])
     write_shard(root / "data" / "test-s00-c00000.parquet", rows[8:])
@@ -129,17 +130,20 @@ def _write(path, data: dict):
 
 
 def test_the_sepit_configs_run_in_order(tmp_path, tiny_llama) -> None:
-    """configs/sepit-stage1.yaml then -stage2.yaml (the MoE stage from the first's final/), with `--set` overrides
-    for a tiny model and dataset: the smoke run of the shipped stages."""
+    """configs/sepit-stage0.yaml, -stage1.yaml (its encoder from stage 0's final/) and -stage2.yaml (the MoE stage
+    from stage 1), with `--set` overrides for a tiny model and dataset: the smoke run of the shipped stages."""
     from pathlib import Path
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     dataset = protein_dataset(tmp_path / "data")
-    tiny = [f"model={tiny_llama}", f"data.dataset={dataset}", "data.tasks=[protein_description]",
-            "data.eval_split=test", "max_steps=1", "save_every=1", "eval_generate=0", "batch_size=2",
-            "lora.target_modules=[q_proj, gate_proj]"]
+    common = [f"model={tiny_llama}", f"data.dataset={dataset}", "data.tasks=[protein_description]",
+              "data.eval_split=test", "max_steps=1", "save_every=1", "eval_generate=0", "batch_size=2"]
+    zero = load_train_config(configs / "sepit-stage0.yaml", [*common, f"multimodal.encoder_settings={ESM}"],
+                             out=str(tmp_path / "s0"))
+    assert train(zero).steps == 1
+    tiny = [*common, "lora.target_modules=[q_proj, gate_proj]"]
     first = load_train_config(configs / "sepit-stage1.yaml", [
-        *tiny, f"multimodal.encoder_settings={ESM}",
+        *tiny, f"multimodal.encoder_settings={{model: {tmp_path / 's0' / 'final'}}}",
         "multimodal.projector_settings={queries: 2, hidden_size: 16, layers: 2, heads: 2, intermediate_size: 32}"],
         out=str(tmp_path / "s1"))
     assert train(first).steps == 1

@@ -89,19 +89,23 @@ class MultimodalSettings(_Strict):
     - `stage: llm`: soft tokens in the LLM (stages 2 and 3): the prompt carries the encoder's placeholder
       after the task's request and the answer is learned as in text-only training.
     - `stage: mlm`: the protein encoder alone, masked residues (ESM-2's objective; `train.protein_mlm`).
+    - `stage: protein_text`: SEPIT's stage 0 on (protein, caption) pairs: contrast with a frozen text tower,
+      masked residues, distance denoising (`train.protein_text`; `loss_weights` contrast / match / caption).
     `init_from` takes the encoder and projector weights of an earlier stage's `final/` (a projector
     without `llm_proj`, as stage 1 saves it, gets a fresh one); `encoder_checkpoint` is Uni-Mol's
     released weights (`.pt` of Uni-Core, or safetensors). `train_encoder: false` freezes the encoder
     (3D-MoLM); MolCA trains it.
     """
 
-    stage: Literal["qformer", "llm", "mlm"] = "llm"
+    stage: Literal["qformer", "llm", "mlm", "protein_text"] = "llm"
     encoder: str = "unimol"
     encoder_settings: dict[str, Any] = Field(default_factory=dict)
     encoder_checkpoint: str | None = None
     projector: Literal["linear", "mlp", "qformer"] = "qformer"
     projector_settings: dict[str, Any] = Field(default_factory=dict)
-    text_tokenizer: str | None = None  # stage 1's captions: a BERT directory's vocabulary (default: the LLM's)
+    # stage 1's captions: a BERT directory's vocabulary (default: the LLM's); protein_text: the frozen text tower
+    # (a sentence-transformers directory; default: the packaged MiniLM)
+    text_tokenizer: str | None = None
     init_from: str | None = None
     train_encoder: bool = False
     train_projector: bool = True
@@ -179,9 +183,10 @@ class TrainConfig(_Strict):
             if self.multimodal.stage == "qformer" and self.eval_generate:
                 raise ValueError("stage 1 has no LLM to generate with: set eval_generate 0 (score it by retrieval "
                                  "with `molbridge predict RUN`)")
-            if self.multimodal.stage == "mlm" and (self.eval_generate or self.multimodal.encoder != "esm_structure"):
-                raise ValueError("multimodal.stage 'mlm' pre-trains the protein encoder alone: set encoder "
-                                 "'esm_structure' and eval_generate 0 (its held-out loss is the perplexity's log)")
+            if self.multimodal.stage in ("mlm", "protein_text") and (
+                    self.eval_generate or self.multimodal.encoder != "esm_structure"):
+                raise ValueError(f"multimodal.stage {self.multimodal.stage!r} pre-trains the protein encoder without "
+                                 "an LLM: set encoder 'esm_structure' and eval_generate 0")
         return self
 
     def fingerprint(self) -> str:

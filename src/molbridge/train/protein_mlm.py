@@ -82,11 +82,14 @@ class MaskedResidueLoss(nn.Module):
     def forward(self, tokens: torch.Tensor, coords: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         masked, targets = mask_residues(tokens)
         states = self.encoder.hidden_states(masked, coords, present)[-1]
+        lengths = ((tokens != PAD).sum(dim=1) - 2).float()
+        return (self.per_protein(states, targets) * lengths).sum()
+
+    def per_protein(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(batch,) mean cross-entropy over each protein's masked residues (targets -100 elsewhere)."""
         losses = nn.functional.cross_entropy(self.head(states).transpose(1, 2).float(), targets, reduction="none")
         chosen = targets != -100
-        per_protein = (losses * chosen).sum(dim=1) / chosen.sum(dim=1)
-        lengths = ((tokens != PAD).sum(dim=1) - 2).float()
-        return (per_protein * lengths).sum()
+        return (losses * chosen).sum(dim=1) / chosen.sum(dim=1)
 
 
 class ProteinMLMRecipe:

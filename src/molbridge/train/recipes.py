@@ -44,6 +44,7 @@ from molbridge.train.modeling import (
     save_trained,
 )
 from molbridge.train.protein_mlm import ProteinMLMRecipe
+from molbridge.train.protein_text import ProteinTextRecipe
 
 
 class TextRecipe:
@@ -357,7 +358,7 @@ def _run_info(config: TrainConfig, steps: int) -> dict[str, Any]:
             "steps": steps}
 
 
-Recipe = TextRecipe | QFormerRecipe | ProteinMLMRecipe
+Recipe = TextRecipe | QFormerRecipe | ProteinMLMRecipe | ProteinTextRecipe
 
 
 def recipe_for(config: TrainConfig) -> Recipe:
@@ -366,4 +367,6 @@ def recipe_for(config: TrainConfig) -> Recipe:
         return TextRecipe(config)
     if config.multimodal.stage == "mlm":
         return ProteinMLMRecipe(config)
+    if config.multimodal.stage == "protein_text":
+        return ProteinTextRecipe(config)
     return QFormerRecipe(config) if config.multimodal.stage == "qformer" else SoftTokenRecipe(config)
