@@ -49,3 +49,20 @@ def test_stage0_trains_the_encoder_against_frozen_caption_embeddings(tmp_path, t
     assert math.isfinite(result.final_loss) and result.final_loss > 0
     encoder = EsmStructureEncoder(EsmStructureConfig(model=str(tmp_path / "s0" / "final")))
     assert encoder.bias is not None and encoder.output_dim == ESM["hidden"]
+
+
+def test_predict_on_an_encoder_only_run_says_what_to_do_with_it(tmp_path, tiny_llama) -> None:
+    from typer.testing import CliRunner
+
+    from molbridge.cli.main import app
+
+    config = tmp_path / "mlm.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 1, "batch_size": 4, "save_every": 1,
+        "eval_every": 0, "data": {"dataset": protein_dataset(tmp_path / "data"), "tasks": ["protein_description"],
+                                  "eval_split": "test", "eval_examples": 2},
+        "multimodal": {"stage": "mlm", "encoder": "esm_structure", "encoder_settings": ESM}}))
+    train(load_train_config(config, out=str(tmp_path / "mlm")))
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "mlm"), "--out", str(tmp_path / "p.jsonl"),
+                                      "--split", "test", "--quiet"])
+    assert result.exit_code != 0 and "encoder_settings.model" in result.output

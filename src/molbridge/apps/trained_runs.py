@@ -16,8 +16,10 @@ from molbridge.eval.results import MetricReport
 from molbridge.models.encoders import encoder_kind
 from molbridge.models.multimodal_io import INFO_FILE, load_multimodal, load_stage1, read_info
 from molbridge.progress import ProgressFn
-from molbridge.train.config import TrainConfig
+from molbridge.train.config import TrainConfig, TrainConfigError
 from molbridge.train.examples import ExampleBuilder, instruction_examples, plain_builder
+
+ENCODER_ONLY = ("mlm", "protein_text")  # stages whose final/ is an encoder directory, not a model that answers
 
 
 def final_dir(run: Path) -> Path:
@@ -33,6 +35,10 @@ def is_stage1(run: Path) -> bool:
 def load_for_prediction(run: Path, config: TrainConfig) -> tuple[Any, Any, str, ExampleBuilder]:
     """(model in eval mode, tokenizer, the identity of its weights, how held-out records become examples)."""
     final = final_dir(run)
+    if config.multimodal is not None and config.multimodal.stage in ENCODER_ONLY:
+        raise TrainConfigError(f"{run}: a {config.multimodal.stage!r} run trains the protein encoder alone and has "
+                               f"nothing to answer with; use {final} as a later stage's multimodal.encoder_settings."
+                               "model")
     if not (final / INFO_FILE).is_file():
         from molbridge.train.modeling import load_trained, model_identity
 
