@@ -87,7 +87,7 @@ def scored(config: TrainConfig, yes_no: int, described: int) -> dict:
 def mlm_throughput(data: Path, out: Path) -> dict:
     config = TrainConfig(task="instructions", data={"dataset": str(data), "tasks": TASKS[:1], "eval_examples": 0},
                          multimodal={"stage": "mlm", "encoder": "esm_structure", "encoder_settings": ENCODER},
-                         max_length=1024, batch_size=16, learning_rate=5e-4, max_steps=20000, budget_minutes=1.0,
+                         max_length=1024, batch_size=8, learning_rate=5e-4, max_steps=20000, budget_minutes=1.0,
                          eval_every=0, save_every=50, tensorboard=False, out=str(out))
     result = train(config)
     return {"steps": result.steps, "seconds": result.seconds, "residues_per_s": result.real_tokens_per_s}
@@ -146,8 +146,10 @@ def main() -> None:
         "stage 1, then stage 2 (MoE 4 × top-1)": run(data, work / "moe", budget, after,
                                                      {"experts": 4, "top_k": 1, "balance_weight": 0.01}),
     }
-    results: dict = {"systems": {name: scored(config, args.yes_no, args.described) for name, config in
-                                 systems.items()}}
+    results: dict = {"systems": {}}
+    for name, config in systems.items():  # written as each finishes: a later failure keeps what was measured
+        results["systems"][name] = scored(config, args.yes_no, args.described)
+        (work / "results.json").write_text(json.dumps(results, indent=1))
     results["mlm"] = mlm_throughput(data, work / "mlm")
     (work / "results.json").write_text(json.dumps(results, indent=1))
     write_section("bench_sepit", render(args, results), args.target)

@@ -71,12 +71,21 @@ class StructureBias(nn.Module):
         self.means = nn.Parameter(torch.linspace(0.0, 20.0, kernels))
         self.stds = nn.Parameter(torch.full((kernels,), 2.0))
         self.project = nn.Sequential(nn.Linear(kernels, kernels), nn.GELU(), nn.Linear(kernels, heads))
+        self.heads = heads
 
     def forward(self, coords: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        distances = torch.cdist(coords.float(), coords.float())
-        bias = self.project(gaussian_densities(distances, self.means, self.stds))  # (batch, L, L, heads)
-        pair = present.unsqueeze(1) & present.unsqueeze(2)
-        return (bias * pair.unsqueeze(-1)).permute(0, 3, 1, 2)
+        """(batch, heads, L, L); one protein at a time over its positioned residues only, because the kernel
+        densities take L² × kernels floats (a batch of 16 proteins of 1,000 residues at once: 8 GB)."""
+        heads = self.heads
+        out = torch.zeros(coords.shape[0], heads, coords.shape[1], coords.shape[1], device=coords.device)
+        for row in range(coords.shape[0]):
+            where = present[row].nonzero().squeeze(-1)
+            if len(where) == 0:
+                continue
+            points = coords[row, where].float()
+            bias = self.project(gaussian_densities(torch.cdist(points, points), self.means, self.stds))
+            out[row][:, where.unsqueeze(1), where.unsqueeze(0)] = bias.permute(2, 0, 1).to(out.dtype)
+        return out
 
 
 class EsmStructureEncoder(nn.Module):
