@@ -27,15 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from molbridge.apps.mol_text_retrieval import Pair, retrieval_reports
 from molbridge.apps.predict import predict
 from molbridge.apps.scoring import score_predictions
 from molbridge.apps.trained_runs import load_for_prediction
 from molbridge.chem.conformers import ConformerRunner
-from molbridge.data.build.config import load_config
-from molbridge.data.build.pipeline import build
 from molbridge.data.formats.chebi20_tables import records_from_chebi20
 from molbridge.data.parquet_io import read_shard, write_shard
 from molbridge.eval.bootstrap import mean_interval
@@ -49,7 +46,7 @@ from molbridge.train.config import TrainConfig
 from molbridge.train.examples import prediction_examples
 from molbridge.train.loop import train
 from molbridge.train.run_log import read_log
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+from report import built_dataset, write_section  # benchmarks/ is the script's directory, on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOLBRIDGE_SHARED", REPO.parent / "shared")) / "data"
@@ -62,13 +59,8 @@ LORA = {"r": 8, "alpha": 32, "dropout": 0.1, "target_modules": ["q_proj", "k_pro
 
 
 def qm9_dataset(work: Path, molecules: int) -> Path:
-    config = work / "qm9.yaml"
-    config.write_text(yaml.safe_dump({"name": "bench-qm9", "sources": [
-        {"kind": "qm9", "limit": molecules, "tasks": ["property_prediction"]}],
-        "split": {"method": "scaffold", "fractions": [0.8, 0.1, 0.1], "seed": 0}}))
-    if not (work / "qm9" / "card.json").is_file():
-        build(load_config(config), work / "qm9", workers=2)
-    return work / "qm9"
+    return built_dataset(work / "qm9", "bench-qm9", [{"kind": "qm9", "limit": molecules,
+                                                      "tasks": ["property_prediction"]}])
 
 
 def llm_config(dataset: Path, out: Path, budget: float, multimodal: dict | None) -> TrainConfig:

@@ -26,18 +26,15 @@ from datetime import date
 from pathlib import Path
 
 import torch
-import yaml
 
 from molbridge.apps.predict import predict
 from molbridge.apps.scoring import score_predictions
 from molbridge.apps.trained_runs import load_for_prediction
-from molbridge.data.build.config import load_config
-from molbridge.data.build.pipeline import build
 from molbridge.models.moe import parameter_counts
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import prediction_examples
 from molbridge.train.loop import train
-from report import write_section  # benchmarks/ is the script's directory, hence on sys.path
+from report import built_dataset, write_section  # benchmarks/ is the script's directory, on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python benchmarks/bench_sepit.py"
@@ -49,13 +46,8 @@ LORA = {"r": 8, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_pr
 
 
 def dataset(work: Path, proteins: int) -> Path:
-    config = work / "data.yaml"
-    config.write_text(yaml.safe_dump({"name": "bench-sepit", "sources": [
-        {"kind": "uniprot_go", "limit": proteins, "tasks": TASKS, "cluster": {"min_seq_id": 0.5, "coverage": 0.8}}],
-        "split": {"method": "scaffold", "fractions": [0.8, 0.1, 0.1], "seed": 0}}))
-    if not (work / "data" / "card.json").is_file():
-        build(load_config(config), work / "data", workers=2)
-    return work / "data"
+    return built_dataset(work / "data", "bench-sepit", [{"kind": "uniprot_go", "limit": proteins, "tasks": TASKS,
+                                                         "cluster": {"min_seq_id": 0.5, "coverage": 0.8}}])
 
 
 def run(data: Path, out: Path, budget: float, multimodal: dict | None, moe: dict | None = None) -> TrainConfig:

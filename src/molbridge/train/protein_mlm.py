@@ -24,7 +24,7 @@ from torch import nn
 from molbridge.errors import EncoderInputError
 from molbridge.models.encoders import encoder_kind
 from molbridge.models.encoders.esm_structure import EsmStructureEncoder, save_esm_structure
-from molbridge.protein.residue_tokens import CLS, EOS, ESM_TOKENS, MASK, PAD
+from molbridge.protein.residue_tokens import CLS, EOS, ESM_TOKENS, MASK, PAD, ResidueTokens
 from molbridge.records import Record
 from molbridge.tasks import Task
 from molbridge.train.batches import Encoded
@@ -92,8 +92,9 @@ class MaskedResidueLoss(nn.Module):
         return (losses * chosen).sum(dim=1) / chosen.sum(dim=1)
 
 
-class ProteinMLMRecipe:
-    """`multimodal.stage: mlm`: the protein encoder alone, masked residues, no LLM."""
+class EncoderOnlyRecipe:
+    """What the protein encoder's own stages share: no LLM, each example's item carries a protein's residues,
+    over-length proteins are left out and named, and `final/` is an encoder directory."""
 
     def __init__(self, config: TrainConfig) -> None:
         settings = config.multimodal
@@ -101,6 +102,37 @@ class ProteinMLMRecipe:
         self.config, self.settings = config, settings
         self.kind = encoder_kind(settings.encoder)
         self.tokenizer = None  # nothing is generated
+
+    def residues(self, item: Any) -> ResidueTokens:
+        return item
+
+    def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
+        kept, problems = [], []
+        for e in examples:
+            tokens = self.residues(e.item).tokens
+            if len(tokens) > self.config.max_length:
+                problems.append(f"example {e.id}: {len(tokens)} tokens, over max_length {self.config.max_length}; "
+                                "left out")
+                continue
+            kept.append(Encoded(tokens.tolist(), [], e.item))
+        return kept, problems
+
+    def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        batch = self.kind.collate([self.residues(i.item) for i in items])
+        real = int((batch["tokens"] != PAD).sum())
+        return {**batch, "real_tokens": torch.tensor(real), "padded_tokens": torch.tensor(batch["tokens"].numel())}
+
+    def save(self, model: nn.Module, target: Path, step: int) -> None:
+        encoder = model.encoder
+        assert isinstance(encoder, EsmStructureEncoder)
+        save_esm_structure(encoder, target)
+
+    def generator(self, loss_module: nn.Module) -> Any:
+        return None
+
+
+class ProteinMLMRecipe(EncoderOnlyRecipe):
+    """`multimodal.stage: mlm`: the protein encoder alone, masked residues, no LLM."""
 
     def examples(self) -> Prepared:
         from functools import partial
@@ -112,33 +144,11 @@ class ProteinMLMRecipe:
             raise ExampleError(f"{err}: MLM pre-training needs records with a protein sequence in data.tasks") \
                 from None
 
-    def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
-        kept, problems = [], []
-        for e in examples:
-            if len(e.item.tokens) > self.config.max_length:
-                problems.append(f"example {e.id}: {len(e.item.tokens)} tokens, over max_length "
-                                f"{self.config.max_length}; left out")
-                continue
-            kept.append(Encoded(e.item.tokens.tolist(), [], e.item))
-        return kept, problems
-
     def weight(self, item: Encoded) -> int:
         return len(item.input_ids) - 2  # residues
-
-    def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
-        batch = self.kind.collate([i.item for i in items])
-        real = int((batch["tokens"] != PAD).sum())
-        return {**batch, "real_tokens": torch.tensor(real), "padded_tokens": torch.tensor(batch["tokens"].numel())}
 
     def build(self) -> tuple[nn.Module, nn.Module]:
         encoder = self.kind.make(self.settings.encoder_settings)
         loss = MaskedResidueLoss(encoder)
         loss.train()
         return loss, loss
-
-    def save(self, model: nn.Module, target: Path, step: int) -> None:
-        assert isinstance(model, MaskedResidueLoss)
-        save_esm_structure(model.encoder, target)
-
-    def generator(self, loss_module: nn.Module) -> Any:
-        return None

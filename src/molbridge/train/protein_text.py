@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,15 +29,14 @@ import torch
 from torch import nn
 
 from molbridge.errors import EncoderInputError
-from molbridge.models.encoders import encoder_kind
-from molbridge.models.encoders.esm_structure import EsmStructureEncoder, save_esm_structure
+from molbridge.models.encoders.esm_structure import EsmStructureEncoder
 from molbridge.protein.residue_tokens import PAD, ResidueTokens
 from molbridge.records import Record
 from molbridge.tasks import Task
 from molbridge.train.batches import Encoded
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import Example, ExampleError, Prepared, config_examples
-from molbridge.train.protein_mlm import MaskedResidueLoss, mask_residues
+from molbridge.train.protein_mlm import EncoderOnlyRecipe, MaskedResidueLoss, mask_residues
 
 NOISE_A, CONTACT_A, PROJECTION, PAIR_WIDTH = 0.2, 15.0, 256, 32
 
@@ -117,16 +115,15 @@ class ProteinTextPretraining(nn.Module):
         return per_pair * len(tokens)
 
 
-class ProteinTextRecipe:
+class ProteinTextRecipe(EncoderOnlyRecipe):
     """`multimodal.stage: protein_text`: SEPIT's stage 0 on (protein, caption) pairs, no LLM."""
 
     def __init__(self, config: TrainConfig) -> None:
-        settings = config.multimodal
-        assert settings is not None
-        self.config, self.settings = config, settings
-        self.kind = encoder_kind(settings.encoder)
-        self.tokenizer = None  # nothing is generated
+        super().__init__(config)
         self.text_width = 0
+
+    def residues(self, item: Any) -> ResidueTokens:
+        return item.residues
 
     def examples(self) -> Prepared:
         from molbridge.retrieval.text_encoder import TextEncoder
@@ -141,42 +138,19 @@ class ProteinTextRecipe:
         embedded = []
         for examples in (prepared.train, prepared.evaluation):
             vectors = tower.encode([e.answer for e in examples]) if examples else np.zeros((0, 1), np.float32)
-            embedded.append([Example(e.id, e.task, e.kind, e.prompt, e.answer, e.meta, e.group, e.source,
-                                     e.max_new_tokens, ProteinText(e.item, v)) for e, v in zip(examples, vectors,
-                                                                                             strict=True)])
+            embedded.append([replace(e, item=ProteinText(e.item, v)) for e, v in zip(examples, vectors, strict=True)])
             self.text_width = max(self.text_width, vectors.shape[1])
         return Prepared(embedded[0], embedded[1], prepared.problems, prepared.held_out_problems)
-
-    def encode(self, examples: Sequence[Example], *, held_out: bool = False) -> tuple[list[Encoded], list[str]]:
-        kept, problems = [], []
-        for e in examples:
-            length = len(e.item.residues.tokens)
-            if length > self.config.max_length:
-                problems.append(f"example {e.id}: {length} tokens, over max_length {self.config.max_length}; "
-                                "left out")
-                continue
-            kept.append(Encoded(e.item.residues.tokens.tolist(), [], e.item))
-        return kept, problems
 
     def weight(self, item: Encoded) -> int:
         return 1  # a pair
 
     def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
-        batch = self.kind.collate([i.item.residues for i in items])
-        real = int((batch["tokens"] != PAD).sum())
         text = torch.from_numpy(np.stack([i.item.text for i in items]))
-        return {**batch, "text": text, "real_tokens": torch.tensor(real),
-                "padded_tokens": torch.tensor(batch["tokens"].numel())}
+        return {**super().collate(items), "text": text}
 
     def build(self) -> tuple[nn.Module, nn.Module]:
         encoder = self.kind.make(self.settings.encoder_settings)
         model = ProteinTextPretraining(encoder, self.text_width, self.settings.loss_weights.model_dump())
         model.train()
         return model, model
-
-    def save(self, model: nn.Module, target: Path, step: int) -> None:
-        assert isinstance(model, ProteinTextPretraining)
-        save_esm_structure(model.encoder, target)
-
-    def generator(self, loss_module: nn.Module) -> Any:
-        return None
