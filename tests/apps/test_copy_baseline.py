@@ -31,7 +31,7 @@ def test_rows_without_a_retriever_pool_or_neighbour_are_kept_and_scored_invalid(
     copied = copy_answers(train, test)
     assert copied == {"q1": "The molecular weight is 46.07 g/mol.",  # nearest molecule, same property
                       "q2": "",  # no training record asks for LogP
-                      "q3": "",  # protein tasks declare no copy retriever
+                      "q3": "",  # no training protein asked for its functions
                       "q4": ""}  # the query molecule cannot be read: no neighbour
     kinds = ["number", "number", "text", "text"]
     predictions = [predicted(r, kind) for r, kind in zip(test, kinds, strict=True)]

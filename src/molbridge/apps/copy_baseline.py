@@ -1,12 +1,12 @@
 """The retrieval floor for any task: copy the answer of the most similar training record of the same group.
 
 Each task names its copy retriever (`Task.copy`): molecule-input tasks find the nearest training
-molecule by Morgan Tanimoto (MolReGPT's copy baseline, generalised), text-input tasks the best
-BM25 match of the input. The pool is the training records of the same task and group (for a
-numeric task, the same property). Every test record gets a row: one whose task declares no
-retriever (protein sequences, left for MMseqs2 search), whose group has no training records, or
-whose query finds nothing is answered with nothing and scored invalid, so the baseline is scored
-over the same N as the model it is compared with.
+molecule by Morgan Tanimoto (MolReGPT's copy baseline, generalised), protein-input tasks the best
+MMseqs2 hit, text-input tasks the best BM25 match of the input. The pool is the training records
+of the same task and group (for a numeric task, the same property). Every test record gets a row:
+one whose task declares no retriever, whose group has no training records, or whose query finds
+nothing is answered with nothing and scored invalid, so the baseline is scored over the same N as
+the model it is compared with.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def copy_answers(train: Sequence[Record], test: Sequence[Record]) -> dict[str, s
         except ConventionError as err:  # a registration whose retriever does not fit the task: its rows stay empty
             log.warning("no copy baseline for %s: %s", group, err)
             continue
-        copied.update(zip((r.id for r in asked), copied_answers(task, found, pool), strict=True))
+        copied.update(zip((r.id for r in asked), copied_answers(task, found, pool, asked), strict=True))
     return copied
 
 

@@ -2,9 +2,11 @@
 
 What is compared follows the task (`Task.query`): molecules (fingerprint Tanimoto: `morgan`,
 `maccs`, `rdk`; or cosine of a pre-trained GIN graph encoder, `gin`) for tasks whose input is a
-molecule, or the input text (`bm25`; cosine of MiniLM sentence embeddings, `minilm`) for tasks
+molecule, protein sequences (MMseqs2 alignment bit score, `mmseqs`) for tasks whose input is a protein, or the
+input text (`bm25`; cosine of MiniLM sentence embeddings, `minilm`) for tasks
 whose input is text; `random` copies a seeded random pool record. The copied answer is the pool
-record's target (`Task.target`). On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits,
+record's target (`Task.target`), or what the task's `copy_answer` reads from it (a yes/no
+question: whether the neighbour has the asked GO term). On the ChEBI-20 val→test protocol, Morgan (radius 2, 2,048 bits,
 ties to the first pool record) and BM25 reproduce ../shared/REFERENCE.md §C exactly. BM25 ties
 go to the first pool record by default on every machine; `ties="bm25s"` keeps bm25s's own order
 (§C's published .6883, but numpy's vectorised selection makes it differ between CPUs). A query
@@ -29,7 +31,7 @@ from molbridge.tasks import Task
 
 # retriever → what it compares ("any": it compares nothing)
 RETRIEVERS = {"morgan": "molecule", "maccs": "molecule", "rdk": "molecule", "gin": "molecule", "bm25": "text",
-              "minilm": "text", "random": "any"}
+              "minilm": "text", "mmseqs": "protein", "random": "any"}
 
 
 def default_gin_dir() -> Path:
@@ -72,6 +74,8 @@ def retrieve(task: Task, retriever: str, pool: Sequence[Record], queries: Sequen
     pool_ids = [p.id for p in pool]
     if retriever == "random":
         return _random(pool_ids, queries, k, seed, exclude)
+    if retriever == "mmseqs":
+        return _mmseqs(pool, queries, k, exclude)
     if RETRIEVERS[retriever] == "text":
         pool_texts, query_texts = [task.source.get(p) for p in pool], [task.source.get(q) for q in queries]
         if retriever == "bm25":
@@ -135,6 +139,21 @@ def _minilm(pool_ids: Sequence[str], pool_texts: Sequence[str], query_ids: Seque
     return Retrieved(indices, scores, issues)
 
 
+def _mmseqs(pool: Sequence[Record], queries: Sequence[Record], k: int, exclude: list[str] | None) -> Retrieved:
+    from molbridge.protein.search import nearest_sequences
+
+    pool_sequences = [p.modalities.protein_sequence or "" for p in pool]
+    query_sequences = [q.modalities.protein_sequence or "" for q in queries]
+    own: dict[str, list[int]] = {}
+    for position, record in enumerate(pool):
+        own.setdefault(record.id, []).append(position)
+    hits = nearest_sequences(pool_sequences, query_sequences, k,
+                             exclude=[own.get(rid, []) for rid in exclude] if exclude else None)
+    issues = [f"pool record {p.id} not indexed: no protein sequence" for p, s in zip(pool, pool_sequences) if not s]
+    issues += [f"query {q.id}: no protein sequence; no neighbour" for q, s in zip(queries, query_sequences) if not s]
+    return Retrieved(hits.indices, hits.bits, issues)
+
+
 def _fingerprints(kind: str, pool_ids: Sequence[str], pool_smiles: Sequence[str], query_ids: Sequence[str],
                   query_smiles: Sequence[str], k: int, exclude: list[str] | None) -> Retrieved:
     index, failed = FingerprintIndex.from_smiles(list(pool_ids), list(pool_smiles), kind=kind)
@@ -171,9 +190,18 @@ def _random(pool_ids: Sequence[str], queries: Sequence[Record], k: int, seed: in
     return Retrieved(indices, np.where(indices >= 0, 0.0, np.nan))
 
 
-def copied_answers(task: Task, found: Retrieved, pool: Sequence[Record], *, stored: bool = False) -> list[str]:
-    """The target of each query's best pool record ("" where a query got none: scored invalid, never dropped)."""
-    return [task.target.get(pool[int(best)], stored=stored) if best >= 0 else "" for best in found.indices[:, 0]]
+def copied_answers(task: Task, found: Retrieved, pool: Sequence[Record], queries: Sequence[Record], *,
+                   stored: bool = False) -> list[str]:
+    """Each query's answer from its best pool record: the record's target, or the task's `copy_answer` of the
+    two ("" where a query got none: scored invalid, never dropped)."""
+    def answer(query: Record, best: int) -> str:
+        if best < 0:
+            return ""
+        if task.copy_answer is not None:
+            return task.copy_answer(query, pool[best])
+        return task.target.get(pool[best], stored=stored)
+
+    return [answer(query, int(best)) for query, best in zip(queries, found.indices[:, 0], strict=True)]
 
 
 def copy_predictions(task: Task, retriever: str, pool: Sequence[Record], test: Sequence[Record], *, seed: int = 0,
@@ -184,7 +212,7 @@ def copy_predictions(task: Task, retriever: str, pool: Sequence[Record], test: S
     Texts are written as the source file stores them (ChEBI-20's doubled backslashes included), as
     the published protocol did; RDKit reads them either way."""
     found = retrieve(task, retriever, pool, test, 1, seed=seed, ties=ties, encoder=encoder)
-    outputs = copied_answers(task, found, pool, stored=True)
+    outputs = copied_answers(task, found, pool, test, stored=True)
     rows = [(task.source.get(r, stored=True), task.target.get(r, stored=True), output)
             for r, output in zip(test, outputs, strict=True)]
     return rows, found.issues

@@ -10,11 +10,16 @@
   its true terms), so the two answers are balanced. The false term is drawn uniformly from GO's
   molecular-function terms (seeded by the record): an easier negative than one drawn by annotation
   frequency.
+
+Protein-input tasks' copy baseline is the nearest training protein by MMseqs2 (`mmseqs`); for a yes/no
+question it answers whether that protein has the asked term (each record keeps its protein's true
+terms in `go_ids`).
 """
 
 from __future__ import annotations
 
 from molbridge.protein.go import mf_relations
+from molbridge.records import Record
 from molbridge.tasks.answers import PROTEIN, TEXT, YES_NO
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.tasks.registry import TASKS
@@ -64,24 +69,35 @@ def _yes_no(subject: Subject, prefix: str) -> list[Draft]:
     questions = load_phrasings("protein")["yes_no_question"]
     sequence = subject.modalities.protein_sequence or ""
     return [Draft(choose(questions, prefix, label).format(term=name), sequence, answer, variant=label,
-                  extra={"go_id": go_id, "label": label})
+                  extra={"go_id": go_id, "label": label, "go_ids": sorted(true_ids)})
             for label, go_id, name, answer in (("yes", true.go_id, true.name, "Yes"),
                                                ("no", false_id, relations.names[false_id], "No"))]
+
+
+def _neighbour_has_term(query: Record, neighbour: Record) -> str:
+    """Yes if the nearest training protein has the asked GO term (its own question may be about another one)."""
+    extra = neighbour.meta.extra
+    if "go_ids" in extra:
+        return "Yes" if query.meta.extra.get("go_id") in extra["go_ids"] else "No"
+    # imported questions carry no term list: the neighbour's answer to the same question, else no
+    same = extra.get("go_id") is not None and extra.get("go_id") == query.meta.extra.get("go_id")
+    return neighbour.output if same else "No"
 
 
 _PROTEIN = ("protein_sequence", "protein_coords")
 for task in (
     Task("protein_function", "a protein sequence → its GO molecular functions", TEXT, consumes=_PROTEIN,
-         query="protein", split_group="protein", build=_function,
+         query="protein", copy="mmseqs", split_group="protein", build=_function,
          needs=frozenset({"protein_sequence", "go_terms"}), phrasings="protein"),
     Task("protein_description", "a protein sequence → a description of its function", TEXT, consumes=_PROTEIN,
-         query="protein", split_group="protein", build=_description,
+         query="protein", copy="mmseqs", split_group="protein", build=_description,
          needs=frozenset({"protein_sequence", "caption"}), phrasings="protein"),
     Task("protein_design", "a functional description → a protein sequence that fits it", PROTEIN,
          consumes=("caption",), copy="bm25", split_group="protein", build=_design,
          needs=frozenset({"protein_sequence", "caption"}), phrasings="protein"),
     Task("protein_go_yes_no", "a protein and a GO molecular function → whether it has it (SEPIT's closed set)",
-         YES_NO, consumes=_PROTEIN, query="protein", split_group="protein", question="go_id", build=_yes_no,
+         YES_NO, consumes=_PROTEIN, query="protein", copy="mmseqs", copy_answer=_neighbour_has_term,
+         split_group="protein", question="go_id", build=_yes_no,
          needs=frozenset({"protein_sequence", "go_terms", "go_db"}), phrasings="protein"),
 ):
     TASKS.register(task)

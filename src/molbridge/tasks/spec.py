@@ -123,6 +123,8 @@ class Task:
     template: Template | None = None
     query: Literal["molecule", "text", "protein"] = "text"  # what retrieval compares
     copy: str | None = None  # retriever of the copy baseline (None: no baseline; its rows score invalid)
+    copy_answer: Callable[[Record, Record], str] | None = None  # (query, nearest pool record) → the copied
+    # answer, where the neighbour's own target is not one (a yes/no question about another term); None: its target
     scorer: Scorer = Scorer()
     split_group: Literal["molecule", "protein"] = "molecule"  # kept on one side of every split
     variant: str | None = None  # meta.extra key that splits the records into scored groups ("property")
