@@ -28,6 +28,10 @@ def test_the_loss_adds_the_weighted_balance_loss_per_answer_token(tmp_path, tiny
     balance = total_balance_loss(model)
     answer = loss._answer_loss(ids, mask, labels)
     torch.testing.assert_close(total, answer + 0.5 * balance * 6)  # 2 rows × 3 learned positions after the shift
+    loss.eval()  # a held-out loss is the answers' alone, comparable with a dense run's
+    with torch.no_grad():
+        torch.testing.assert_close(loss(ids, mask, labels), loss._answer_loss(ids, mask, labels))
+    assert all(block.balance is None for block in moe_blocks(model))
 
 
 def test_a_moe_run_trains_routers_and_expert_adapters_and_reloads(tmp_path, tiny_llama) -> None:

@@ -71,7 +71,7 @@ class UpcycledMLP(nn.Module):
             rows, slots = routed.nonzero(as_tuple=True)
             if rows.numel():
                 out.index_add_(0, rows, expert(flat[rows]) * weights[rows, slots].unsqueeze(-1).to(flat.dtype))
-        self.balance = balance_loss(probs, chosen, self._mask(flat.shape[0]))
+        self.balance = balance_loss(probs, chosen, self._mask(flat.shape[0])) if self.training else None
         return out.reshape(hidden.shape)
 
     def _mask(self, tokens: int) -> torch.Tensor | None:

@@ -118,7 +118,7 @@ class AnswerLoss(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
                 **encoder_batch: torch.Tensor) -> torch.Tensor:
         answer = self._answer_loss(input_ids, attention_mask, labels, **encoder_batch)
-        if not self.balance_weight:
+        if not self.balance_weight or not self.training:  # held-out loss: the answers only, comparable to dense
             return answer
         # the loop divides by the step's answer tokens: the balance term is weighted by this batch's share
         learned = (labels[:, 1:] != -100).sum()
