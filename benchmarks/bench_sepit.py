@@ -1,6 +1,7 @@
 """SEPIT on 2 CPU cores: protein soft tokens vs the sequence as text, MoE vs dense at equal wall-clock.
 
     python benchmarks/bench_sepit.py [--budget-minutes 4] [--proteins 1500] [--yes-no 200] [--described 30]
+                                     [--soft-token-minutes 2]
 
 On UniProt/GO proteins (one per 50%-identity MMseqs2 cluster, split by cluster), tasks
 `protein_go_yes_no` (one true and one unrelated false GO function per protein) and
@@ -9,9 +10,13 @@ On UniProt/GO proteins (one per 50%-identity MMseqs2 cluster, split by cluster),
     soft tokens) for one budget, then either (dense) stage 1 for a second budget or (MoE) stage 2 — stage
     1's adapter merged, 4 experts top-1, fresh adapter and routers — for the same second budget: equal
     wall-clock, equal activated parameters. Against: the sequence as text (LoRA, no encoder) for both
-    budgets, and the majority class. Held-out yes/no accuracy (invalid = wrong) and description scores
-    (the engine's default convention), with 95% bootstrap intervals.
-(b) The encoder's MLM pre-training throughput (residues/s) for one minute.
+    budgets, the majority class, and the copy baseline (the nearest training protein by MMseqs2: its
+    description; for a yes/no question, whether it has the asked term). Held-out yes/no accuracy
+    (invalid = wrong) and description scores (the engine's default convention), with 95% bootstrap
+    intervals, all on the same rows.
+(b) Soft tokens per protein in stage 1: every residue through the MLP projector (SEPIT) vs 16 Q-Former
+    queries, each trained from scratch for `--soft-token-minutes`: steps, proteins/s, LLM tokens per example.
+(c) The encoder's MLM pre-training throughput (residues/s) for one minute.
 UniProt/GO proteins have no structures offline, so sequence-only vs structure-biased cannot be compared
 here: every protein reads with no bias (structure dropout irrelevant).
 """
@@ -27,9 +32,11 @@ from pathlib import Path
 
 import torch
 
+from molbridge.apps.copy_baseline import baseline_predictions
 from molbridge.apps.predict import predict
 from molbridge.apps.scoring import score_predictions
 from molbridge.apps.trained_runs import load_for_prediction
+from molbridge.data.parquet_io import read_split
 from molbridge.models.moe import parameter_counts
 from molbridge.train.config import TrainConfig
 from molbridge.train.examples import prediction_examples
@@ -50,16 +57,17 @@ def dataset(work: Path, proteins: int) -> Path:
                                                          "cluster": {"min_seq_id": 0.5, "coverage": 0.8}}])
 
 
-def run(data: Path, out: Path, budget: float, multimodal: dict | None, moe: dict | None = None) -> TrainConfig:
+def run(data: Path, out: Path, budget: float, multimodal: dict | None, moe: dict | None = None,
+        max_length: int = 512) -> TrainConfig:
     config = TrainConfig(task="instructions", data={"dataset": str(data), "tasks": TASKS, "eval_examples": 0},
-                         multimodal=multimodal, moe=moe, lora=LORA, max_length=512, batch_size=8,
+                         multimodal=multimodal, moe=moe, lora=LORA, max_length=max_length, batch_size=8,
                          learning_rate=5e-4, max_steps=20000, budget_minutes=budget, eval_every=0, save_every=50,
                          tensorboard=False, out=str(out))
     train(config)
     return config
 
 
-def scored(config: TrainConfig, yes_no: int, described: int) -> dict:
+def scored(config: TrainConfig, yes_no: int, described: int) -> tuple[dict, list]:
     model, tokenizer, _, make = load_for_prediction(Path(config.out), config)
     examples = prediction_examples(config, tokenizer, split="test", build=make)
     chosen = [e for e in examples if e.task == "protein_go_yes_no"][:yes_no]
@@ -73,7 +81,31 @@ def scored(config: TrainConfig, yes_no: int, described: int) -> dict:
     total, active = parameter_counts(llm)
     return {"reports": {group: report.to_dict() for group, report in reports.items()},
             "steps": state["steps"], "tokens_per_s": state["real_tokens_per_s"], "llm_total": total,
-            "llm_active": active, "majority": majority}
+            "llm_active": active, "majority": majority}, predictions
+
+
+def copy_nearest(data: Path, predictions: list) -> dict:
+    """The copy baseline on the rows the models answered."""
+    rows = baseline_predictions(predictions, read_split(data, "train"), read_split(data, "test"))
+    return {"reports": {group: report.to_dict() for group, report in score_predictions(rows).items()},
+            "answered": sum(bool(r.raw) for r in rows), "rows": len(rows)}
+
+
+def soft_token_cost(data: Path, work: Path, minutes: float) -> dict:
+    """Stage 1 from scratch with every residue as a soft token (MLP) vs 16 Q-Former queries, same budget."""
+    costs = {}
+    for name, projector, settings in (("every residue (MLP, as SEPIT)", "mlp", {}),
+                                    (f"{QFORMER['queries']} Q-Former queries", "qformer", QFORMER)):
+        multimodal = {"stage": "llm", "encoder": "esm_structure", "encoder_settings": ENCODER,
+                      "projector": projector, "projector_settings": settings, "train_encoder": True}
+        out = work / f"soft-{projector}"
+        run(data, out, minutes, multimodal, max_length=1200)  # room for every residue
+        state = json.loads((out / "train_state.json").read_text())
+        costs[name] = {"steps": state["steps"], "seconds": state["seconds"],
+                       "examples_per_s": state["steps"] * 8 / state["seconds"],
+                       "tokens_per_example": state["real_tokens"] / max(state["steps"] * 8, 1),
+                       "left_out": state["left_out"]}
+    return costs
 
 
 def mlm_throughput(data: Path, out: Path) -> dict:
@@ -95,7 +127,8 @@ def _metric(report: dict, name: str) -> str:
 def render(args, results: dict) -> str:
     lines = ["## SEPIT on CPU (`benchmarks/bench_sepit.py`)\n",
              f"Run {date.today()} with `{COMMAND} --budget-minutes {args.budget_minutes} --proteins {args.proteins} "
-             f"--yes-no {args.yes_no} --described {args.described}` on {os.cpu_count()} cores, Python "
+             f"--yes-no {args.yes_no} --described {args.described} "
+             f"--soft-token-minutes {args.soft_token_minutes}` on {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, torch {torch.__version__}. Budget: {args.budget_minutes} minutes a "
              f"stage; every system trains for {2 * args.budget_minutes} minutes in all. Encoder: ESM-2 architecture "
              f"{ENCODER['layers']} × {ENCODER['hidden']} from scratch, Q-Former with {QFORMER['queries']} queries; "
@@ -108,8 +141,24 @@ def render(args, results: dict) -> str:
         lines.append(f"| {system} | {row['steps']} | {row['llm_total'] / 1e6:.1f} M / {row['llm_active'] / 1e6:.1f} M "
                      f"| {yes_no.get('n', 0)} | {_metric(yes_no, 'accuracy')} | {text.get('n', 0)} | "
                      f"{_metric(text, 'bleu4')} | {_metric(text, 'rougeL')} |")
+    copied = results["copy"]
+    yes_no, text = copied["reports"].get("protein_go_yes_no", {}), copied["reports"].get("protein_description", {})
+    lines.append(f"| copy the nearest training protein (MMseqs2) | | | {yes_no.get('n', 0)} | "
+                 f"{_metric(yes_no, 'accuracy')} | {text.get('n', 0)} | {_metric(text, 'bleu4')} | "
+                 f"{_metric(text, 'rougeL')} |")
     majority = next(iter(results["systems"].values()))["majority"]
     lines.append(f"| majority class | | | | {majority:.3f} | | | |")
+    hit = yes_no.get("details", {}).get("accuracy", {})
+    lines += ["", f"The copy baseline found a training protein for {copied['answered']} of {copied['rows']} rows "
+              "(a row without a hit is counted wrong); on the yes/no rows with a hit its accuracy is "
+              f"{hit.get('valid_only', float('nan')):.3f} (n = {hit.get('n_valid', 0)}).", "",
+              f"Soft tokens per protein, stage 1 from scratch for {args.soft_token_minutes} minutes each "
+              "(same encoder, LLM and LoRA):", "",
+              "| soft tokens | steps | proteins/s | LLM tokens per example | left out (too long) |",
+              "|---|---:|---:|---:|---:|"]
+    for name, cost in results["soft_tokens"].items():
+        lines.append(f"| {name} | {cost['steps']} | {cost['examples_per_s']:.2f} | "
+                     f"{cost['tokens_per_example']:.0f} | {cost['left_out']} |")
     mlm = results["mlm"]
     lines += ["", f"Encoder MLM pre-training: {mlm['steps']} steps in {mlm['seconds']:.0f} s, "
               f"{mlm['residues_per_s']:,.0f} residues/s.", ""]
@@ -122,6 +171,7 @@ def main() -> None:
     parser.add_argument("--proteins", type=int, default=1500)
     parser.add_argument("--yes-no", type=int, default=200)
     parser.add_argument("--described", type=int, default=30)
+    parser.add_argument("--soft-token-minutes", type=float, default=2.0)
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "bench-sepit")
     parser.add_argument("--target", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args()
@@ -140,8 +190,11 @@ def main() -> None:
     }
     results: dict = {"systems": {}}
     for name, config in systems.items():  # written as each finishes: a later failure keeps what was measured
-        results["systems"][name] = scored(config, args.yes_no, args.described)
+        results["systems"][name], predictions = scored(config, args.yes_no, args.described)
+        results.setdefault("copy", copy_nearest(data, predictions))
         (work / "results.json").write_text(json.dumps(results, indent=1))
+    results["soft_tokens"] = soft_token_cost(data, work, args.soft_token_minutes)
+    (work / "results.json").write_text(json.dumps(results, indent=1))
     results["mlm"] = mlm_throughput(data, work / "mlm")
     (work / "results.json").write_text(json.dumps(results, indent=1))
     write_section("bench_sepit", render(args, results), args.target)

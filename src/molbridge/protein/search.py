@@ -2,8 +2,8 @@
 
 The protein counterpart of fingerprint search: each query's top-k pool sequences ranked by
 alignment bit score (ties to the first pool sequence), with their sequence identity. Identical
-pool sequences are searched once. A query MMseqs2 finds nothing for (no hit at its default
-sensitivity, or an empty sequence) gets no neighbour rather than a random one.
+pool sequences are searched once. A query MMseqs2 finds nothing for (no hit at sensitivity 7.5,
+or an empty sequence) gets no neighbour rather than a random one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from molbridge.errors import MissingResourceError, MolbridgeError
+
+SENSITIVITY = 7.5  # MMseqs2's most sensitive preset: a baseline should find remote homologues across cluster splits
 
 
 class ProteinSearchError(MolbridgeError, RuntimeError):
@@ -71,7 +73,7 @@ def _search(queries: list[str], targets: list[str], threads: int, extra: int) ->
         (root / "t.fasta").write_text("".join(f">{i}\n{s}\n" for i, s in enumerate(targets)))
         command = ["mmseqs", "easy-search", str(root / "q.fasta"), str(root / "t.fasta"), str(root / "hits.m8"),
                    str(root / "tmp"), "--format-output", "query,target,bits,fident", "--threads", str(threads),
-                   "--max-seqs", str(max(300, extra)), "-v", "1"]
+                   "--max-seqs", str(max(300, extra)), "-s", str(SENSITIVITY), "-v", "1"]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise ProteinSearchError(f"mmseqs easy-search failed: {done.stderr.strip()[-400:]}")
