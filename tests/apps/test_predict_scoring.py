@@ -8,6 +8,7 @@ import pytest
 
 from molbridge.apps.predict import Prediction, predict, read_predictions_file, write_predictions
 from molbridge.apps.scoring import score_predictions
+from molbridge.eval.scorers import TextScoring
 from molbridge.tasks import TASKS, task_for
 from molbridge.tasks.answers import answer_kind, inchi_to_smiles, selfies_to_smiles
 from molbridge.train.examples import Example
@@ -127,7 +128,7 @@ def test_a_text_convention_never_changes_how_molecules_are_counted(scibert_dir) 
     rows = [p("molecule_design", "CCO", ""), p("molecule_design", "CCO", "CCO"),
             p("molecule_description", "An alcohol.", "An alcohol.")]
     # molt5 counts an empty SMILES as valid; it scores the captions here, never the molecules
-    reports = score_predictions(rows, text_convention="molt5", text_tokenizer=scibert_dir)
+    reports = score_predictions(rows, TextScoring(convention="molt5", tokenizer=scibert_dir))
     assert reports["molecule_description"].convention["name"] == "molt5"
     assert reports["molecule_design"].values()["validity"] == 0.5  # molecules keep molt5-strict: empty is invalid
     assert reports["molecule_design"].convention["name"] == "molt5-strict"

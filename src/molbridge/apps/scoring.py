@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 from molbridge.apps.predict import Prediction, predict
 from molbridge.eval.results import MetricReport
-from molbridge.eval.scorers import Answers, score_answers
+from molbridge.eval.scorers import Answers, TextScoring, score_answers
 from molbridge.tasks import task_for
 from molbridge.train.examples import Example
 
 
-def score_predictions(predictions: Sequence[Prediction], *, text_convention: str | None = None,
-                      text_tokenizer: str | None = None) -> dict[str, MetricReport]:
-    """group → report, groups in first-seen order; `text_convention` replaces the convention of text answers."""
+def score_predictions(predictions: Sequence[Prediction], text: TextScoring = TextScoring()
+                      ) -> dict[str, MetricReport]:
+    """group → report, groups in first-seen order; `text` changes how text answers are scored."""
     groups: dict[str, list[Prediction]] = defaultdict(list)
     for p in predictions:
         groups[p.group].append(p)
@@ -23,7 +23,7 @@ def score_predictions(predictions: Sequence[Prediction], *, text_convention: str
         references = [r.reference for r in rows]
         answers = Answers(task_for(rows[0].task, references), group, references, [r.prediction for r in rows],
                           [r.valid for r in rows], [r.meta for r in rows])
-        reports[group] = score_answers(answers, text_convention=text_convention, text_tokenizer=text_tokenizer)
+        reports[group] = score_answers(answers, text)
     return reports
 
 

@@ -25,6 +25,8 @@ def predict(
     score: bool = typer.Option(True, "--score/--no-score", help="print engine scores per task"),
     convention: str | None = typer.Option(None, "--convention", help="convention of text answers' printed scores "
                                           "(default: each task's; see `molbridge eval conventions`)"),
+    bertscore_model: str | None = typer.Option(None, "--bertscore-model", help="a BERT-family model directory: "
+                                               "also BERTScore P/R/F1 for text answers (SEPIT: PubMedBERT)"),
     report: Path | None = typer.Option(None, "--report", help="also write an HTML report here: scores next to the "
                                        "copy baseline's, the loss curve, examples (stage 1: the retrieval table)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
@@ -37,6 +39,7 @@ def predict(
     from molbridge.apps.scoring import score_predictions
     from molbridge.apps.trained_runs import is_stage1, load_for_prediction
     from molbridge.cli.progress import progress_bars
+    from molbridge.eval.scorers import TextScoring
     from molbridge.train.config import TrainConfig
     from molbridge.train.examples import prediction_examples
 
@@ -51,7 +54,8 @@ def predict(
         predictions = predict_to_file(out, model, tokenizer, examples, model_id=model_id,
                                       progress=progress, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                       num_beams=beams, resample=resample)
-        reports = score_predictions(predictions, text_convention=convention) if score or report else {}
+        text = TextScoring(convention=convention, bertscore_model=bertscore_model)
+        reports = score_predictions(predictions, text) if score or report else {}
         if report is not None:
             from molbridge.apps.run_report import answers_report
 

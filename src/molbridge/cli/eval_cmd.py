@@ -18,6 +18,8 @@ TokenizerOpt = typer.Option(
     None, "--text-tokenizer", help="tokenizer dir or hub id (default: $MOLBRIDGE_TEXT_TOKENIZER, else SciBERT)"
 )
 ConventionOpt = typer.Option("molt5", "--convention", "-c", help="named convention (see `molbridge eval conventions`)")
+BertScoreOpt = typer.Option(None, "--bertscore-model", help="text: a BERT-family model directory for BERTScore "
+                            "P/R/F1 beside the other metrics (SEPIT: PubMedBERT)")
 JsonOpt = typer.Option(False, "--json", help="print one JSON object")
 WorkersOpt = typer.Option(None, "--workers", help="worker processes (default: usable cores)")
 BootstrapOpt = typer.Option(None, "--bootstrap", help="bootstrap resamples (0 = no intervals)")
@@ -27,7 +29,8 @@ PredFieldOpt = typer.Option("prediction", "--prediction-field", help="jsonl/csv:
 
 
 def _run(task: str, file: Path, fmt: str, reference: Path | None, text_tokenizer: str | None, convention: str,
-         as_json: bool, workers: int | None, bootstrap: int | None, columns, fcd: bool = False) -> None:
+         as_json: bool, workers: int | None, bootstrap: int | None, columns, fcd: bool = False,
+         bertscore_model: str | None = None) -> None:
     from contextlib import nullcontext
 
     from rich.console import Console
@@ -39,7 +42,7 @@ def _run(task: str, file: Path, fmt: str, reference: Path | None, text_tokenizer
     with user_errors(), status:
         report, pairs = score_file(
             file, task, fmt=fmt, reference=reference, convention=convention, text_tokenizer=text_tokenizer,
-            columns=columns, fcd=fcd, workers=workers, bootstrap=bootstrap,
+            bertscore_model=bertscore_model, columns=columns, fcd=fcd, workers=workers, bootstrap=bootstrap,
         )
     if as_json:
         out = report.to_dict()
@@ -72,15 +75,16 @@ def _score_command(task: Task):
         bootstrap: int | None = BootstrapOpt, id_field: str = IdOpt, reference_field: str = RefFieldOpt,
         prediction_field: str = PredFieldOpt,
         fcd: bool = typer.Option(False, "--fcd", help="also compute FCD (fcd package ChemNet; molecule answers)"),
+        bertscore_model: str | None = BertScoreOpt,
     ) -> None:
         _run(task.name, file, fmt, reference, text_tokenizer, convention, as_json, workers, bootstrap,
-             _columns(id_field, reference_field, prediction_field), fcd=fcd)
+             _columns(id_field, reference_field, prediction_field), fcd=fcd, bertscore_model=bertscore_model)
 
     score.__doc__ = f"{task.description[:1].upper()}{task.description[1:]}: {METRICS[task.family]}."
     return score
 
 
-METRICS = {"text": "BLEU-2/4, ROUGE-1/2/L, METEOR",
+METRICS = {"text": "BLEU-2/4, ROUGE-1/2/L, METEOR (+ BERTScore)",
            "molecule": "BLEU, exact match, Levenshtein, validity, MACCS/RDK/Morgan FTS (+ FCD)"}
 for _task in TASKS:
     if _task.molt5:

@@ -50,6 +50,13 @@ class Convention(BaseModel):
         "prediction files hold them), or the table's text with doubled backslashes ('raw'), which the "
         "MolReGPT/ICMA scripts compare against for BLEU and Levenshtein",
     )
+    bertscore_model: str | None = Field(
+        None,
+        description="a BERT-family model directory: BERTScore precision/recall/F1 beside the other text metrics "
+        "(SEPIT: PubMedBERT's last layer, no idf, no rescaling); None: not computed",
+    )
+    bertscore_truncation: int = Field(500, gt=0, description="BERTScore model tokens each text is cut to first "
+                                      "(SEPIT: 500)")
     morgan_radius: int = Field(2, ge=0)
     bootstrap_resamples: int = Field(1000, ge=0)
     seed: int = 0
@@ -82,8 +89,10 @@ CONVENTIONS: dict[str, Convention] = {
 }
 
 
-def get_convention(name: str = "molt5", *, text_tokenizer: str | None = None) -> Convention:
-    """A named convention, with the tokenizer from the argument, else `$MOLBRIDGE_TEXT_TOKENIZER`.
+def get_convention(name: str = "molt5", *, text_tokenizer: str | None = None,
+                   bertscore_model: str | None = None) -> Convention:
+    """A named convention, with the tokenizer from the argument, else `$MOLBRIDGE_TEXT_TOKENIZER`, and
+    BERTScore computed with `bertscore_model` when one is given.
 
     The environment variable only overrides conventions whose tokenizer is SciBERT (the
     default), so `--convention icma` keeps its T5 tokenizer unless the flag says otherwise.
@@ -93,6 +102,8 @@ def get_convention(name: str = "molt5", *, text_tokenizer: str | None = None) ->
     except KeyError:
         known = ", ".join(sorted(CONVENTIONS))
         raise ConventionError(f"unknown convention {name!r}; known: {known}") from None
+    if bertscore_model:
+        conv = conv.model_copy(update={"bertscore_model": bertscore_model})
     if text_tokenizer:
         return conv.with_tokenizer(text_tokenizer)
     env = os.environ.get(TOKENIZER_ENV)

@@ -34,6 +34,7 @@ def score_file(
     reference: str | Path | None = None,
     convention: str = "molt5",
     text_tokenizer: str | None = None,
+    bertscore_model: str | None = None,
     columns: ColumnMap = ColumnMap(),
     fcd: bool = False,
     workers: int | None = None,
@@ -41,7 +42,7 @@ def score_file(
 ) -> tuple[MetricReport, PredictionSet]:
     """Read `path` in format `fmt` and score it for `task` (a task with a MolT5 layout) under the named
     convention, by the task's scorer family; the convention says how references joined from a table are read."""
-    conv = get_convention(convention, text_tokenizer=text_tokenizer)
+    conv = get_convention(convention, text_tokenizer=text_tokenizer, bertscore_model=bertscore_model)
     if bootstrap is not None:
         if bootstrap < 0:
             raise ConventionError("--bootstrap must be >= 0")
@@ -52,6 +53,8 @@ def score_file(
     if spec.family not in FILE_SCORERS:
         raise ConventionError(f"task {task!r} answers are scored as {spec.family}; prediction files are scored for "
                               f"{' and '.join(FILE_SCORERS)} answers")
+    if bertscore_model and spec.family != "text":
+        raise ConventionError(f"BERTScore scores text; {task} answers are scored as {spec.family}")
     if fcd and spec.family != "molecule":
         raise ConventionError(f"FCD scores molecules; {task} answers are scored as {spec.family}")
     report = FILE_SCORERS[spec.family](pairs, conv, fcd, workers)

@@ -40,26 +40,35 @@ class Answers:
     meta: Sequence[Mapping]
 
 
-def score_answers(rows: Answers, *, text_convention: str | None = None,
-                  text_tokenizer: str | None = None) -> MetricReport:
-    """The report of one group by its task's scorer family under the task's convention; `text_convention`
-    replaces it for text answers only (a molecule's validity rules never change with the caption tokenizer)."""
+@dataclass(frozen=True)
+class TextScoring:
+    """What a user changes about scoring text answers for one run: the convention, its tokenizer, a BERTScore
+    model. A molecule's validity rules never change with them."""
+
+    convention: str | None = None
+    tokenizer: str | None = None
+    bertscore_model: str | None = None
+
+
+def score_answers(rows: Answers, text: TextScoring = TextScoring()) -> MetricReport:
+    """The report of one group by its task's scorer family under the task's convention (for text answers,
+    `text`'s convention when it names one)."""
     family = rows.task.family
-    name = text_convention if text_convention and family == "text" else rows.task.convention
-    report = FAMILIES[family](rows, name, text_tokenizer)
+    name = text.convention if text.convention and family == "text" else rows.task.convention
+    report = FAMILIES[family](rows, name, text)
     report.task = rows.group
     return report
 
 
-def _text(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
+def _text(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     from molbridge.eval.text_metrics import score_mol2text
 
     assert convention is not None  # Task.convention falls back to FAMILY_CONVENTIONS["text"]
-    return score_mol2text(rows.references, rows.answers, get_convention(convention, text_tokenizer=text_tokenizer),
-                          workers=1)
+    return score_mol2text(rows.references, rows.answers, get_convention(
+        convention, text_tokenizer=text.tokenizer, bertscore_model=text.bertscore_model), workers=1)
 
 
-def _molecule(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
+def _molecule(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     from molbridge.eval.mol_metrics import score_text2mol
 
     assert convention is not None  # Task.convention falls back to FAMILY_CONVENTIONS["molecule"]
@@ -76,7 +85,7 @@ def _reference_value(reference: str, meta: Mapping) -> float:
     return parsed.value if parsed is not None else float("nan")
 
 
-def _number(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
+def _number(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     from molbridge.eval.numeric import numeric_report
 
     first = rows.meta[0] if rows.meta else {}
@@ -86,7 +95,7 @@ def _number(rows: Answers, convention: str | None, text_tokenizer: str | None) -
     return numeric_report(list(rows.answers), values, window=window, expected_unit=unit, task=rows.group)
 
 
-def _classification(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
+def _classification(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     from molbridge.eval.classification import classification_report
 
     truth = [r.strip().lower().rstrip(".") for r in rows.references]
@@ -94,7 +103,7 @@ def _classification(rows: Answers, convention: str | None, text_tokenizer: str |
                                  task=rows.group)
 
 
-def _sequence(rows: Answers, convention: str | None, text_tokenizer: str | None) -> MetricReport:
+def _sequence(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     identity = np.array([Levenshtein.normalized_similarity(a, r) if v else 0.0
                          for a, r, v in zip(rows.answers, rows.references, rows.valid, strict=True)])
     exact = np.array([float(a == r) for a, r in zip(rows.answers, rows.references, strict=True)])
@@ -105,7 +114,7 @@ def _sequence(rows: Answers, convention: str | None, text_tokenizer: str | None)
                                  "validity": mean_metric(np.array([float(v) for v in rows.valid]))})
 
 
-FAMILIES: dict[str, Callable[[Answers, str | None, str | None], MetricReport]] = {
+FAMILIES: dict[str, Callable[[Answers, str | None, TextScoring], MetricReport]] = {
     "text": _text, "molecule": _molecule, "number": _number, "classification": _classification,
     "sequence": _sequence,
 }

@@ -1,4 +1,5 @@
-"""Molecule → text scoring: BLEU-2/4, ROUGE-1/2/L and METEOR under a declared convention.
+"""Molecule → text scoring: BLEU-2/4, ROUGE-1/2/L and METEOR under a declared convention (and BERTScore
+when the convention names a model).
 
 Per-item statistics (BLEU sufficient statistics, ROUGE F-measures, METEOR) are computed in
 worker processes forked after WordNet is loaded (they share it), then aggregated once for the
@@ -98,6 +99,13 @@ def score_mol2text(
     for j, name in enumerate(("rouge1", "rouge2", "rougeL")):
         metrics[name] = mean_metric(rouges[:, j], **boot)
     metrics["meteor"] = mean_metric(meteors, **boot)
+    if convention.bertscore_model:
+        from molbridge.eval.bertscore import bertscore_values
+
+        bert = bertscore_values(ref_texts, hyp_texts, convention.bertscore_model,
+                                truncation=convention.bertscore_truncation)
+        for j, name in enumerate(("bertscore_p", "bertscore_r", "bertscore_f1")):
+            metrics[name] = mean_metric(bert[:, j], **boot)
     metrics = {name: m.scaled(float(convention.scale)) for name, m in metrics.items()}
 
     notes = []
