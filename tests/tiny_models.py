@@ -92,3 +92,24 @@ def kill_after_checkpoint(config: Path, out: Path, step: int) -> None:
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
     assert not (out / "final").exists(), "the run finished before it could be killed: make it longer"
+
+
+def two_ranks_then_one(config: Path, root: Path, batch_size: int) -> tuple[dict, dict, dict]:
+    """Train `config` on two gloo ranks (torchrun) into root/ddp, then one step in one process with
+    `batch_size` (both ranks' batches) into root/one: (DDP summary, first DDP step log, the single step log)."""
+    import json
+    import subprocess
+    import sys
+
+    from molbridge.train.run_log import read_log
+
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "molbridge", "train", str(config), "--out", str(root / "ddp"), "--quiet"],
+                         capture_output=True, text=True, timeout=600)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "molbridge", "train", str(config), "--out", str(root / "one"),
+                          "--set", f"batch_size={batch_size}", "--set", "max_steps=1", "--quiet"],
+                         capture_output=True, text=True, timeout=600)  # its own process: fp32 there
+    assert one.returncode == 0, one.stderr[-3000:]
+    summary = json.loads((root / "ddp" / "train_state.json").read_text())
+    return summary, read_log(root / "ddp" / "log.csv")[0], read_log(root / "one" / "log.csv")[0]

@@ -18,7 +18,7 @@ from molbridge.train.config import TrainConfigError, load_train_config
 from molbridge.train.examples import ExampleError
 from molbridge.train.loop import train
 from molbridge.train.run_log import read_log
-from tests.tiny_models import kill_after_checkpoint
+from tests.tiny_models import kill_after_checkpoint, two_ranks_then_one
 
 ENCODER = {"layers": 1, "embed_dim": 16, "ffn_dim": 32, "heads": 2, "kernels": 8}
 QFORMER = {"queries": 2, "hidden_size": 16, "layers": 2, "heads": 2, "intermediate_size": 32}
@@ -106,17 +106,8 @@ def test_two_ddp_ranks_contrast_against_each_others_molecules(tmp_path, multimod
     config["multimodal"]["encoder_settings"] = ENCODER | {"dropout": 0.0, "attention_dropout": 0.0}
     config["multimodal"]["projector_settings"] = QFORMER | {"dropout": 0.0}
     write(path, config)
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                          "-m", "molbridge", "train", str(path), "--out", str(tmp_path / "ddp"), "--quiet"],
-                         capture_output=True, text=True, timeout=600)
-    assert ddp.returncode == 0, ddp.stderr[-3000:]
-    summary = json.loads((tmp_path / "ddp" / "train_state.json").read_text())
+    summary, ddp_step, one_step = two_ranks_then_one(path, tmp_path, batch_size=8)
     assert summary["rank_checksums"][0] == summary["rank_checksums"][1]
-    one = subprocess.run([sys.executable, "-m", "molbridge", "train", str(path), "--out", str(tmp_path / "one"),
-                          "--set", "batch_size=8", "--set", "max_steps=1", "--quiet"],
-                         capture_output=True, text=True, timeout=600)
-    assert one.returncode == 0, one.stderr[-3000:]
-    ddp_step, one_step = read_log(tmp_path / "ddp" / "log.csv")[0], read_log(tmp_path / "one" / "log.csv")[0]
     # each rank's 4 molecules against all 8 texts (and back): the loss and gradient of one process with all 8
     assert float(ddp_step["loss"]) == pytest.approx(float(one_step["loss"]), rel=1e-5)
     # the contrast gradient at initialisation is small (~5e-5) and summed in another order across two processes:

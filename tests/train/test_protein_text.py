@@ -3,10 +3,7 @@ rotation-invariant distance denoising, trained in the loop into an encoder direc
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,7 +13,7 @@ from molbridge.models.encoders.esm_structure import EsmStructureConfig, EsmStruc
 from molbridge.train.config import load_train_config
 from molbridge.train.loop import train
 from molbridge.train.protein_text import contrast_loss, distance_loss
-from molbridge.train.run_log import read_log
+from tests.tiny_models import two_ranks_then_one
 from tests.train.test_protein_soft_tokens import ESM, protein_dataset
 
 
@@ -84,17 +81,8 @@ def test_two_ddp_ranks_contrast_each_protein_against_every_ranks_captions(tmp_pa
         "multimodal": {"stage": "protein_text", "encoder": "esm_structure",
                        "encoder_settings": ESM | {"structure_dropout": 0.0},
                        "protein_text_weights": {"contrast": 1.0, "masked": 0.0, "denoise": 0.0}}}))
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                          "-m", "molbridge", "train", str(config), "--out", str(tmp_path / "ddp"), "--quiet"],
-                         capture_output=True, text=True, timeout=600)
-    assert ddp.returncode == 0, ddp.stderr[-3000:]
-    summary = json.loads((tmp_path / "ddp" / "train_state.json").read_text())
+    summary, ddp_step, one_step = two_ranks_then_one(config, tmp_path, batch_size=4)
     assert summary["steps"] == 2 and summary["rank_checksums"][0] == summary["rank_checksums"][1]
-    one = subprocess.run([sys.executable, "-m", "molbridge", "train", str(config), "--out", str(tmp_path / "one"),
-                          "--set", "batch_size=4", "--set", "max_steps=1", "--quiet"],
-                         capture_output=True, text=True, timeout=600)
-    assert one.returncode == 0, one.stderr[-3000:]
-    ddp_step, one_step = read_log(tmp_path / "ddp" / "log.csv")[0], read_log(tmp_path / "one" / "log.csv")[0]
     # each rank's 2 proteins against all 4 captions (and back); per-rank contrast alone would give another loss
     assert float(ddp_step["loss"]) == pytest.approx(float(one_step["loss"]), rel=1e-5)
     assert float(ddp_step["grad_norm"]) == pytest.approx(float(one_step["grad_norm"]), rel=1e-3)
