@@ -20,6 +20,7 @@ from molbridge.chem.conformer_tokens import MAX_ATOMS, ConformerInputError, conf
 from molbridge.models.encoders.esm_structure import EsmStructureConfig, EsmStructureEncoder, collate_residues
 from molbridge.models.encoders.schnet import SchNetConfig, SchNetEncoder
 from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
+from molbridge.models.encoders.vit import ViTImageConfig, ViTImageEncoder, collate_images, image_item
 from molbridge.protein.residue_tokens import residue_tokens
 from molbridge.records import Record
 
@@ -73,6 +74,8 @@ ENCODERS: dict[str, EncoderKind] = {
                           _collate_conformers, lambda item: len(item.tokens)),
     "esm_structure": EncoderKind("esm_structure", "protein", "<protein>", EsmStructureConfig, EsmStructureEncoder,
                                  _residue_item, collate_residues, lambda item: len(item.tokens), label="Protein"),
+    "vit": EncoderKind("vit", "image", "<image>", ViTImageConfig, ViTImageEncoder, image_item, collate_images,
+                       lambda item: item.positions, label="Image"),
 }
 
 
