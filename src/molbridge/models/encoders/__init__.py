@@ -18,6 +18,7 @@ import torch
 
 from molbridge.chem.conformer_tokens import MAX_ATOMS, ConformerInputError, conformer_tokens
 from molbridge.models.encoders.esm_structure import EsmStructureConfig, EsmStructureEncoder, collate_residues
+from molbridge.models.encoders.gin_graph import GINGraphConfig, GINGraphEncoder, collate_graphs, graph_item
 from molbridge.models.encoders.schnet import SchNetConfig, SchNetEncoder
 from molbridge.models.encoders.unimol import UniMolConfig, UniMolEncoder, collate_conformers
 from molbridge.models.encoders.vit import ViTImageConfig, ViTImageEncoder, collate_images, image_item
@@ -76,6 +77,8 @@ ENCODERS: dict[str, EncoderKind] = {
                                  _residue_item, collate_residues, lambda item: len(item.tokens), label="Protein"),
     "vit": EncoderKind("vit", "image", "<image>", ViTImageConfig, ViTImageEncoder, image_item, collate_images,
                        lambda item: item.positions, label="Image"),
+    "gin": EncoderKind("gin", "graph", "<mol>", GINGraphConfig, GINGraphEncoder, graph_item, collate_graphs,
+                       lambda item: int(item.num_nodes)),
 }
 
 
