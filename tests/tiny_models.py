@@ -113,3 +113,30 @@ def two_ranks_then_one(config: Path, root: Path, batch_size: int) -> tuple[dict,
     assert one.returncode == 0, one.stderr[-3000:]
     summary = json.loads((root / "ddp" / "train_state.json").read_text())
     return summary, read_log(root / "ddp" / "log.csv")[0], read_log(root / "one" / "log.csv")[0]
+
+
+def train_and_answer(root: Path, llama: Path, dataset: Path, multimodal: dict, steps: int = 2) -> list[dict]:
+    """A `mol2text` soft-token run of `steps` steps (tiny LoRA) with `multimodal` settings, then `molbridge predict`
+    on the test split: the answer rows."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from molbridge.cli.main import app
+    from molbridge.train.config import load_train_config
+    from molbridge.train.loop import train
+
+    path = root / "run.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": str(llama), "task": "instructions", "max_steps": steps, "batch_size": 4, "save_every": steps,
+        "eval_every": 0, "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "data": {"dataset": str(dataset), "tasks": ["mol2text"], "eval_examples": 2},
+        "multimodal": {"stage": "llm", "train_encoder": True, **multimodal}}))
+    result = train(load_train_config(path, out=str(root / "run")))
+    assert result.steps == steps
+    out = root / "answers.jsonl"
+    answered = CliRunner().invoke(app, ["predict", str(root / "run"), "--out", str(out), "--split", "test",
+                                        "--max-new-tokens", "4", "--quiet", "--no-score"])
+    assert answered.exit_code == 0, answered.output
+    return [json.loads(line) for line in out.read_text().splitlines()]

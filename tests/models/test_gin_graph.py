@@ -4,20 +4,14 @@ answers through the multimodal wrapper with one soft token per atom."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
-import yaml
-from typer.testing import CliRunner
 
-from molbridge.cli.main import app
 from molbridge.models.encoders import ENCODERS
 from molbridge.models.encoders.gin_graph import GINGraphConfig, GraphInputError
 from molbridge.models.gin import GINConfig, GINEncoder
 from molbridge.records import make_record
-from molbridge.train.config import load_train_config
-from molbridge.train.loop import train
+from tests.tiny_models import train_and_answer
 
 TINY = {"hidden": 8, "layers": 2}
 
@@ -61,17 +55,6 @@ def test_records_without_a_readable_molecule_are_named(bad, reason) -> None:
 
 def test_a_graph_run_trains_and_answers_with_one_soft_token_per_atom(tmp_path, multimodal_dataset,
                                                                       tiny_llama) -> None:
-    path = tmp_path / "graph.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": str(tiny_llama), "task": "instructions", "max_steps": 2, "batch_size": 4, "save_every": 2,
-        "eval_every": 0, "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
-        "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"], "eval_examples": 2},
-        "multimodal": {"stage": "llm", "encoder": "gin", "encoder_settings": TINY, "projector": "mlp",
-                       "train_encoder": True}}))
-    result = train(load_train_config(path, out=str(tmp_path / "run")))
-    assert result.steps == 2
-    out = tmp_path / "answers.jsonl"
-    answered = CliRunner().invoke(app, ["predict", str(tmp_path / "run"), "--out", str(out), "--split", "test",
-                                        "--max-new-tokens", "4", "--quiet", "--no-score"])
-    assert answered.exit_code == 0, answered.output
-    assert [json.loads(line)["task"] for line in out.read_text().splitlines()]
+    rows = train_and_answer(tmp_path, tiny_llama, multimodal_dataset,
+                            {"encoder": "gin", "encoder_settings": TINY, "projector": "mlp"})
+    assert rows and all(row["task"] == "mol2text" for row in rows)

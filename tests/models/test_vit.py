@@ -4,21 +4,15 @@ answers through the multimodal wrapper like any other encoder."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-import yaml
-from typer.testing import CliRunner
 
 from molbridge.chem.depiction import depict_png
-from molbridge.cli.main import app
 from molbridge.models.encoders import ENCODERS
 from molbridge.models.encoders.vit import IMAGENET_MEAN, IMAGENET_STD, ImageInputError, ViTImageConfig, collate_images
 from molbridge.records import make_record
-from molbridge.train.config import load_train_config
-from molbridge.train.loop import train
+from tests.tiny_models import train_and_answer
 
 TINY = {"layers": 1, "hidden": 16, "heads": 2, "ffn": 32}
 
@@ -74,19 +68,7 @@ def test_a_saved_vit_directory_loads_with_its_own_sizes(tmp_path) -> None:
 
 def test_an_image_run_trains_and_answers_through_the_multimodal_wrapper(tmp_path, multimodal_dataset,
                                                                          tiny_llama) -> None:
-    path = tmp_path / "image.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": str(tiny_llama), "task": "instructions", "max_steps": 2, "batch_size": 4, "save_every": 2,
-        "eval_every": 0, "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
-        "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"], "eval_examples": 2},
-        "multimodal": {"stage": "llm", "encoder": "vit", "encoder_settings": TINY, "projector": "qformer",
-                       "projector_settings": {"queries": 2, "hidden_size": 16, "layers": 1, "heads": 2,
-                                              "intermediate_size": 32}, "train_encoder": True}}))
-    result = train(load_train_config(path, out=str(tmp_path / "run")))
-    assert result.steps == 2
-    out = tmp_path / "answers.jsonl"
-    answered = CliRunner().invoke(app, ["predict", str(tmp_path / "run"), "--out", str(out), "--split", "test",
-                                        "--max-new-tokens", "4", "--quiet", "--no-score"])
-    assert answered.exit_code == 0, answered.output
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = train_and_answer(tmp_path, tiny_llama, multimodal_dataset, {
+        "encoder": "vit", "encoder_settings": TINY, "projector": "qformer",
+        "projector_settings": {"queries": 2, "hidden_size": 16, "layers": 1, "heads": 2, "intermediate_size": 32}})
     assert rows and all(row["task"] == "mol2text" for row in rows)
