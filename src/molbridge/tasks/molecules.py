@@ -6,7 +6,7 @@
   value and unit out: RDKit's molecular weight, LogP, TPSA and Bertz complexity, and HOMO / LUMO /
   gap in eV where the source knows them (QM9's B3LYP values, or GFN2-xTB on its geometry).
 - `molecule_description` / `molecule_design`: SMILES → caption and caption → canonical SMILES.
-- translations between SMILES, SELFIES, InChI and IUPAC names (ChEBI-20-MM / SMolInstruct style).
+- translations between SMILES, SELFIES, InChI, IUPAC names and captions (ChEBI-20-MM / SMolInstruct style).
 - `mol2text` / `text2mol`: ChEBI-20's molecule → caption and caption → molecule, prompted in ICMA's
   words (retrieved examples fit its template).
 Numeric records carry `meta.extra = {property, unit, value, method}` so scoring reads the number
@@ -108,9 +108,15 @@ def _pair(source: str, target: str, subject: Subject, prefix: str) -> list[Draft
 
 _ICMA_FINAL = "Based on the above examples, analyse the similarities and differences between the examples and finally "
 MOLECULE = frozenset({"smiles"})
-ANSWERS: dict[str, AnswerKind] = {"smiles": SMILES, "selfies": SELFIES, "inchi": INCHI, "iupac": TEXT}
+ANSWERS: dict[str, AnswerKind] = {"smiles": SMILES, "selfies": SELFIES, "inchi": INCHI, "iupac": TEXT,
+                                  "caption": TEXT}
 DIRECTIONS = (("smiles", "iupac"), ("iupac", "smiles"), ("smiles", "selfies"), ("selfies", "smiles"),
-              ("smiles", "inchi"))
+              ("smiles", "inchi"),
+              # ChEBI-20-MM's grid: captions from every string modality, and back (SMILES ↔ caption are
+              # molecule_description / molecule_design)
+              ("selfies", "caption"), ("inchi", "caption"), ("iupac", "caption"), ("caption", "selfies"),
+              ("caption", "inchi"))
+TEXT_INPUTS = frozenset({"iupac", "caption"})  # searched as text by the copy baseline (BM25), not as a molecule
 
 for task in (
     Task("property_prediction", "QM9 HOMO, LUMO or gap of a SELFIES molecule, a bare number in hartree "
@@ -125,7 +131,7 @@ for task in (
     Task("molecule_design", "a caption → the SMILES of a molecule that fits it", SMILES, consumes=("caption",),
          copy="bm25", build=_design, needs=frozenset({"smiles", "caption"}), phrasings="descriptions"),
     *(Task(f"{a}2{b}", f"{a} → {b} of the same molecule", ANSWERS[b], consumes=(a,),
-           query="text" if a == "iupac" else "molecule", copy="bm25" if a == "iupac" else "morgan",
+           query="text" if a in TEXT_INPUTS else "molecule", copy="bm25" if a in TEXT_INPUTS else "morgan",
            build=partial(_translate, a, b), needs=frozenset({a, b}), phrasings="translation") for a, b in DIRECTIONS),
     Task("mol2text", "ChEBI-20 molecule → caption, in ICMA's words", TEXT, source=Field("smiles"),
          target=Field("caption"), consumes=("smiles",), prompt="template", query="molecule", copy="morgan",
