@@ -29,6 +29,7 @@ DESCRIPTORS = ("mol_weight", "logp", "tpsa", "bertz_complexity")
 COMPUTED = {"mol_weight": ("g/mol", 2), "logp": ("", 2), "tpsa": ("A^2", 2), "bertz_complexity": ("", 1),
             "homo": ("eV", 3), "lumo": ("eV", 3), "gap": ("eV", 3)}
 _SHOWN_UNIT = {"A^2": "Å²"}
+PUBCHEM = {"polararea": "A^2", "xlogp": ""}  # ChEBI-20-MM's two property columns and their units
 # 3D-MoLM's plausibility window of each computed property (eval.numeric.PLAUSIBILITY_WINDOWS names)
 WINDOWS = {"homo": "homo", "lumo": "lumo", "gap": "homo_lumo_gap", "mol_weight": "molecular_weight",
            "logp": "logp", "tpsa": "tpsa", "bertz_complexity": "complexity", "scf_energy": "scf_energy"}
@@ -83,6 +84,22 @@ def _computed_property(subject: Subject, prefix: str) -> list[Draft]:
     return drafts
 
 
+def _pubchem_property(subject: Subject, prefix: str) -> list[Draft]:
+    """ChEBI-20-MM's regression targets (PubChem's polar area in Å² and XLogP3), a bare number as the answer."""
+    phrasings = load_phrasings("properties")
+    drafts = []
+    for name, value in subject.facts["pubchem_properties"].items():
+        if value is None:
+            continue
+        rid = f"{prefix}:{name}"
+        question = choose(phrasings["qa_question"], rid).format(property=choose(phrasings["names"][name], rid, "name"))
+        unit = PUBCHEM[name]
+        drafts.append(Draft(f"{question} Answer with a number{f' in {_SHOWN_UNIT[unit]}' if unit else ''}.",
+                            subject.modalities.smiles or "", f"{value:g}", variant=name,
+                            extra={"property": name, "unit": unit, "value": value}))
+    return drafts
+
+
 def _describe(subject: Subject, prefix: str) -> list[Draft]:
     question = choose(load_phrasings("descriptions")["describe_question"], prefix)
     return [Draft(question, subject.modalities.smiles or "", subject.modalities.caption or "")]
@@ -126,6 +143,9 @@ for task in (
          "sentence (3D-MoLM)", NUMBER, consumes=("smiles", "conformer"), query="molecule", copy="morgan",
          scorer=Scorer(windows=WINDOWS), variant="property", build=_computed_property, needs=MOLECULE,
          phrasings="properties", max_new_tokens=48),
+    Task("pubchem_property", "a molecule's PubChem polar area or XLogP3, a bare number (ChEBI-20-MM's regression)",
+         NUMBER, consumes=("smiles",), query="molecule", copy="morgan", variant="property", build=_pubchem_property,
+         needs=frozenset({"smiles", "pubchem_properties"}), phrasings="properties"),
     Task("molecule_description", "SMILES → a caption of the molecule", TEXT, consumes=("smiles",), query="molecule",
          copy="morgan", build=_describe, needs=frozenset({"smiles", "caption"}), phrasings="descriptions"),
     Task("molecule_design", "a caption → the SMILES of a molecule that fits it", SMILES, consumes=("caption",),

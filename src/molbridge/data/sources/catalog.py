@@ -155,17 +155,17 @@ class ChEBI20MMOptions(SourceOptions):
 
 def _chebi20_mm_subject(row: chebi20.ChEBI20MMRecord, options: ChEBI20MMOptions) -> list[Subject]:
     """SMILES, SELFIES and InChI computed from the molecule (as for every source: the table's SELFIES column is
-    empty in 487 test rows), the caption and IUPAC name from the table; the two properties kept in meta."""
-    meta = _meta("chebi20mm", row.cid, chebi20.LICENSE, polararea=row.polararea, xlogp=row.xlogp)
-    return [molecule_subject(f"chebi20:{row.cid}", row.smiles, meta, caption=row.description,
-                             iupac=row.iupac_name or None)]
+    empty in 487 test rows), the caption, IUPAC name and the two PubChem properties from the table."""
+    return [molecule_subject(f"chebi20:{row.cid}", row.smiles, _meta("chebi20mm", row.cid, chebi20.LICENSE),
+                             caption=row.description, iupac=row.iupac_name or None,
+                             facts={"pubchem_properties": {"polararea": row.polararea, "xlogp": row.xlogp}})]
 
 
 SOURCES.register(Source(
     "chebi20mm", "ChEBI-20-MM (SLM4Mol): ChEBI-20 molecules with captions, IUPAC names and two properties",
     chebi20.LICENSE, ChEBI20MMOptions, read=lambda o, r: iter(chebi20.read_chebi20_mm(o.path)),
     where=lambda row: f"CID {row.cid} (line {row.line})", subjects=_chebi20_mm_subject,
-    provides=MOLECULE | {"caption", "iupac"}))
+    provides=MOLECULE | {"caption", "iupac", "pubchem_properties"}))
 
 
 # --- B3DB ---------------------------------------------------------------------------------------------------------
