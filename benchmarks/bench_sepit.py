@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 COMMAND = "python benchmarks/bench_sepit.py"
 TASKS = ["protein_go_yes_no", "protein_description"]
 ENCODER = {"layers": 4, "hidden": 128, "heads": 4, "ffn": 256, "kernels": 64}
+BATCH = 8  # examples per training step, every system
 QFORMER = {"queries": 16, "hidden_size": 128, "layers": 2, "heads": 4, "intermediate_size": 256}
 LORA = {"r": 8, "alpha": 32, "dropout": 0.05, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                                   "up_proj", "down_proj"]}
@@ -60,7 +61,7 @@ def dataset(work: Path, proteins: int) -> Path:
 def run(data: Path, out: Path, budget: float, multimodal: dict | None, moe: dict | None = None,
         max_length: int = 512) -> TrainConfig:
     config = TrainConfig(task="instructions", data={"dataset": str(data), "tasks": TASKS, "eval_examples": 0},
-                         multimodal=multimodal, moe=moe, lora=LORA, max_length=max_length, batch_size=8,
+                         multimodal=multimodal, moe=moe, lora=LORA, max_length=max_length, batch_size=BATCH,
                          learning_rate=5e-4, max_steps=20000, budget_minutes=budget, eval_every=0, save_every=50,
                          tensorboard=False, out=str(out))
     train(config)
@@ -102,8 +103,8 @@ def soft_token_cost(data: Path, work: Path, minutes: float) -> dict:
         run(data, out, minutes, multimodal, max_length=1200)  # room for every residue
         state = json.loads((out / "train_state.json").read_text())
         costs[name] = {"steps": state["steps"], "seconds": state["seconds"],
-                       "examples_per_s": state["steps"] * 8 / state["seconds"],
-                       "tokens_per_example": state["real_tokens"] / max(state["steps"] * 8, 1),
+                       "examples_per_s": state["steps"] * BATCH / state["seconds"],
+                       "tokens_per_example": state["real_tokens"] / max(state["steps"] * BATCH, 1),
                        "left_out": state["left_out"]}
     return costs
 
@@ -111,7 +112,7 @@ def soft_token_cost(data: Path, work: Path, minutes: float) -> dict:
 def mlm_throughput(data: Path, out: Path) -> dict:
     config = TrainConfig(task="instructions", data={"dataset": str(data), "tasks": TASKS[:1], "eval_examples": 0},
                          multimodal={"stage": "mlm", "encoder": "esm_structure", "encoder_settings": ENCODER},
-                         max_length=1024, batch_size=8, learning_rate=5e-4, max_steps=20000, budget_minutes=1.0,
+                         max_length=1024, batch_size=BATCH, learning_rate=5e-4, max_steps=20000, budget_minutes=1.0,
                          eval_every=0, save_every=50, tensorboard=False, out=str(out))
     result = train(config)
     return {"steps": result.steps, "seconds": result.seconds, "residues_per_s": result.real_tokens_per_s}
