@@ -40,20 +40,9 @@ def chebi20_tiny(tmp_path: Path, n: int = 24, source: str = "validation.txt") ->
 
 def make_tiny_t5(target: Path) -> Path:
     """A tiny random-weight T5 (encoder-decoder) with SmolLM2's tokenizer: the seq2seq path with real modules."""
-    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+    from molbridge.models.t5_scratch import ScratchT5, scratch_t5
 
-    from molbridge.models.causal_lm import ensure_default_model
-
-    tokenizer = AutoTokenizer.from_pretrained(ensure_default_model())
-    tokenizer.chat_template = None  # a seq2seq model reads the bare request
-    torch.manual_seed(0)
-    config = T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-                      decoder_start_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                      pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                      eos_token_id=tokenizer.eos_token_id)
-    T5ForConditionalGeneration(config).save_pretrained(target)
-    tokenizer.save_pretrained(target)
-    return target
+    return scratch_t5(target, ScratchT5(d_model=32, d_kv=8, d_ff=64, layers=2, heads=4))
 
 
 def build_multimodal_dataset(root: Path) -> Path:

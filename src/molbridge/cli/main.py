@@ -7,7 +7,17 @@ import logging
 import typer
 
 from molbridge import __version__
-from molbridge.cli import apps_cmd, data_cmd, eval_cmd, models_cmd, retrieve_cmd, setup_cmd, tasks_cmd, train_cmd
+from molbridge.cli import (
+    apps_cmd,
+    bench_cmd,
+    data_cmd,
+    eval_cmd,
+    models_cmd,
+    retrieve_cmd,
+    setup_cmd,
+    tasks_cmd,
+    train_cmd,
+)
 
 app = typer.Typer(
     name="molbridge",
@@ -15,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(models_cmd.app, name="models")

@@ -118,6 +118,16 @@ def _translate(source: str, target: str, subject: Subject, prefix: str) -> list[
     return [Draft(question, getattr(subject.modalities, source) or "", getattr(subject.modalities, target) or "")]
 
 
+def _read_depiction(subject: Subject, prefix: str) -> list[Draft]:
+    """A depiction → SMILES (ChEBI-20-MM's image2smi): no text input; a model reads the image drawn from the
+    molecule (`chem.depiction`), so only the phrasing says what it is given."""
+    phrasings = load_phrasings("translation")
+    names = phrasings["names"]
+    question = choose(phrasings["question"], prefix).format(source=choose(names["image"], prefix, "s"),
+                                                             target=choose(names["smiles"], prefix, "t"))
+    return [Draft(question, "", subject.modalities.smiles or "")]
+
+
 def _pair(source: str, target: str, subject: Subject, prefix: str) -> list[Draft]:
     """A plain modality pair (ChEBI-20's rows): no instruction, the template asks."""
     return [Draft("", getattr(subject.modalities, source) or "", getattr(subject.modalities, target) or "")]
@@ -153,6 +163,9 @@ for task in (
     *(Task(f"{a}2{b}", f"{a} → {b} of the same molecule", ANSWERS[b], consumes=(a,),
            query="text" if a in TEXT_INPUTS else "molecule", copy="bm25" if a in TEXT_INPUTS else "morgan",
            build=partial(_translate, a, b), needs=frozenset({a, b}), phrasings="translation") for a, b in DIRECTIONS),
+    Task("image2smiles", "a 2D depiction of the molecule (drawn from it) → its SMILES (ChEBI-20-MM's image2smi); "
+         "the copy baseline reads the molecule itself", SMILES, consumes=("image",), query="molecule", copy="morgan",
+         build=_read_depiction, needs=MOLECULE, phrasings="translation"),
     Task("mol2text", "ChEBI-20 molecule → caption, in ICMA's words", TEXT, source=Field("smiles"),
          target=Field("caption"), consumes=("smiles",), prompt="template", query="molecule", copy="morgan",
          template=Template("Generate a caption for the molecule: {source}", "Caption",

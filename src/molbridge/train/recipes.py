@@ -81,13 +81,15 @@ class TextRecipe:
 
 class EncoderInputs:
     """Records → encoder inputs for the multimodal recipes; a record without a conformer gets a seeded ETKDG one
-    when the settings allow, and one that still cannot be read raises `ConformerInputError` naming it."""
+    when a conformer encoder reads it and the settings allow (a graph or image encoder never waits for one), and
+    one that still cannot be read raises `ConformerInputError` naming it."""
 
     def __init__(self, kind: EncoderKind, settings: MultimodalSettings, seed: int) -> None:
         self.kind, self.settings, self.seed = kind, settings, seed
 
     def item(self, record: Record) -> Any:
-        if record.modalities.conformer is None and self.settings.conformer_fallback and record.modalities.smiles:
+        if (self.kind.modality == "conformer" and record.modalities.conformer is None
+                and self.settings.conformer_fallback and record.modalities.smiles):
             from molbridge.chem.conformers import ConformerError, embed_conformer
             from molbridge.records import Conformer
 

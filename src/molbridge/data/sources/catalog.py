@@ -151,12 +151,14 @@ SOURCES.register(Source(
 
 class ChEBI20MMOptions(SourceOptions):
     path: ExistingPath  # a ChEBI-20-MM split (CSV: CID, SMILES, description, polararea, xlogp, inchi, iupacname, …)
+    split: Literal["train", "validation", "test"] | None = None  # the file's published split (`split.method: keep`)
 
 
 def _chebi20_mm_subject(row: chebi20.ChEBI20MMRecord, options: ChEBI20MMOptions) -> list[Subject]:
     """SMILES, SELFIES and InChI computed from the molecule (as for every source: the table's SELFIES column is
     empty in 487 test rows), the caption, IUPAC name and the two PubChem properties from the table."""
-    return [molecule_subject(f"chebi20:{row.cid}", row.smiles, _meta("chebi20mm", row.cid, chebi20.LICENSE),
+    meta = _meta("chebi20mm", row.cid, chebi20.LICENSE) | {"split": options.split}
+    return [molecule_subject(f"chebi20:{row.cid}", row.smiles, meta,
                              caption=row.description, iupac=row.iupac_name or None,
                              facts={"pubchem_properties": {"polararea": row.polararea, "xlogp": row.xlogp}})]
 
