@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from molbridge.apps.mm_config import GridConfig
-from molbridge.apps.mm_routes import ROUTES, Route
+from molbridge.apps.mm_routes import ROUTES, Route, cell_name
 from molbridge.apps.predict import Prediction, write_predictions
 from molbridge.atomic import write_json
 from molbridge.eval.results import MetricReport
@@ -32,8 +32,6 @@ COMMON_FILE = "common.json"  # the molecules (source ids) every cell trains and 
 
 
 def cell_dir(grid: Path, output: str, source: str, model: str) -> Path:
-    from molbridge.apps.mm_routes import cell_name
-
     return grid / "cells" / cell_name(output, source, model)
 
 
@@ -166,11 +164,10 @@ def score_cell(config: GridConfig, route: Route, predictions: Sequence[Predictio
         column = group.split(":", 1)[1] if ":" in group else route.output
         columns[column] = {"group": group, "model": _with_exact(report, predictions, route),
                            "copy": _with_exact(copy_reports[group], baseline, route)}
-    ranked = RETRIEVAL.get((route.input, route.output)) or (RETRIEVAL.get(("*", route.output))
-                                                            if route.input != "caption" else None)
-    if ranked is not None:
-        column, rank = ranked
-        columns[column] = {"group": column, "model": rank(predictions).to_dict(), "copy": rank(baseline).to_dict()}
+    if route.ranks is not None:
+        rank = RANKERS[route.ranks]
+        columns[route.ranks] = {"group": route.ranks, "model": rank(predictions).to_dict(),
+                                "copy": rank(baseline).to_dict()}
     return columns
 
 
@@ -198,28 +195,17 @@ def molecule_retrieval(rows: Sequence[Prediction]) -> MetricReport:
     """Text → molecule: each generated molecule ranks every test molecule by Morgan Tanimoto (an invalid answer
     ranks its own molecule last among ties: pessimistic)."""
     from molbridge.chem.fingerprints import morgan_bits, tanimoto
+    from molbridge.chem.parse import to_mol_or_none
     from molbridge.eval.retrieval_metrics import retrieval_report
 
-    references = [morgan_bits(mol) if (mol := _molecule(p.reference)) is not None else None for p in rows]
+    references = [morgan_bits(mol) if (mol := to_mol_or_none(p.reference)) is not None else None for p in rows]
     scores = np.zeros((len(rows), len(rows)))
     for i, p in enumerate(rows):
-        mol = _molecule(p.prediction) if p.valid else None
+        mol = to_mol_or_none(p.prediction) if p.valid else None
         if mol is not None:
             answer = morgan_bits(mol)
             scores[i] = [tanimoto(answer, reference) if reference is not None else 0.0 for reference in references]
     return retrieval_report(scores, ks=(1, 5, 10), task="text2mol_retrieval")
 
 
-def _molecule(smiles: str):
-    from molbridge.chem.parse import to_mol
-    from molbridge.errors import InvalidMolecule
-
-    try:
-        return to_mol(smiles)
-    except InvalidMolecule:
-        return None
-
-
-# (input, output) → (retrieval column, how it is ranked); "*" any input but the caption
-RETRIEVAL = {("*", "caption"): ("mol2text_retrieval", caption_retrieval),
-             ("caption", "smiles"): ("text2mol_retrieval", molecule_retrieval)}
+RANKERS = {"mol2text_retrieval": caption_retrieval, "text2mol_retrieval": molecule_retrieval}  # by `Route.ranks`

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from molbridge.apps.mm_results import shown_value
+from molbridge.apps.report import png_bytes
 from molbridge.atomic import write_bytes, write_text
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px;color:#222}
@@ -39,7 +40,7 @@ def matrix_figure(matrix: dict, title: str) -> bytes:
                     rotation=35, ha="right", fontsize=8)
     axes.set_yticks(range(len(matrix["inputs"])), matrix["inputs"], fontsize=8)
     axes.set_title(title, fontsize=10)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def association_figure(found: dict) -> bytes:
@@ -49,17 +50,7 @@ def association_figure(found: dict) -> bytes:
     axes.set_xticks(range(len(found["columns"])), found["columns"], rotation=60, ha="right", fontsize=7)
     axes.set_yticks(range(len(found["rows"])), found["rows"], fontsize=7)
     axes.set_title(f"IUPAC token × generated caption token (T = {found['threshold']:.2f})", fontsize=9)
-    return _png(figure)
-
-
-def _png(figure) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def write_report(out: Path, results: dict) -> Path:

@@ -36,30 +36,30 @@ class Route:
     output: str
     task: str
     shows: str | None = None
+    ranks: str | None = None  # the retrieval column its generated answers are ranked into
 
     @property
     def structure(self) -> bool:
         return self.input in STRUCTURE_INPUTS
 
 
-# Retrieval columns are scored from the answers of generating cells (caption or SMILES): each generated answer
-# ranks every test reference (BM25 over captions, Morgan Tanimoto over molecules) — see `apps.mm_cells`.
+# Retrieval columns are scored from the answers of generating routes (`Route.ranks`): each generated answer ranks
+# every test reference (BM25 over captions, Morgan Tanimoto over molecules) — see `apps.mm_cells`.
 OUTPUTS = {o.name: o for o in (
     Output("caption", "bleu4"), Output("iupac", "bleu4"), Output("smiles", "morgan_fts"),
     Output("selfies", "morgan_fts"), Output("inchi", "morgan_fts"), Output("polararea", "mae", higher_better=False),
     Output("xlogp", "mae", higher_better=False), Output("mol2text_retrieval", "mrr"),
     Output("text2mol_retrieval", "mrr"),
 )}
-# the output named in a grid config → the columns its cells fill (a property cell answers both properties)
-COLUMNS = {"caption": ("caption", "mol2text_retrieval"), "smiles": ("smiles", "text2mol_retrieval"),
-           "selfies": ("selfies",), "inchi": ("inchi",), "iupac": ("iupac",), "property": ("polararea", "xlogp")}
+GRID_OUTPUTS = ("caption", "smiles", "selfies", "inchi", "iupac", "property")  # what a grid config's `outputs` names
 
 _CAPTION_TASKS = {"smiles": "molecule_description", "selfies": "selfies2caption", "inchi": "inchi2caption",
                   "iupac": "iupac2caption"}
 ROUTES: dict[tuple[str, str], Route] = {(r.input, r.output): r for r in (
-    *(Route(source, "caption", task) for source, task in _CAPTION_TASKS.items()),
-    *(Route(source, "caption", "molecule_description") for source in STRUCTURE_INPUTS),
-    Route("caption", "smiles", "molecule_design"), Route("caption", "selfies", "caption2selfies"),
+    *(Route(source, "caption", task, ranks="mol2text_retrieval") for source, task in _CAPTION_TASKS.items()),
+    *(Route(source, "caption", "molecule_description", ranks="mol2text_retrieval") for source in STRUCTURE_INPUTS),
+    Route("caption", "smiles", "molecule_design", ranks="text2mol_retrieval"),
+    Route("caption", "selfies", "caption2selfies"),
     Route("caption", "inchi", "caption2inchi"), Route("iupac", "smiles", "iupac2smiles"),
     Route("image", "smiles", "image2smiles"), Route("smiles", "iupac", "smiles2iupac"),
     Route("smiles", "property", "pubchem_property"),
@@ -98,7 +98,7 @@ class GridSpecError(MolbridgeError, ValueError):
 
 def cells(outputs: list[str], inputs: list[str], models: list[str]) -> list[tuple[str, str, str]]:
     """Every (output, input, model) the registrations can run, in config order; unknown names are refused."""
-    for name, known, what in ((outputs, COLUMNS, "output"), (inputs, INPUTS, "input"), (models, MODELS, "model")):
+    for name, known, what in ((outputs, GRID_OUTPUTS, "output"), (inputs, INPUTS, "input"), (models, MODELS, "model")):
         unknown = [n for n in name if n not in known]
         if unknown:
             raise GridSpecError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(known)}")

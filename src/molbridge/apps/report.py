@@ -75,11 +75,18 @@ def _loss_curve(log_csv: Path) -> str:
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("cross-entropy")
     axis.legend()
+    return f'<img alt="loss curve" src="data:image/png;base64,{base64.b64encode(png_bytes(figure)).decode()}">'
+
+
+def png_bytes(figure) -> bytes:
+    """A matplotlib figure as PNG bytes (laid out, then closed): every figure a report embeds."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
-    return f'<img alt="loss curve" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return buffer.getvalue()
 
 
 def _depiction(smiles: str) -> str:

@@ -73,6 +73,14 @@ def to_mol(smiles: str, *, unescape: bool = True) -> Chem.Mol:
         raise InvalidMolecule(smiles, _diagnose(text, mol, messages))
 
 
+def to_mol_or_none(smiles: str) -> Chem.Mol | None:
+    """`to_mol`, with None for text that is not a molecule (where the reason is not needed)."""
+    try:
+        return to_mol(smiles)
+    except InvalidMolecule:
+        return None
+
+
 def _diagnose(text: str, mol: Chem.Mol | None, messages: list[str]) -> str:
     """Why `text` did not give a molecule: empty, RDKit's parse message, or the first chemistry problem."""
     if mol is not None:  # RDKit parses "" into an empty molecule, not None

@@ -34,7 +34,7 @@ from typing import ClassVar, Literal
 
 from rdkit import Chem
 
-from molbridge.chem.parse import to_inchikey, to_mol
+from molbridge.chem.parse import to_inchikey, to_mol_or_none
 from molbridge.errors import InvalidMolecule, MolbridgeError
 from molbridge.records import Record
 from molbridge.tasks import question_key, task_for
@@ -94,13 +94,6 @@ class QCReport:
 
 
 Facts = tuple[str | None, str, str]  # (failed rule or None, dedup key, InChIKey connectivity block)
-
-
-def to_mol_or_none(smiles: str) -> Chem.Mol | None:
-    try:
-        return to_mol(smiles)
-    except InvalidMolecule:
-        return None
 
 
 def molecule_facts(mol: Chem.Mol | None, config: QCConfig, inchi: str | None = None) -> Facts:

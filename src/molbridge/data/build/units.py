@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from molbridge.chem.descriptors import descriptors_of
+from molbridge.chem.parse import to_mol_or_none
 from molbridge.chem.xtb import XTBError
 from molbridge.data.build.config import import_plugins
 from molbridge.data.formats.common import Problem
-from molbridge.data.qc import Facts, QCConfig, molecule_facts, to_mol_or_none
+from molbridge.data.qc import Facts, QCConfig, molecule_facts
 from molbridge.data.sources.reading import Reading
 from molbridge.data.splits import molecule_group
 from molbridge.errors import InvalidMolecule
