@@ -14,6 +14,7 @@ from molbridge.cli import (
     eval_cmd,
     models_cmd,
     retrieve_cmd,
+    serve_cmd,
     setup_cmd,
     tasks_cmd,
     train_cmd,
@@ -35,6 +36,7 @@ app.command("train")(train_cmd.train)
 app.command("predict")(apps_cmd.predict)
 app.command("quickstart")(apps_cmd.quickstart)
 app.command("tasks")(tasks_cmd.tasks)
+app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:

@@ -42,14 +42,41 @@ def score_file(
 ) -> tuple[MetricReport, PredictionSet]:
     """Read `path` in format `fmt` and score it for `task` (a task with a MolT5 layout) under the named
     convention, by the task's scorer family; the convention says how references joined from a table are read."""
-    conv = get_convention(convention, text_tokenizer=text_tokenizer, bertscore_model=bertscore_model)
+    conv = _convention(convention, text_tokenizer, bertscore_model, bootstrap)
+    spec = TASKS.get(task)
+    pairs = read_predictions(path, spec, fmt=fmt, reference=reference, columns=columns,  # type: ignore[arg-type]
+                             raw_references=conv.reference_strings == "raw")
+    return _score(pairs, spec.name, conv, bertscore_model, fcd, workers), pairs
+
+
+def score_pairs(
+    pairs: PredictionSet,
+    *,
+    convention: str = "molt5",
+    text_tokenizer: str | None = None,
+    bertscore_model: str | None = None,
+    fcd: bool = False,
+    workers: int | None = None,
+    bootstrap: int | None = None,
+) -> MetricReport:
+    """Score (reference, prediction) pairs already read (e.g. sent to the API) for their task, as `score_file`."""
+    conv = _convention(convention, text_tokenizer, bertscore_model, bootstrap)
+    return _score(pairs, pairs.task, conv, bertscore_model, fcd, workers)
+
+
+def _convention(name: str, text_tokenizer: str | None, bertscore_model: str | None,
+                bootstrap: int | None) -> Convention:
+    conv = get_convention(name, text_tokenizer=text_tokenizer, bertscore_model=bertscore_model)
     if bootstrap is not None:
         if bootstrap < 0:
             raise ConventionError("--bootstrap must be >= 0")
         conv = conv.model_copy(update={"bootstrap_resamples": bootstrap})
+    return conv
+
+
+def _score(pairs: PredictionSet, task: str, conv: Convention, bertscore_model: str | None, fcd: bool,
+           workers: int | None) -> MetricReport:
     spec = TASKS.get(task)
-    pairs = read_predictions(path, spec, fmt=fmt, reference=reference, columns=columns,  # type: ignore[arg-type]
-                             raw_references=conv.reference_strings == "raw")
     if spec.family not in FILE_SCORERS:
         raise ConventionError(f"task {task!r} answers are scored as {spec.family}; prediction files are scored for "
                               f"{' and '.join(FILE_SCORERS)} answers")
@@ -60,4 +87,4 @@ def score_file(
     report = FILE_SCORERS[spec.family](pairs, conv, fcd, workers)
     if pairs.issues:
         report.notes.append(f"{len(pairs.issues)} file issues (rows scored as invalid or ids unmatched)")
-    return report, pairs
+    return report
