@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "molbridge"
-LAYERS = ["chem", "protein", "tasks", "data", "models", "retrieval", "eval", "train", "apps", "cli"]
+LAYERS = ["chem", "protein", "tasks", "data", "models", "retrieval", "eval", "train", "apps", "serve", "cli"]
 BASE = {"records", "errors", "atomic", "progress", "cache", "config_files", "state_files", "__init__", "__main__"}
 
 
