@@ -257,3 +257,27 @@ def test_an_internal_failure_is_a_500_without_a_trace(served_files, monkeypatch)
     with client(raise_server_exceptions=False) as c:
         detail = error_of(c.post("/v1/molecule", json={"text": "C"}), 500)
     assert "secret" not in detail and "log" in detail
+
+
+def test_a_3d_molm_run_answers_a_smiles_through_its_conformer_encoder(tmp_path, multimodal_dataset, tiny_llama) -> None:
+    import yaml
+
+    from molbridge.train.config import load_train_config
+    from molbridge.train.loop import train
+
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": str(tiny_llama), "task": "instructions", "max_steps": 1, "batch_size": 2, "save_every": 1,
+        "eval_every": 0, "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "data": {"dataset": str(multimodal_dataset), "tasks": ["mol2text"], "eval_examples": 2},
+        "multimodal": {"stage": "llm", "train_encoder": True, "encoder_settings": {
+            "layers": 1, "embed_dim": 16, "ffn_dim": 32, "heads": 2, "kernels": 8}}}))
+    train(load_train_config(config, out=str(tmp_path / "run")))
+    with TestClient(create_app(load_state(ServeSettings(runs={"mol3d": tmp_path / "run"})))) as c:
+        listed = c.get("/v1/runs").json()[0]
+        assert listed["multimodal"] == "unimol" and listed["tasks"] == ["mol2text"]
+        body = c.post("/v1/generate", json={"run": "mol3d", "task": "mol2text", "inputs": ["CCO", "c1ccccc1O"],
+                                            "max_new_tokens": 4}).json()
+        assert [a["input"] for a in body["answers"]] == ["CCO", "c1ccccc1O"]
+        assert "request:0" in error_of(c.post("/v1/generate", json={  # no molecule, so no conformer to encode
+            "run": "mol3d", "task": "mol2text", "inputs": ["C1CC"], "max_new_tokens": 4}), 422)
