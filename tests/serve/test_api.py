@@ -24,7 +24,7 @@ def client(files: dict[str, Path] | None = None, raise_server_exceptions: bool =
         named = {"runs": {"chebi": files["run"]}, "indexes": {"molecules": files["molecules"],
                                                               "captions": files["captions"]},
                  "datasets": {"tiny": files["dataset"]}}
-    return TestClient(create_app(load_state(ServeSettings(**named, **settings))),
+    return TestClient(create_app(load_state(ServeSettings(**named, **settings))), base_url="http://127.0.0.1",
                       raise_server_exceptions=raise_server_exceptions)
 
 
@@ -273,7 +273,8 @@ def test_a_3d_molm_run_answers_a_smiles_through_its_conformer_encoder(tmp_path, 
         "multimodal": {"stage": "llm", "train_encoder": True, "encoder_settings": {
             "layers": 1, "embed_dim": 16, "ffn_dim": 32, "heads": 2, "kernels": 8}}}))
     train(load_train_config(config, out=str(tmp_path / "run")))
-    with TestClient(create_app(load_state(ServeSettings(runs={"mol3d": tmp_path / "run"})))) as c:
+    with TestClient(create_app(load_state(ServeSettings(runs={"mol3d": tmp_path / "run"}))),
+                    base_url="http://127.0.0.1") as c:
         listed = c.get("/v1/runs").json()[0]
         assert listed["multimodal"] == "unimol" and listed["tasks"] == ["mol2text"]
         body = c.post("/v1/generate", json={"run": "mol3d", "task": "mol2text", "inputs": ["CCO", "c1ccccc1O"],
@@ -281,3 +282,53 @@ def test_a_3d_molm_run_answers_a_smiles_through_its_conformer_encoder(tmp_path, 
         assert [a["input"] for a in body["answers"]] == ["CCO", "c1ccccc1O"]
         assert "request:0" in error_of(c.post("/v1/generate", json={  # no molecule, so no conformer to encode
             "run": "mol3d", "task": "mol2text", "inputs": ["C1CC"], "max_new_tokens": 4}), 422)
+
+
+def test_cross_site_and_rebinding_requests_are_refused(api) -> None:
+    evil = {"Origin": "https://evil.example"}
+    assert "cross-site" in error_of(api.post("/v1/score", data={"task": "text2mol"}, headers=evil,
+                                             files={"file": ("x.tsv", EXAMPLE.read_bytes())}), 403)
+    assert api.post("/v1/molecule", json={"text": "C"}, headers={"Origin": "http://127.0.0.1"}).status_code == 200
+    assert "own host" in error_of(api.post("/v1/molecule", json={"text": "C"}, headers={"Host": "evil.example"}), 403)
+    assert api.get("/v1/health", headers={"Host": "localhost:8000"}).status_code == 200
+
+
+def test_upload_fields_and_names_are_checked(api) -> None:
+    assert "bootstrap" in error_of(api.post("/v1/score", data={"task": "text2mol", "bootstrap": "99999999"},
+                                            files={"file": ("x.tsv", EXAMPLE.read_bytes())}), 422)
+    assert "bootstrap" in error_of(api.post("/v1/score", data={"task": "text2mol", "bootstrap": "many"},
+                                            files={"file": ("x.tsv", EXAMPLE.read_bytes())}), 422)
+    for name, shown in (("..", "upload"), ("../../etc/passwd", "passwd"), ("a b;$(x).tsv", "a_b___x_.tsv")):
+        report = api.post("/v1/score", data={"task": "text2mol", "bootstrap": "0"},
+                          files={"file": (name, EXAMPLE.read_bytes())}).json()["report"]
+        assert report["file"] == shown
+
+
+def test_a_report_without_valid_answers_is_json_with_nulls(api) -> None:
+    pairs = [{"reference": "CCO", "prediction": None}, {"reference": "c1ccccc1", "prediction": "not a molecule"}]
+    response = api.post("/v1/score", json={"task": "text2mol", "pairs": pairs})
+    assert response.status_code == 200, response.text
+    report = response.json()["report"]
+    assert report["validity"] == 0.0 and report["counts"]["invalid_outputs"] == 2
+    assert report["morgan_fts"] is None  # no valid answer: no similarity (NaN in the engine, null in JSON)
+
+
+def test_scoring_jobs_are_bounded(served_files) -> None:
+    pairs = [{"reference": s, "prediction": s} for s in ("CCO", "c1ccccc1O", "CC(=O)O")]
+    with client(max_jobs=1) as c:
+        first = c.post("/v1/score", json={"task": "text2mol", "pairs": pairs, "fcd": True, "bootstrap": 0})
+        assert first.status_code == 202
+        assert "scoring jobs" in error_of(c.post("/v1/score", json={
+            "task": "text2mol", "pairs": pairs, "fcd": True, "bootstrap": 0}), 503)
+
+
+def test_starlettes_own_errors_have_the_error_shape(api) -> None:
+    assert error_of(api.get("/v1/nowhere"), 404)
+    assert error_of(api.get("/v1/molecule"), 405)
+
+
+def test_fingerprint_neighbours_read_any_notation(api) -> None:
+    by_smiles = api.post("/v1/similar", json={"index": "molecules", "query": "OCC", "k": 3}).json()["neighbours"]
+    by_inchi = api.post("/v1/similar", json={"index": "molecules", "query": "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3",
+                                              "k": 3}).json()["neighbours"]
+    assert by_smiles == by_inchi and len(by_smiles) == 3

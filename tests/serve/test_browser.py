@@ -74,12 +74,13 @@ def test_typing_a_smiles_shows_its_depiction_and_identifiers(server, browser) ->
     wait_for(browser, lambda c: "BSYNRYMUTXBXSQ-UHFFFAOYSA-N" in c.find_element(By.ID, "identifiers").text)
     table = browser.find_element(By.ID, "identifiers").text
     assert "C9H8O4" in table and "CC(=O)Oc1ccccc1C(=O)O" in table
-    assert browser.find_elements(By.CSS_SELECTOR, "#depiction svg")
+    wait_for(browser, lambda c: c.execute_script(
+        "const i = document.querySelector('#depiction img'); return i !== null && i.naturalWidth > 0;"))
 
     field.clear()
     field.send_keys("C1CC")
     wait_for(browser, lambda c: "unclosed ring" in c.find_element(By.ID, "molecule-error").text)
-    assert not browser.find_elements(By.CSS_SELECTOR, "#depiction svg")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#depiction img")
 
 
 def test_an_uploaded_prediction_file_shows_its_report(server, browser) -> None:

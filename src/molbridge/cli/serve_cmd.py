@@ -60,7 +60,8 @@ def serve(
         state = load_state(settings)
     typer.echo(f"molbridge serving {len(state.runs)} run(s), {len(state.indexes)} index(es) on http://{host}:{port}/",
                err=True)
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning", proxy_headers=False,
+                timeout_graceful_shutdown=int(timeout_s) + 5)  # in-flight requests may take the whole time limit
 
 
 def _token(path: Path | None) -> str | None:

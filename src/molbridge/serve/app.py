@@ -7,21 +7,25 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from molbridge import __version__
 from molbridge.errors import InvalidMolecule, MissingResourceError, MolbridgeError
-from molbridge.serve.guards import BodyLimit, token_matches
+from molbridge.serve.guards import BodyLimit, allowed_host, allowed_origin, token_matches
 from molbridge.serve.schemas import (
     Answer,
+    ErrorBody,
     GenerateRequest,
     GenerateResponse,
     Health,
@@ -31,17 +35,20 @@ from molbridge.serve.schemas import (
     MoleculeResponse,
     Neighbour,
     RunInfo,
+    ScoreForm,
     ScorePairsRequest,
     ScoreResponse,
     ScoringInfo,
     SimilarRequest,
     SimilarResponse,
 )
-from molbridge.serve.scoring import ScoreRequest, score_json_pairs, score_upload
+from molbridge.serve.scoring import JobsFull, ScoreRequest, score_json_pairs, score_upload
 from molbridge.serve.state import ServeState
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = ("/", "/v1/health", "/docs", "/openapi.json", "/static")  # served without a token
+PAGE_POLICY = ("default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
+               "frame-ancestors 'none'")  # the page runs its own script only and shows depictions as images
 
 
 def create_app(state: ServeState) -> FastAPI:
@@ -60,16 +67,22 @@ def create_app(state: ServeState) -> FastAPI:
     static = resources.files("molbridge.serve").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    async def limited(fn, *args: Any):
-        """Run blocking work off the event loop within the request time limit."""
+    light = anyio.CapacityLimiter(16)  # molecule and neighbour requests: never wait behind scoring
+    heavy = anyio.CapacityLimiter(settings.scoring_threads)
+
+    async def limited(fn, *args: Any, limiter: anyio.CapacityLimiter = light):
+        """Run blocking work off the event loop, in its own pool of threads, within the request time limit (a
+        computation over time goes on in its thread, but the client is answered and the pool slot counted)."""
         try:
-            return await asyncio.wait_for(run_in_threadpool(fn, *args), settings.request_timeout_s)
+            return await asyncio.wait_for(anyio.to_thread.run_sync(partial(fn, *args), limiter=limiter),
+                                          settings.request_timeout_s)
         except TimeoutError:
             raise HTTPException(504, f"the request took over {settings.request_timeout_s:g} s") from None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
-        return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"))
+        return HTMLResponse(static.joinpath("index.html").read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": PAGE_POLICY})
 
     @app.get("/v1/health", response_model=Health)
     async def health() -> Health:
@@ -108,7 +121,7 @@ def create_app(state: ServeState) -> FastAPI:
     async def score(request: Request) -> Any:
         """JSON pairs, or a prediction file uploaded as multipart form data (any format `molbridge eval` reads);
         FCD is slow, so a request with it returns a job (202) to poll at /v1/score/jobs/{id}."""
-        kind = request.headers.get("content-type", "")
+        kind = request.headers.get("content-type", "").lower()
         if kind.startswith("application/json"):
             body = ScorePairsRequest.model_validate_json(await request.body())
             if len(body.pairs) > settings.max_pairs:
@@ -128,23 +141,16 @@ def create_app(state: ServeState) -> FastAPI:
         data = await file.read()
         if not data:
             raise HTTPException(422, f"form field 'file': {file.filename or 'the upload'} is empty")
-        try:
-            asked = ScoreRequest(str(form.get("task") or ""), str(form.get("convention") or "molt5"),
-                                 str(form.get("fcd") or "false").lower() in ("1", "true", "on", "yes"),
-                                 int(str(form["bootstrap"])) if form.get("bootstrap") else None)
-        except ValueError:
-            raise HTTPException(422, "form field 'bootstrap': expected an integer") from None
-        if not asked.task:
-            raise HTTPException(422, "form field 'task': required (see GET /v1/scoring)")
-        fmt = str(form.get("format") or "molt5")
-        return await _scored(asked, score_upload, data, file.filename or "upload", fmt, asked,
+        fields = ScoreForm.model_validate({k: v for k, v in form.items() if k != "file" and isinstance(v, str)})
+        asked = ScoreRequest(fields.task, fields.convention, fields.fcd, fields.bootstrap)
+        return await _scored(asked, score_upload, data, file.filename or "upload", fields.format, asked,
                              settings.text_tokenizer)
 
     async def _scored(asked: ScoreRequest, fn, *args: Any) -> Any:
         if asked.fcd:
             job = state.jobs.submit(fn, *args)
             return JSONResponse(JobResponse(id=job, status="queued").model_dump(), status_code=202)
-        return ScoreResponse(report=await limited(fn, *args))
+        return ScoreResponse(report=await limited(fn, *args, limiter=heavy))
 
     @app.get("/v1/score/jobs/{job_id}", response_model=JobResponse, responses=_ERRORS)
     async def score_job(job_id: str) -> JobResponse:
@@ -170,7 +176,7 @@ def create_app(state: ServeState) -> FastAPI:
 
     @app.get("/v1/runs", response_model=list[RunInfo])
     async def runs() -> list[RunInfo]:
-        return [RunInfo(name=r.name, path=str(r.path), task=r.config.task, tasks=sorted(r.tasks), model=r.model_id,
+        return [RunInfo(name=r.name, task=r.config.task, tasks=sorted(r.tasks), model=r.model_id,
                         multimodal=getattr(getattr(r.model, "kind", None), "name", None)) for r in state.runs.values()]
 
     @app.get("/v1/datasets/{name}", responses=_ERRORS)
@@ -191,12 +197,14 @@ def create_app(state: ServeState) -> FastAPI:
         if body.max_new_tokens is not None and body.max_new_tokens > settings.max_new_tokens:
             raise HTTPException(422, f"max_new_tokens: {body.max_new_tokens} is over the limit of "
                                      f"{settings.max_new_tokens}")
+        if body.task not in run.tasks:
+            raise HTTPException(422, f"run {run.name!r} was not trained on task {body.task!r}; it answers "
+                                     f"{', '.join(sorted(run.tasks))}")
         batcher = state.batchers[run.name]
-        if batcher.queued >= settings.max_queued:
+        if batcher.waiting + len(body.inputs) > settings.max_queued:
             state.metrics.rejected.labels("queue_full").inc()
-            raise HTTPException(503, f"run {run.name!r} has {batcher.queued} requests waiting; try again shortly")
-        examples = await run_in_threadpool(run.examples, body.task, body.inputs, body.instruction)
-        future = batcher.submit(examples, body.max_new_tokens)
+            raise HTTPException(503, f"run {run.name!r} has {batcher.waiting} inputs waiting; try again shortly")
+        future = batcher.submit((body.task, body.inputs, body.instruction), len(body.inputs), body.max_new_tokens)
         answers = await _awaited(asyncio.wrap_future(future), future, request, settings.request_timeout_s)
         return GenerateResponse(run=run.name, task=body.task, model=run.model_id, answers=[
             Answer(input=text, answer=p.prediction, valid=p.valid, raw=p.raw)
@@ -220,14 +228,15 @@ async def _awaited(waiting: asyncio.Future, future, request: Request, timeout: f
             raise HTTPException(504, f"generation took over {timeout:g} s")
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": dict, "description": text} for code, text in (
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "description": text} for code, text in (
     (400, "a typed molbridge error"), (401, "missing or wrong token"), (404, "unknown run, index, dataset or job"),
-    (413, "over a size limit"), (422, "invalid input, naming the field or the reason"), (429, "rate limited"),
+    (403, "a cross-site request or an unknown host name"), (413, "over a size limit"),
+    (422, "invalid input, naming the field or the reason"), (429, "rate limited"), (503, "busy: queue or jobs full"),
     (504, "over the time limit"))}
 
 
 def _status_of(err: MolbridgeError) -> int:
-    if isinstance(err, MissingResourceError):
+    if isinstance(err, MissingResourceError | JobsFull):
         return 503
     if isinstance(err, InvalidMolecule | ValueError | KeyError):
         return 422
@@ -252,8 +261,8 @@ def _errors(app: FastAPI) -> None:
     async def invalid_json(request: Request, err: ValidationError) -> JSONResponse:
         return body("ValidationError", _validation_detail(err.errors(), prefix="body"), 422)
 
-    @app.exception_handler(HTTPException)
-    async def http(request: Request, err: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's subclass and Starlette's own 404/405/400
+    async def http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         return body(_HTTP_NAMES.get(err.status_code, "HTTPError"), str(err.detail), err.status_code)
 
     @app.exception_handler(Exception)
@@ -262,8 +271,9 @@ def _errors(app: FastAPI) -> None:
         return body("InternalError", "the server failed on this request; its log has the details", 500)
 
 
-_HTTP_NAMES = {401: "Unauthorized", 404: "NotFound", 413: "TooLarge", 415: "UnsupportedMediaType",
-               422: "ValidationError", 429: "RateLimited", 499: "ClientClosed", 503: "Busy", 504: "Timeout"}
+_HTTP_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+               413: "TooLarge", 415: "UnsupportedMediaType", 422: "ValidationError", 429: "RateLimited",
+               499: "ClientClosed", 503: "Busy", 504: "Timeout"}
 
 
 def _validation_detail(errors: Any, prefix: str | None = None) -> str:
@@ -276,31 +286,41 @@ def _validation_detail(errors: Any, prefix: str | None = None) -> str:
 
 
 def _guards(app: FastAPI, state: ServeState) -> None:
+    """Outermost first: CORS (when configured), then the token, host, origin and rate checks, then the body limit
+    (so an unauthenticated client cannot make the server hold a body)."""
     settings = state.settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    def refuse(status: int, error: str, detail: str, reason: str, **headers: str) -> Response:
+        state.metrics.rejected.labels(reason).inc()
+        return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
         path = request.url.path
-        route = _route_label(path)
         started = time.perf_counter()
         open_path = path == "/" or any(path.startswith(p) for p in OPEN_PATHS[1:])
         client = request.client.host if request.client else "unknown"
         if settings.token and not open_path and not token_matches(request.headers.get("authorization"),
                                                                   settings.token):
-            state.metrics.rejected.labels("token").inc()
-            response: Response = JSONResponse({"error": "Unauthorized", "detail": "a bearer token is required: "
-                                               "Authorization: Bearer <token>"}, status_code=401,
-                                              headers={"WWW-Authenticate": "Bearer"})
+            response: Response = refuse(401, "Unauthorized", "a bearer token is required: Authorization: Bearer "
+                                        "<token>", "token", **{"WWW-Authenticate": "Bearer"})
+        elif not settings.token and not allowed_host(request.headers.get("host", ""), settings.host):
+            response = refuse(403, "Forbidden", "this server answers requests addressed to its own host only",
+                              "host")
+        elif request.method not in ("GET", "HEAD", "OPTIONS") and not allowed_origin(
+                request.headers.get("origin"), request.headers.get("host", ""), settings.cors_origins):
+            response = refuse(403, "Forbidden", "cross-site requests are refused (see --cors-origin)", "origin")
         elif path.startswith("/v1/") and not state.limiter.allow(client):
-            state.metrics.rejected.labels("rate").inc()
-            response = JSONResponse({"error": "RateLimited", "detail": "too many requests from this client; "
-                                     "slow down"}, status_code=429, headers={"Retry-After": "1"})
+            response = refuse(429, "RateLimited", "too many requests from this client; slow down", "rate",
+                              **{"Retry-After": "1"})
         else:
             state.metrics.in_flight.inc()
             try:
                 response = await call_next(request)
             finally:
                 state.metrics.in_flight.dec()
+        route = _route_label(path)
         state.metrics.requests.labels(route, str(response.status_code)).inc()
         state.metrics.latency.labels(route).observe(time.perf_counter() - started)
         return response
@@ -310,7 +330,6 @@ def _guards(app: FastAPI, state: ServeState) -> None:
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
 
 def _route_label(path: str) -> str:

@@ -35,6 +35,22 @@ def check_bind(host: str, token: str | None) -> None:
         raise ServeSettingsError(f"binding {host} exposes the server beyond this machine: pass --token-file")
 
 
+def allowed_host(host_header: str, bind_host: str) -> bool:
+    """Without a token the server binds loopback; a request naming another host there is a DNS-rebinding page
+    reaching it through the browser, refused."""
+    name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    name = name.strip("[]").lower()
+    return name == bind_host.lower() or is_loopback(name)
+
+
+def allowed_origin(origin: str | None, host_header: str, cors_origins: list[str]) -> bool:
+    """A state-changing request from a browser must come from the server's own page or a configured origin (a form
+    post from any website would otherwise reach a local server without a preflight); other clients send none."""
+    if origin is None:
+        return True
+    return origin in cors_origins or origin.split("://", 1)[-1].lower() == host_header.lower()
+
+
 def token_matches(header: str | None, token: str) -> bool:
     """A constant-time comparison of `Authorization: Bearer <token>`."""
     scheme, _, given = (header or "").partition(" ")
@@ -56,8 +72,9 @@ class RateLimiter:
             tokens = min(self.burst, tokens + (now - then) * self.rate)
             allowed = tokens >= 1.0
             self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self._buckets) > 10_000:  # forget idle clients (a full bucket is the same as none)
-                self._buckets = {c: b for c, b in self._buckets.items() if b[0] < self.burst}
+            if len(self._buckets) > 10_000:  # forget clients whose bucket has refilled (the same as none)
+                self._buckets = {c: (t, at) for c, (t, at) in self._buckets.items()
+                                 if t + (now - at) * self.rate < self.burst}
             return allowed
 
 

@@ -33,10 +33,17 @@ class LoadedIndex:
         return len(self.index)
 
     def search(self, text: str, k: int) -> list[tuple[str, float]]:
-        """The top-k (id, score) of one query, best first; an invalid molecule raises InvalidMolecule."""
+        """The top-k (id, score) of one query, best first; a molecule in any notation `/v1/molecule` reads (an
+        invalid one raises InvalidMolecule)."""
         k = min(k, self.size)
+        if k == 0:
+            return []
         if self.kind == "fingerprint":
-            scores, rows = self.index.query_smiles([text], k)
+            from rdkit import Chem
+
+            from molbridge.serve.molecule import read_molecule
+
+            scores, rows = self.index.query_smiles([Chem.MolToSmiles(read_molecule(text)[0])], k)
         elif self.kind == "bm25":
             scores, rows = self.index.search([text], k)
         else:

@@ -49,6 +49,16 @@ class ScorePairsRequest(_Body):
     bootstrap: int | None = Field(default=None, ge=0, le=10_000)
 
 
+class ScoreForm(_Body):
+    """The form fields beside an uploaded prediction file."""
+
+    task: str = Field(min_length=1)
+    format: str = "molt5"  # molt5 | molregpt | jsonl | csv
+    convention: str = "molt5"
+    fcd: bool = False
+    bootstrap: int | None = Field(default=None, ge=0, le=10_000)
+
+
 class ScoreResponse(BaseModel):
     report: dict[str, Any]  # the engine's JSON report (as `molbridge eval --json`)
 
@@ -102,7 +112,6 @@ class GenerateResponse(BaseModel):
 
 class RunInfo(BaseModel):
     name: str
-    path: str
     task: str  # instructions | sft | icma
     tasks: list[str]
     model: str

@@ -4,7 +4,7 @@ cards), so that a run or index that cannot load stops the server before it liste
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from molbridge.errors import FileFormatError
@@ -37,6 +37,8 @@ class ServeSettings:
     generation_batch: int = 16  # examples answered together
     batch_wait_s: float = 0.01  # how long the batcher waits for more requests
     max_queued: int = 512  # examples waiting per run before requests are refused (503)
+    max_jobs: int = 16  # scoring jobs (FCD) waiting or running before new ones are refused (503)
+    scoring_threads: int = 2  # scoring requests computed at once (molecule and neighbour requests have their own)
 
 
 @dataclass
@@ -51,9 +53,9 @@ class ServeState:
     limiter: RateLimiter
 
     def close(self) -> None:
-        """Answer queued generations and finish scoring jobs (graceful shutdown)."""
+        """Answer queued generations (within the request time limit) and drop scoring jobs not yet started."""
         for batcher in self.batchers.values():
-            batcher.close()
+            batcher.close(self.settings.request_timeout_s)
         self.jobs.close()
 
 
@@ -69,16 +71,21 @@ def load_state(settings: ServeSettings) -> ServeState:
         dataset = run.config.data.dataset
         if dataset and run.name not in cards and (Path(dataset) / "card.json").is_file():
             cards[run.name] = _card(Path(dataset))
-    return ServeState(settings, runs, batchers, indexes, cards, ScoreJobs(), metrics,
+    return ServeState(settings, runs, batchers, indexes, cards, ScoreJobs(settings.max_jobs), metrics,
                       RateLimiter(settings.rate_per_minute, settings.rate_burst))
 
 
 def _batcher(run: LoadedRun, settings: ServeSettings, metrics: ServeMetrics) -> Batcher:
+    def prepare(request: tuple[str, list[str], str | None]) -> list:
+        """The request's examples, each answer budget capped by the server's limit."""
+        return [replace(e, max_new_tokens=min(e.max_new_tokens or settings.max_new_tokens, settings.max_new_tokens))
+                for e in run.examples(*request)]
+
     def answer(examples, max_new_tokens):
         return run.answer(examples, max_new_tokens=max_new_tokens, batch_size=settings.generation_batch)
 
     return Batcher(run.name, answer, max_batch=settings.generation_batch, wait_s=settings.batch_wait_s,
-                   on_batch=metrics.batch_size.labels(run.name).observe)
+                   prepare=prepare, on_batch=metrics.batch_size.labels(run.name).observe)
 
 
 def _card(path: Path) -> dict:

@@ -54,7 +54,23 @@ function fillSelect(select, values) {
   values.forEach((v) => { const o = document.createElement("option"); o.value = v; o.textContent = v; select.appendChild(o); });
 }
 
-function round(x) { return typeof x === "number" ? (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4)) : x; }
+function round(x) {
+  if (typeof x !== "number" || Number.isInteger(x)) return x;
+  return Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(4);
+}
+
+let depictionUrl = null;
+
+function showDepiction(svgText) {
+  // an <img> shows the SVG as a picture: nothing inside it can run in the page
+  if (depictionUrl) URL.revokeObjectURL(depictionUrl);
+  depictionUrl = svgText ? URL.createObjectURL(new Blob([svgText], { type: "image/svg+xml" })) : null;
+  if (!depictionUrl) { $("depiction").replaceChildren(); return; }
+  const img = document.createElement("img");
+  img.src = depictionUrl;
+  img.alt = "depiction";
+  $("depiction").replaceChildren(img);
+}
 
 // --- molecule: live as the user types -------------------------------------------------------------------------
 let moleculeTimer = null;
@@ -63,13 +79,12 @@ let moleculeAsked = 0;
 async function showMolecule() {
   const value = $("molecule-input").value.trim();
   const asked = ++moleculeAsked;
-  if (!value) { $("depiction").replaceChildren(); fillTable($("identifiers"), null, []); $("molecule-error").textContent = ""; return; }
+  if (!value) { showDepiction(null); fillTable($("identifiers"), null, []); $("molecule-error").textContent = ""; return; }
   try {
     const { body } = await postJSON("/v1/molecule", { text: value, notation: $("molecule-notation").value });
     if (asked !== moleculeAsked) return;  // a newer keystroke already asked
     $("molecule-error").textContent = "";
-    const svg = new DOMParser().parseFromString(body.svg, "image/svg+xml").documentElement;
-    $("depiction").replaceChildren(document.importNode(svg, true));
+    showDepiction(body.svg);
     const rows = [["read as", body.notation], ["SMILES", body.smiles], ["SELFIES", body.selfies || "—"],
       ["InChI", body.inchi], ["InChIKey", body.inchikey], ["formula", body.formula]];
     Object.entries(body.descriptors).forEach(([k, v]) => rows.push([k, round(v)]));
@@ -77,7 +92,7 @@ async function showMolecule() {
     fillTable($("identifiers"), null, rows);
   } catch (err) {
     if (asked !== moleculeAsked) return;
-    $("depiction").replaceChildren();
+    showDepiction(null);
     fillTable($("identifiers"), null, []);
     $("molecule-error").textContent = err.message;
   }
@@ -161,13 +176,14 @@ function plotReport(report, names) {
 }
 
 async function pollJob(id) {
-  for (;;) {
+  for (let tries = 0; tries < 600; tries++) {
     const { body } = await api("/v1/score/jobs/" + id);
     if (body.status === "done") return body.report;
     if (body.status === "failed") throw new Error(body.detail);
     $("score-status").textContent = "scoring (" + body.status + ") …";
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, Math.min(1000 + tries * 100, 5000)));
   }
+  throw new Error("the scoring job did not finish; try again later");
 }
 
 async function score() {
@@ -220,13 +236,13 @@ $("generate-run").addEventListener("change", showTasks);
 $("generate-button").addEventListener("click", generate);
 $("similar-button").addEventListener("click", similar);
 $("score-button").addEventListener("click", score);
-$("score-file").addEventListener("change", () => { dropped = null; });
+$("score-file").addEventListener("change", () => { dropped = null; $("drop-label").textContent = "Drop a prediction file here, or "; });
 $("token").addEventListener("change", load);
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault(); drop.classList.remove("over");
-  if (e.dataTransfer.files.length) { dropped = e.dataTransfer.files[0]; drop.firstChild.textContent = "Dropped " + dropped.name + " — or "; }
+  if (e.dataTransfer.files.length) { dropped = e.dataTransfer.files[0]; $("drop-label").textContent = "Dropped " + dropped.name + " — or "; }
 });
 load();
