@@ -332,3 +332,33 @@ def test_fingerprint_neighbours_read_any_notation(api) -> None:
     by_inchi = api.post("/v1/similar", json={"index": "molecules", "query": "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3",
                                               "k": 3}).json()["neighbours"]
     assert by_smiles == by_inchi and len(by_smiles) == 3
+
+
+def test_instruction_and_icma_runs_prompt_as_in_training(tmp_path, multimodal_dataset, tiny_llama,
+                                                         served_files) -> None:
+    import yaml
+
+    from molbridge.data.formats.chebi20_tables import records_from_chebi20
+    from molbridge.serve.runs import GenerateRequestError, load_run
+    from molbridge.train.config import load_train_config
+    from molbridge.train.loop import train
+
+    common = {"model": str(tiny_llama), "max_steps": 1, "batch_size": 2, "save_every": 1, "eval_every": 0,
+              "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]}}
+    (tmp_path / "instr.yaml").write_text(yaml.safe_dump({**common, "task": "instructions", "data": {
+        "dataset": str(multimodal_dataset), "tasks": ["computed_property"], "eval_examples": 2}}))
+    train(load_train_config(tmp_path / "instr.yaml", out=str(tmp_path / "instr")))
+    run = load_run("instr", tmp_path / "instr")
+    first = run.instructions["computed_property"]
+    assert first and first in run.examples("computed_property", ["CCO"], None)[0].prompt
+    assert "How heavy" in run.examples("computed_property", ["CCO"], "How heavy is it?")[0].prompt
+
+    (tmp_path / "icma.yaml").write_text(yaml.safe_dump({**common, "task": "icma", "data": {
+        "train": str(served_files["rows"]), "tasks": ["mol2text"], "k": 1}}))
+    train(load_train_config(tmp_path / "icma.yaml", out=str(tmp_path / "icma")))
+    icma = load_run("icma", tmp_path / "icma")
+    pool = records_from_chebi20(served_files["rows"])
+    prompt = icma.examples("mol2text", [pool[0].modalities.smiles], None)[0].prompt
+    assert pool[0].modalities.caption in prompt  # its nearest training example is itself, caption and all
+    with pytest.raises(GenerateRequestError, match="not trained on task"):
+        icma.examples("text2mol", ["a caption"], None)
