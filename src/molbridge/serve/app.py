@@ -96,8 +96,7 @@ def create_app(state: ServeState) -> FastAPI:
     async def molecule(body: MoleculeRequest) -> MoleculeResponse:
         from molbridge.serve.molecule import view
 
-        found = await limited(lambda: view(body.text, body.notation, depiction_size=body.depiction_size))
-        return MoleculeResponse(**found.__dict__)
+        return await limited(lambda: view(body.text, body.notation, depiction_size=body.depiction_size))
 
     @app.get("/v1/scoring", response_model=ScoringInfo)
     async def scoring() -> ScoringInfo:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from pydantic import BaseModel
 from rdkit import Chem
 
 from molbridge.chem.descriptors import descriptors
@@ -25,8 +25,9 @@ _opsin_lock = threading.Lock()
 _SELFIES = re.compile(r"(\[[^\[\]]+\])+")
 
 
-@dataclass(frozen=True)
-class MoleculeView:
+class MoleculeView(BaseModel):
+    """Every identifier of one molecule (the `/v1/molecule` response)."""
+
     notation: str  # what the input was read as
     smiles: str
     selfies: str | None  # None: SELFIES' constraints refuse the molecule (reason in `notes`)
@@ -114,5 +115,6 @@ def view(text: str, notation: Notation = "auto", *, depiction_size: int = 300) -
         selfies_text = None
         notes.append(f"no SELFIES: {err.reason}")
     inchi = to_inchi(mol)
-    return MoleculeView(used, canonical_smiles(Chem.MolToSmiles(mol)), selfies_text, inchi, to_inchikey(mol, inchi),
-                        formula(mol), descriptors(mol).as_dict(), svg_depiction(mol, depiction_size), notes)
+    return MoleculeView(notation=used, smiles=canonical_smiles(Chem.MolToSmiles(mol)), selfies=selfies_text,
+                        inchi=inchi, inchikey=to_inchikey(mol, inchi), formula=formula(mol),
+                        descriptors=descriptors(mol).as_dict(), svg=svg_depiction(mol, depiction_size), notes=notes)

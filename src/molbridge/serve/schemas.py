@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from molbridge.serve.molecule import Notation
+from molbridge.serve.molecule import MoleculeView, Notation
 
 
 class _Body(BaseModel):
@@ -24,16 +24,7 @@ class MoleculeRequest(_Body):
     depiction_size: int = Field(default=300, ge=64, le=1000)
 
 
-class MoleculeResponse(BaseModel):
-    notation: str
-    smiles: str
-    selfies: str | None
-    inchi: str
-    inchikey: str
-    formula: str
-    descriptors: dict[str, float | int]
-    svg: str
-    notes: list[str]
+MoleculeResponse = MoleculeView  # one definition: what `molecule.view` returns is the response
 
 
 class Pair(_Body):
