@@ -27,3 +27,12 @@ def test_depictions_are_deterministic_rgb_images_of_the_molecule() -> None:
 def test_an_unreadable_smiles_is_named() -> None:
     with pytest.raises(InvalidMolecule):
         depict_png("C1CC")
+
+
+def test_svg_depictions_follow_the_canonical_molecule() -> None:
+    from molbridge.chem.depiction import depict_svg
+    from molbridge.chem.parse import to_mol
+
+    svg = depict_svg(to_mol(ASPIRIN), 200, 150)
+    assert svg == depict_svg(to_mol("O=C(O)c1ccccc1OC(C)=O"), 200, 150) and "width='200px'" in svg
+    assert svg != depict_svg(to_mol("c1ccccc1"), 200, 150)

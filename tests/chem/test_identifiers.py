@@ -49,3 +49,11 @@ def test_inchi_failure_is_typed_with_rdkit_reason() -> None:
             fn(mol)
         assert info.value.reason.startswith("InChIError:")
         assert "*" in info.value.reason
+
+
+def test_from_inchi_reads_back_and_names_what_it_cannot_read() -> None:
+    from molbridge.chem.parse import from_inchi
+
+    assert to_inchikey(from_inchi(ASPIRIN_INCHI)) == ASPIRIN_KEY
+    with pytest.raises(InvalidMolecule, match="InChIError"):
+        from_inchi("InChI=1S/nonsense")

@@ -92,18 +92,15 @@ def png_bytes(figure) -> bytes:
 def _depiction(smiles: str) -> str:
     """An inline SVG of a molecule, or "" when the text is not one."""
     from rdkit import Chem
-    from rdkit.Chem.Draw import rdMolDraw2D
 
+    from molbridge.chem.depiction import depict_svg
     from molbridge.chem.rdkit_log import divert_rdkit_messages
 
     with divert_rdkit_messages():  # most inputs are not SMILES (captions, SELFIES, names): expected failures
         mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) < 300 else None
     if mol is None or not mol.GetNumAtoms():
         return ""
-    drawer = rdMolDraw2D.MolDraw2DSVG(220, 160)
-    drawer.DrawMolecule(mol)
-    drawer.FinishDrawing()
-    svg = drawer.GetDrawingText()
+    svg = depict_svg(mol, 220, 160)
     return svg[svg.index("<svg"):]
 
 

@@ -22,6 +22,16 @@ from molbridge.train.examples import ExampleBuilder, instruction_examples, plain
 ENCODER_ONLY = ("mlm", "protein_text")  # stages whose final/ is an encoder directory, not a model that answers
 
 
+def run_config(run: Path) -> TrainConfig:
+    """The configuration a `molbridge train` run was trained with (its config.yaml)."""
+    from molbridge.config_files import load_yaml_config
+
+    path = run / "config.yaml"
+    if not path.is_file():
+        raise TrainConfigError(f"{run}: not a training run directory (no config.yaml)")
+    return load_yaml_config(path, TrainConfig, TrainConfigError)
+
+
 def final_dir(run: Path) -> Path:
     return run / "final" if (run / "final").is_dir() else run
 

@@ -18,16 +18,31 @@ from molbridge.chem.parse import to_mol
 SIZE = 224
 
 
+def _canonical(mol):
+    """The molecule in canonical atom order: the drawing follows atom order, so one molecule always looks the same."""
+    from rdkit import Chem
+
+    return Chem.MolFromSmiles(Chem.MolToSmiles(mol))
+
+
 def depict_png(smiles: str, size: int = SIZE) -> bytes:
     """PNG bytes of the molecule drawn on a white `size` × `size` canvas; InvalidMolecule names what is wrong."""
-    from rdkit import Chem
     from rdkit.Chem.Draw import rdMolDraw2D
 
-    canonical = Chem.MolFromSmiles(Chem.MolToSmiles(to_mol(smiles)))  # the drawing follows atom order: fix it
     drawer = rdMolDraw2D.MolDraw2DCairo(size, size)
-    drawer.DrawMolecule(canonical)
+    drawer.DrawMolecule(_canonical(to_mol(smiles)))
     drawer.FinishDrawing()
     return bytes(drawer.GetDrawingText())
+
+
+def depict_svg(mol, width: int = 300, height: int = 300) -> str:
+    """An SVG document of a sanitised molecule (for web pages and HTML reports), drawn as `depict_png` draws."""
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    drawer.DrawMolecule(_canonical(mol))
+    drawer.FinishDrawing()
+    return drawer.GetDrawingText()
 
 
 def pixels(png: bytes) -> np.ndarray:

@@ -200,6 +200,16 @@ def to_inchi(mol: Chem.Mol) -> str:
     return inchi
 
 
+def from_inchi(inchi: str) -> Chem.Mol:
+    """The molecule of an InChI; one RDKit cannot read raises InvalidMolecule with its messages as the reason."""
+    with capture_rdkit_messages() as messages:
+        mol = Chem.MolFromInchi(inchi)
+    if mol is None or mol.GetNumAtoms() == 0:
+        details = [m.removeprefix("ERROR:").strip() for m in messages]
+        raise InvalidMolecule(inchi, "InChIError: " + ("; ".join(d for d in details if d) or "RDKit could not read it"))
+    return mol
+
+
 def to_inchikey(mol: Chem.Mol, inchi: str | None = None) -> str:
     """Standard InChIKey, hashed from :func:`to_inchi` so a failure reports the InChI reason.
 

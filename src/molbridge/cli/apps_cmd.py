@@ -37,14 +37,13 @@ def predict(
     retrieval instead (in-batch 64 and full split, with and without re-ranking), written to OUT as JSON."""
     from molbridge.apps.predict import molt5_tables, predict_to_file
     from molbridge.apps.scoring import score_predictions
-    from molbridge.apps.trained_runs import is_stage1, load_for_prediction
+    from molbridge.apps.trained_runs import is_stage1, load_for_prediction, run_config
     from molbridge.cli.progress import progress_bars
     from molbridge.eval.scorers import TextScoring
-    from molbridge.train.config import TrainConfig
     from molbridge.train.examples import prediction_examples
 
     with user_errors(), progress_bars(not quiet) as progress:
-        config = _run_config(run, TrainConfig)
+        config = run_config(run)
         if is_stage1(run):
             _retrieval(run, config, split, out, per_task, report, progress)
             return
@@ -79,16 +78,6 @@ def _retrieval(run: Path, config, split: str, out: Path, limit: int | None, page
         typer.echo(f"wrote {page}")
     for name, report in reports.items():
         typer.echo(f"{name}: " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
-
-
-def _run_config(run: Path, model):
-    from molbridge.config_files import load_yaml_config
-    from molbridge.train.config import TrainConfigError
-
-    path = run / "config.yaml"
-    if not path.is_file():
-        raise TrainConfigError(f"{run}: not a training run directory (no config.yaml)")
-    return load_yaml_config(path, model, TrainConfigError)
 
 
 def quickstart(

@@ -14,9 +14,18 @@ from typing import Literal
 from pydantic import BaseModel
 from rdkit import Chem
 
+from molbridge.chem.depiction import depict_svg
 from molbridge.chem.descriptors import descriptors
-from molbridge.chem.parse import canonical_smiles, formula, from_selfies, mol_to_selfies, to_inchi, to_inchikey, to_mol
-from molbridge.chem.rdkit_log import capture_rdkit_messages
+from molbridge.chem.parse import (
+    canonical_smiles,
+    formula,
+    from_inchi,
+    from_selfies,
+    mol_to_selfies,
+    to_inchi,
+    to_inchikey,
+    to_mol,
+)
 from molbridge.errors import InvalidMolecule, MissingResourceError
 
 Notation = Literal["auto", "smiles", "selfies", "inchi", "name"]
@@ -59,18 +68,8 @@ def read_molecule(text: str, notation: Notation = "auto") -> tuple[Chem.Mol, str
     if used == "selfies":
         return to_mol(from_selfies(text.strip())), used
     if used == "inchi":
-        return _from_inchi(text.strip()), used
+        return from_inchi(text.strip()), used
     return to_mol(_name_to_smiles(text.strip())), used
-
-
-def _from_inchi(inchi: str) -> Chem.Mol:
-    with capture_rdkit_messages() as messages:
-        mol = Chem.MolFromInchi(inchi)
-    if mol is None or mol.GetNumAtoms() == 0:
-        details = [m.removeprefix("ERROR:").strip() for m in messages]
-        detail = "; ".join(d for d in details if d) or "RDKit could not read it"
-        raise InvalidMolecule(inchi, f"InChIError: {detail}")
-    return mol
 
 
 @cache
@@ -94,17 +93,6 @@ def _name_to_smiles(name: str) -> str:
     return str(found)
 
 
-def svg_depiction(mol: Chem.Mol, size: int = 300) -> str:
-    """An SVG drawing of the molecule (canonical atom order, so one molecule always looks the same)."""
-    from rdkit.Chem.Draw import rdMolDraw2D
-
-    canonical = Chem.MolFromSmiles(Chem.MolToSmiles(mol))
-    drawer = rdMolDraw2D.MolDraw2DSVG(size, size)
-    drawer.DrawMolecule(canonical)
-    drawer.FinishDrawing()
-    return drawer.GetDrawingText()
-
-
 def view(text: str, notation: Notation = "auto", *, depiction_size: int = 300) -> MoleculeView:
     """Every identifier of the molecule `text` names."""
     mol, used = read_molecule(text, notation)
@@ -117,4 +105,5 @@ def view(text: str, notation: Notation = "auto", *, depiction_size: int = 300) -
     inchi = to_inchi(mol)
     return MoleculeView(notation=used, smiles=canonical_smiles(Chem.MolToSmiles(mol)), selfies=selfies_text,
                         inchi=inchi, inchikey=to_inchikey(mol, inchi), formula=formula(mol),
-                        descriptors=descriptors(mol).as_dict(), svg=svg_depiction(mol, depiction_size), notes=notes)
+                        descriptors=descriptors(mol).as_dict(), svg=depict_svg(mol, depiction_size, depiction_size),
+                        notes=notes)

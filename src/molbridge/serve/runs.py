@@ -80,14 +80,10 @@ def _record(rid: str, task: Task, text: str, instruction: str) -> Record:
 
 def load_run(name: str, path: Path) -> LoadedRun:
     """Load a finished `molbridge train` run; anything that keeps it from answering raises at start."""
-    from molbridge.apps.trained_runs import is_stage1, load_for_prediction
-    from molbridge.config_files import load_yaml_config
+    from molbridge.apps.trained_runs import is_stage1, load_for_prediction, run_config
     from molbridge.tasks import TASKS
 
-    config_file = path / "config.yaml"
-    if not config_file.is_file():
-        raise TrainConfigError(f"{path}: not a training run directory (no config.yaml)")
-    config = load_yaml_config(config_file, TrainConfig, TrainConfigError)
+    config = run_config(path)
     if is_stage1(path):
         raise TrainConfigError(f"{path}: a stage-1 run has no LLM to answer with (it is scored by retrieval)")
     model, tokenizer, model_id, build = load_for_prediction(path, config)
