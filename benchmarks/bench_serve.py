@@ -189,7 +189,8 @@ def main() -> None:
     every = [s * 1000 for _, _, s in results]
     lines.append(f"| all | {len(results)} | {errors} | {percentile(every, 0.5):.0f} | {percentile(every, 0.99):.0f} |")
     ratios = [b / o for b, o in zip(rates[16], rates[1], strict=True)]
-    command = f"python benchmarks/bench_serve.py --requests {args.requests} --concurrency {args.concurrency}"
+    command = (f"python benchmarks/bench_serve.py --requests {args.requests} --concurrency {args.concurrency} "
+               f"--generations {args.generations} --rounds {args.rounds}")
     text = (f"Command: `{command}` ({date.today()}, {platform.machine()}, {os.cpu_count()} cores, code "
             f"{code_version()}). Server (`molbridge serve`, one process) and clients (httpx, {args.concurrency} "
             f"concurrent) on the same cores; SmolLM2-135M run (1 LoRA step), Morgan and BM25 indexes over ChEBI-20 "
