@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-APT_PACKAGES=(wordnet-base wordnet-sense-index mmseqs2 osra default-jre-headless chromium chromium-driver)
+APT_PACKAGES=(wordnet-base wordnet-sense-index mmseqs2 osra default-jre-headless chromium chromium-driver
+              python-biopython-doc)  # its Tests/SwissProt/ entries are real UniProt files the tests read
 
 "$PYTHON" - <<'PY' || { echo "molbridge needs Python >= 3.11 (set PYTHON=...)" >&2; exit 1; }
 import sys

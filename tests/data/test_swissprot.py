@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import gzip
+import random
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import yaml
 
+from molbridge.apps.predict import Prediction
+from molbridge.apps.scoring import score_predictions
 from molbridge.data.build.config import load_config
 from molbridge.data.build.pipeline import build
-from molbridge.data.sources.swissprot import read_swissprot
+from molbridge.data.parquet_io import read_shard
+from molbridge.data.sources.swissprot import NOTHING, CatalyticActivity, catalytic_activities, read_swissprot
 from molbridge.errors import FileFormatError
 from molbridge.protein.structure import read_ca_chain
 from molbridge.tasks import SOURCES, TASKS
+from molbridge.tasks.phrasing import load_phrasings
+from tests.conftest import records_of
 
 SEQUENCE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
 
 
-def entry(accession: str, sequence: str, function: str | None, comments: str | None = None) -> str:
-    """An entry with `function` as a one-line FUNCTION comment, or with raw `comments` (CC lines)."""
+def entry(accession: str, sequence: str, function: str | None, comments: str | None = None, *, dr: str = "",
+          ft: str = "") -> str:
+    """An entry with `function` as a one-line FUNCTION comment, or with raw `comments` (CC lines), and raw
+    cross-reference (DR) and feature (FT) lines in their places."""
     comment = comments if comments is not None else (
         f"CC   -!- FUNCTION: {function} {{ECO:0000269|PubMed:123}}.\n" if function else "")
     lines = "".join(f"     {sequence[i:i + 60]}\n" for i in range(0, len(sequence), 60))
@@ -31,7 +41,7 @@ def entry(accession: str, sequence: str, function: str | None, comments: str | N
             "OS   Escherichia coli.\n"
             "OC   Bacteria.\n"
             "OX   NCBI_TaxID=562;\n"
-            + comment +
+            + comment + dr + ft +
             f"SQ   SEQUENCE   {len(sequence)} AA;  1000 MW;  0000000000000000 CRC64;\n" + lines + "//\n")
 
 
@@ -62,7 +72,7 @@ def test_entries_structures_and_problems(tmp_path):
     assert entries[0].function == "Binds DNA and represses transcription."
     assert len(entries[0].coords) == len(SEQUENCE) and entries[0].coords[1] == (7.6, 0.0, 0.0)
     assert entries[1].coords is None
-    assert sorted(p.reason.split(" (")[0] for p in problems) == ["chain sequence", "no FUNCTION comment"]
+    assert sorted(p.reason.split(" (")[0] for p in problems) == ["chain sequence", NOTHING]
     source = SOURCES.get("swissprot")
     options = source.options(kind="swissprot", path=str(tmp_path / "sprot.dat"),
                              tasks=["protein_description", "protein_design"])
@@ -144,3 +154,236 @@ def test_malformed_file_keeps_earlier_entries_and_a_build_uses_swissprot(tmp_pat
         {"kind": "swissprot", "path": str(tmp_path / "s.dat"), "tasks": ["protein_description"]}]}))
     card = build(load_config(config), tmp_path / "out")
     assert card["tasks"] == {"protein_description": 1} and card["problems"]["0"]["reading"] == 1
+
+
+# --- catalytic activities, domains/motifs and GO functions ------------------------------------------------------
+
+def protein(seed: int, length: int = 160) -> str:
+    return "M" + "".join(random.Random(seed).choices("ACDEFGHIKLMNPQRSTVWY", k=length - 1))
+
+
+# modelled on P14555 (PA2GA_HUMAN): two activities under one EC number, a word wrapped at its hyphen, a
+# physiological direction with its own Rhea id, GO lines before InterPro and Pfam as UniProt orders them
+PLA2 = """\
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=a 1,2-diacyl-sn-glycero-3-phosphocholine + H2O = a 1-acyl-sn-
+CC         glycero-3-phosphocholine + a fatty acid + H(+); Xref=Rhea:RHEA:15801,
+CC         ChEBI:CHEBI:15377, ChEBI:CHEBI:15378, ChEBI:CHEBI:28868,
+CC         ChEBI:CHEBI:57643, ChEBI:CHEBI:58168; EC=3.1.1.4;
+CC         Evidence={ECO:0000255|PROSITE-ProRule:PRU10035,
+CC         ECO:0000255|PROSITE-ProRule:PRU10036};
+CC       PhysiologicalDirection=left-to-right; Xref=Rhea:RHEA:15802;
+CC         Evidence={ECO:0000269|PubMed:10681567};
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=a 1,2-diacyl-sn-glycero-3-phosphoethanolamine + H2O = a 1-
+CC         acyl-sn-glycero-3-phosphoethanolamine + a fatty acid + H(+);
+CC         Xref=Rhea:RHEA:44604, ChEBI:CHEBI:15377, ChEBI:CHEBI:15378,
+CC         ChEBI:CHEBI:28868, ChEBI:CHEBI:64381, ChEBI:CHEBI:64612; EC=3.1.1.4;
+CC         Evidence={ECO:0000269|PubMed:10681567};
+CC   -!- SUBCELLULAR LOCATION: Secreted.
+CC   -!- SIMILARITY: Belongs to the phospholipase A2 family. {ECO:0000305}.
+"""
+PLA2_DR = """\
+DR   GO; GO:0005576; C:extracellular region; TAS:Reactome.
+DR   GO; GO:0005509; F:calcium ion binding; IEA:InterPro.
+DR   GO; GO:0004623; F:phospholipase A2 activity; IDA:UniProtKB.
+DR   InterPro; IPR001211; PLipase_A2.
+DR   Pfam; PF00068; Phospholip_A2_1; 1.
+"""
+PC_HYDROLYSIS = ("a 1,2-diacyl-sn-glycero-3-phosphocholine + H2O = a 1-acyl-sn-glycero-3-phosphocholine + a fatty "
+                 "acid + H(+)")
+PE_HYDROLYSIS = ("a 1,2-diacyl-sn-glycero-3-phosphoethanolamine + H2O = a 1-acyl-sn-glycero-3-phosphoethanolamine + "
+                 "a fatty acid + H(+)")
+# modelled on P12931 (SRC_HUMAN): FUNCTION, one activity whose Xref names Rhea's polymer classes (wrapped at a
+# hyphen), three domains and a MobiDB-lite region, Pfam and InterPro references
+SRC = """\
+CC   -!- FUNCTION: Non-receptor protein tyrosine kinase which is activated
+CC       following engagement of many different classes of cellular receptors.
+CC       {ECO:0000269|PubMed:14585963}.
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=L-tyrosyl-[protein] + ATP = O-phospho-L-tyrosyl-[protein] +
+CC         ADP + H(+); Xref=Rhea:RHEA:10596, Rhea:RHEA-COMP:10136, Rhea:RHEA-
+CC         COMP:20101, ChEBI:CHEBI:15378, ChEBI:CHEBI:30616, ChEBI:CHEBI:46858,
+CC         ChEBI:CHEBI:61978, ChEBI:CHEBI:456216; EC=2.7.10.2;
+CC         Evidence={ECO:0000255|PROSITE-ProRule:PRU10028};
+"""
+SRC_DR = """\
+DR   GO; GO:0005886; C:plasma membrane; IDA:UniProtKB.
+DR   GO; GO:0005524; F:ATP binding; IEA:UniProtKB-KW.
+DR   GO; GO:0004715; F:non-membrane spanning protein tyrosine kinase activity; IDA:UniProtKB.
+DR   InterPro; IPR000980; SH2.
+DR   InterPro; IPR001452; SH3_domain.
+DR   Pfam; PF07714; PK_Tyr_Ser-Thr; 1.
+DR   Pfam; PF00017; SH2; 1.
+DR   Pfam; PF00018; SH3_1; 1.
+"""
+SRC_FT = """\
+FT   DOMAIN          84..145
+FT                   /note="SH3"
+FT                   /evidence="ECO:0000255|PROSITE-ProRule:PRU00192"
+FT   DOMAIN          151..248
+FT                   /note="SH2"
+FT                   /evidence="ECO:0000255|PROSITE-ProRule:PRU00191"
+FT   DOMAIN          270..523
+FT                   /note="Protein kinase"
+FT                   /evidence="ECO:0000255|PROSITE-ProRule:PRU00159"
+FT   REGION          1..57
+FT                   /note="Disordered"
+FT                   /evidence="ECO:0000256|SAM:MobiDB-lite"
+"""
+# modelled on P04637 (P53_HUMAN)'s motifs: a note over two FT lines and a position UniProt does not know
+P53_FT = """\
+FT   REGION          1..83
+FT                   /note="Interaction with CCAR2"
+FT   MOTIF           305..322
+FT                   /note="Bipartite nuclear
+FT                   localization signal"
+FT   MOTIF           ?..350
+FT                   /note="Nuclear export signal"
+"""
+# one activity with a malformed EC number (three fields), one with an incomplete one
+MALFORMED = """\
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=a carboxylic ester + H2O = an alcohol + a carboxylate + H(+);
+CC         Xref=Rhea:RHEA:21164, ChEBI:CHEBI:15377, ChEBI:CHEBI:15378,
+CC         ChEBI:CHEBI:29067, ChEBI:CHEBI:30879, ChEBI:CHEBI:33308; EC=3.1.1;
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=an ester + H2O = an alcohol + an acid; EC=3.1.-.-;
+"""
+NOTHING_CC = "CC   -!- SIMILARITY: Belongs to the UPF0001 family. {ECO:0000305}.\n"
+NOTHING_DR = "DR   GO; GO:0005737; C:cytoplasm; IEA:UniProtKB-SubCell.\n"
+NOTHING_FT = 'FT   REGION          1..40\nFT                   /note="Disordered"\n'
+SRC_SEQUENCE, PLA2_SEQUENCE, P53_SEQUENCE = protein(1, 536), protein(2, 144), protein(3, 393)
+
+
+def annotated_entries() -> str:
+    return (entry("P14555", PLA2_SEQUENCE, None, PLA2, dr=PLA2_DR) + entry("P12931", SRC_SEQUENCE, None, SRC,
+                                                                            dr=SRC_DR, ft=SRC_FT)
+            + entry("P04637", P53_SEQUENCE, None, "", ft=P53_FT) + entry("Q00001", protein(4), None, MALFORMED)
+            + entry("Q00002", protein(5), None, NOTHING_CC, dr=NOTHING_DR, ft=NOTHING_FT))
+
+
+def test_catalytic_activities_features_and_cross_references_are_read(tmp_path):
+    (tmp_path / "s.dat").write_text(annotated_entries())
+    problems = []
+    pla2, src, p53, ester = read_swissprot(tmp_path / "s.dat", problems=problems)
+    assert [(p.where.rsplit(" ", 1)[1], p.reason) for p in problems] == [
+        ("Q00001", "malformed EC number '3.1.1' in a CATALYTIC ACTIVITY; that activity is left out"),
+        ("Q00002", NOTHING)]
+    assert pla2.function == "" and [(a.reaction, a.ec, a.rhea) for a in pla2.activities] == [
+        (PC_HYDROLYSIS, "3.1.1.4", ("RHEA:15801",)), (PE_HYDROLYSIS, "3.1.1.4", ("RHEA:44604",))]
+    assert pla2.activities[0].chebi == ("CHEBI:15377", "CHEBI:15378", "CHEBI:28868", "CHEBI:57643", "CHEBI:58168")
+    assert [(t.go_id, t.name, t.namespace) for t in pla2.go_terms] == [
+        ("GO:0005509", "calcium ion binding", "MF"), ("GO:0004623", "phospholipase A2 activity", "MF")]
+    assert pla2.pfam == ("PF00068",) and pla2.interpro == ("IPR001211",) and pla2.features == ()
+    (kinase,) = src.activities
+    assert kinase.reaction == "L-tyrosyl-[protein] + ATP = O-phospho-L-tyrosyl-[protein] + ADP + H(+)"
+    assert kinase.rhea == ("RHEA:10596",) and len(kinase.chebi) == 5 and kinase.ec == "2.7.10.2"
+    assert [(f.kind, f.name, f.start, f.end) for f in src.features] == [
+        ("DOMAIN", "SH3", 84, 145), ("DOMAIN", "SH2", 151, 248), ("DOMAIN", "Protein kinase", 270, 523),
+        ("REGION", "Disordered", 1, 57)]
+    assert [f.name for f in src.domains] == ["SH3", "SH2", "Protein kinase"]
+    assert src.pfam == ("PF07714", "PF00017", "PF00018") and src.interpro == ("IPR000980", "IPR001452")
+    assert [(f.name, f.start, f.end) for f in p53.domains] == [
+        ("Bipartite nuclear localization signal", 305, 322), ("Nuclear export signal", None, 350)]
+    assert [a.ec for a in ester.activities] == ["3.1.-.-"] and ester.activities[0].rhea == ()
+
+
+def test_a_free_text_catalytic_activity_of_old_releases_is_a_reaction_without_ids():
+    (activity,) = catalytic_activities(["CATALYTIC ACTIVITY: Choline + acceptor = betaine aldehyde + reduced "
+                                        "acceptor. {ECO:0000250}.", "FUNCTION: Oxidises choline."])
+    assert activity == CatalyticActivity("Choline + acceptor = betaine aldehyde + reduced acceptor.", None, (), ())
+
+
+BIOPYTHON_TESTS = Path("/usr/share/doc/python-biopython-doc/Tests/SwissProt")  # Debian's, from scripts/setup.sh
+
+
+def test_a_real_swissprot_entry_from_biopythons_test_files():
+    path = BIOPYTHON_TESTS / "O23729.txt"  # CHS3_BROFI, chalcone synthase 3, as UniProt wrote it
+    assert path.is_file(), f"{path} missing: scripts/setup.sh installs Debian's python-biopython-doc"
+    (chs,) = read_swissprot(path)
+    (activity,) = chs.activities
+    assert activity.reaction == ("4-coumaroyl-CoA + 2 H(+) + 3 malonyl-CoA = 2',4,4',6'-tetrahydroxychalcone + "
+                                 "3 CO2 + 4 CoA")
+    assert activity.ec == "2.3.1.74" and activity.rhea == ("RHEA:11128",) and len(activity.chebi) == 6
+    assert [t.name for t in chs.go_terms] == ["naringenin-chalcone synthase activity"]
+    assert chs.pfam == ("PF02797", "PF00195") and len(chs.interpro) == 5 and chs.domains == ()
+
+
+def test_tasks_skip_subjects_without_their_fact(tmp_path):
+    (tmp_path / "s.dat").write_text(annotated_entries())
+    pla2, src, p53, _ = read_swissprot(tmp_path / "s.dat")
+    tasks = ("protein_description", "protein_design", "protein_function", "protein_catalytic_activity",
+             "protein_domain")
+    made = {e.accession: [r.task for r in records_of("swissprot", e, tasks, path=str(tmp_path / "s.dat"))]
+            for e in (pla2, src, p53)}
+    assert made == {"P14555": ["protein_function", "protein_catalytic_activity"], "P12931": list(tasks),
+                    "P04637": ["protein_domain"]}
+    function = records_of("swissprot", pla2, ["protein_function"], path=str(tmp_path / "s.dat"))[0]
+    assert function.output == "The protein's molecular functions are: calcium ion binding; phospholipase A2 activity."
+    assert function.meta.extra["go"] == ["GO:0005509", "GO:0004623"]
+
+
+def test_a_build_of_catalytic_activity_and_domains_keeps_each_protein_in_one_split(tmp_path):
+    fillers = "".join(entry(f"Q1{i:04d}", protein(10 + i), None, f"""\
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=ATP + H2O = ADP + phosphate + H(+); Xref=Rhea:RHEA:13065; EC=3.6.4.{i + 1};
+""", ft=f'FT   DOMAIN          10..60\nFT                   /note="Helicase {i}"\n') for i in range(8))
+    (tmp_path / "s.dat").write_text(annotated_entries() + fillers)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "enzymes", "sources": [
+        {"kind": "swissprot", "path": str(tmp_path / "s.dat"),
+         "tasks": ["protein_catalytic_activity", "protein_domain"]}]}))
+    card = build(load_config(config), tmp_path / "out")
+    assert card["tasks"] == {"protein_catalytic_activity": 11, "protein_domain": 10}
+    assert card["problems"]["0"]["reading"] == 2  # the malformed EC number and the entry with nothing to use
+    records = {split: [r for p in sorted((tmp_path / "out" / "data").glob(f"{split}-*.parquet")) for r in read_shard(p)]
+               for split in ("train", "validation", "test")}
+    splits_of = defaultdict(set)
+    for split, found in records.items():
+        for r in found:
+            splits_of[r.meta.source_id].add(split)
+    assert len(splits_of) == 12 and all(len(s) == 1 for s in splits_of.values())
+    by_id = {r.id: r for found in records.values() for r in found}
+    pla2 = by_id["swissprot:P14555:protein_catalytic_activity"]
+    assert pla2.output == (f"EC 3.1.1.4. The catalysed reactions are: {PC_HYDROLYSIS} (Rhea: RHEA:15801); "
+                           f"{PE_HYDROLYSIS} (Rhea: RHEA:44604).")
+    assert pla2.meta.extra["ec"] == ["3.1.1.4"] and pla2.meta.extra["rhea"] == ["RHEA:15801", "RHEA:44604"]
+    assert pla2.input == PLA2_SEQUENCE and pla2.instruction in load_phrasings("protein")["catalytic_activity_question"]
+    src = by_id["swissprot:P12931:protein_domain"]
+    assert src.output == "SH3; SH2; Protein kinase" and src.meta.extra["pfam"] == ["PF07714", "PF00017", "PF00018"]
+    assert by_id["swissprot:P04637:protein_domain"].meta.extra["motifs"] == [
+        "Bipartite nuclear localization signal", "Nuclear export signal"]
+    assert by_id["swissprot:Q00001:protein_catalytic_activity"].output == (
+        "EC 3.1.-.-. The catalysed reaction is: an ester + H2O = an alcohol + an acid.")
+
+
+def prediction(record, raw: str) -> Prediction:
+    kind = TASKS.get(record.task).answer
+    answer = kind.extract(raw)
+    return Prediction(record.id, record.task, kind.name, record.task, record.output, answer, raw, kind.valid(answer),
+                      1, dict(record.meta.extra))
+
+
+def test_predictions_of_both_tasks_are_scored_by_their_families(tmp_path):
+    (tmp_path / "s.dat").write_text(annotated_entries())
+    pla2, src, p53, _ = read_swissprot(tmp_path / "s.dat")
+    tasks = ["protein_catalytic_activity", "protein_domain"]
+    (src_ec, src_domains), (pla2_ec,), (p53_domains,) = (records_of("swissprot", e, tasks, path=str(tmp_path / "s.dat"))
+                                                          for e in (src, pla2, p53))
+    reports = score_predictions([
+        prediction(src_ec, "EC 2.7.10.2. It phosphorylates tyrosines."),  # exact
+        prediction(pla2_ec, "This looks like a lipase: EC 3.1.1.5."),  # right to level 3
+        prediction(pla2_ec, "A phospholipase, I think."),  # no EC number: invalid, wrong
+        prediction(src_domains, "sh3;  SH2."),  # precision 1, recall 2/3, F1 0.8
+        prediction(p53_domains, "Answer: - Nuclear export signal\n- SH3"),  # precision, recall, F1 1/2
+        prediction(p53_domains, "   "),  # no name: invalid, 0
+    ])
+    ec, domains = reports["protein_catalytic_activity"], reports["protein_domain"]
+    assert ec.counts == {"valid": 2, "invalid": 1} and ec.n == 3
+    assert ec.values() == pytest.approx({"exact_match": 1 / 3, "level_1": 2 / 3, "level_2": 2 / 3, "level_3": 2 / 3,
+                                         "level_4": 1 / 3, "validity": 2 / 3})
+    assert domains.counts == {"valid": 2, "invalid": 1}
+    assert domains.values() == pytest.approx({"precision": 0.5, "recall": (2 / 3 + 0.5) / 3, "f1": 1.3 / 3,
+                                              "exact_match": 0.0, "validity": 2 / 3})
+    assert ec.metrics["level_1"].ci_low <= ec.metrics["level_1"].value <= ec.metrics["level_1"].ci_high

@@ -15,7 +15,9 @@ point, and no global pass is needed (a streaming build cannot hold every molecul
 - `keep`: every record keeps the split its dataset published (imported files); records without one
   are dropped and counted.
 Records without a molecule are grouped by their protein cluster or sequence, else by the subject
-they name (a PubChem CID, a protein id), else by their own id.
+they name (a PubChem CID, a protein id), else by their own id. A text task's record (`split_group:
+document`) is grouped by its PubMed id, so an abstract annotated in two corpora (BC5CDR and ChemProt)
+or asked about in a question file is on one side of every split.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ def group_key(record: Record, method: str, groups: dict[str, str] | None = None)
     grouped by that id; only a record with nothing to go by is grouped by itself.
     """
     check_method(method)
-    order = (_molecule, _protein) if task_for(record.task).split_group == "molecule" else (_protein, _molecule)
+    split_group = task_for(record.task).split_group
+    if split_group == "document" and record.meta.extra.get("pmid"):
+        return f"document:pmid:{record.meta.extra['pmid']}"
+    order = (_molecule, _protein) if split_group == "molecule" else (_protein, _molecule)
     for by in order:
         found = by(record, method, groups)
         if found:

@@ -6,8 +6,20 @@
 - `number` → MAE / RMSE over valid answers and the valid ratio (`numeric_report`), units converted
   to the reference's, the property's 3D-MoLM plausibility window where the task declares one; the
   reference value is the record's `value` (or, for imported records, the number in the reference);
-- `classification` → accuracy and macro-F1 with invalid answers wrong (`classification_report`);
-- `sequence` → identity (normalised Levenshtein similarity) and exact match, invalid sequences 0.
+- `classification` → accuracy and macro-F1 with invalid answers wrong (`classification_report`) over
+  the task's labels (`Scorer.labels`; yes and no when it declares none), matched without case;
+- `choice` → the same for option letters and yes/no/maybe answers (an answer outside the task's
+  labels is invalid and wrong); macro-F1 over the declared labels that the references or answers hold;
+- `extraction` → exact items (mentions, relations) against the record's gold items
+  (`meta.extra["items"]`, else read from the reference): micro precision, recall and F1 over
+  (record, item) pairs and per-record macro F1 (`eval.extraction`); an invalid answer predicts nothing;
+- `sequence` → identity (normalised Levenshtein similarity) and exact match, invalid sequences 0;
+- `ec` → EC numbers read from the answer against the reference's (`meta.extra["ec"]`, else read from
+  the reference): exact match (the same set of EC numbers) and accuracy at each level 1-4 (every EC
+  the answer gives agrees with a reference EC on its first k fields; `-` never agrees), an answer
+  without an EC number invalid and wrong;
+- `set` → the answer and reference as sets of names (`;`- or line-separated, case and whitespace
+  ignored): per-answer precision, recall, F1 and exact set match, averaged; an empty answer invalid, 0.
 Every family counts invalid answers; none drops a row.
 """
 
@@ -22,7 +34,9 @@ from rapidfuzz.distance import Levenshtein
 from molbridge.eval.bootstrap import mean_metric
 from molbridge.eval.conventions import get_convention
 from molbridge.eval.results import MetricReport
+from molbridge.protein.ec import agree, ec_numbers
 from molbridge.tasks import Task
+from molbridge.tasks.answers import name_key, names, parse_items
 from molbridge.tasks.numbers import parse_number
 
 _UNITS = {"Ha": "hartree", "eV": "eV", "g/mol": "g/mol", "A^2": "Å²"}  # the unit symbols records store
@@ -98,9 +112,24 @@ def _number(rows: Answers, convention: str | None, text: TextScoring) -> MetricR
 def _classification(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     from molbridge.eval.classification import classification_report
 
-    truth = [r.strip().lower().rstrip(".") for r in rows.references]
-    return classification_report(truth, [a or None for a in rows.answers], labels=sorted(set(truth) | {"no", "yes"}),
-                                 task=rows.group)
+    declared = rows.task.scorer.labels or ("no", "yes")
+    named = {label.lower(): label for label in declared}  # matched without case, reported as declared
+    truth = [named.get(key, key) for key in (r.strip().rstrip(".").lower() for r in rows.references)]
+    answers = [named.get(a.strip().lower(), a) if a else None for a in rows.answers]
+    if rows.task.scorer.labels:  # a declared set: the labels that occur count, so an unused letter is no zero
+        present = set(truth) | set(answers)
+        labels = [label for label in declared if label in present] + sorted(set(truth) - set(declared))
+    else:
+        labels = sorted(set(truth) | set(declared))
+    return classification_report(truth, answers, labels=labels, task=rows.group)
+
+
+def _extraction(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
+    from molbridge.eval.extraction import extraction_report, gold_items
+
+    gold = [gold_items(r, m) for r, m in zip(rows.references, rows.meta, strict=True)]
+    given = [parse_items(a) if v else frozenset() for a, v in zip(rows.answers, rows.valid, strict=True)]
+    return extraction_report(gold, given, valid=rows.valid, task=rows.group)
 
 
 def _sequence(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
@@ -114,7 +143,46 @@ def _sequence(rows: Answers, convention: str | None, text: TextScoring) -> Metri
                                  "validity": mean_metric(np.array([float(v) for v in rows.valid]))})
 
 
+def _ec(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
+    given = [ec_numbers(a) if v else [] for a, v in zip(rows.answers, rows.valid, strict=True)]
+    wanted = [list(m.get("ec") or ec_numbers(r)) for r, m in zip(rows.references, rows.meta, strict=True)]
+    metrics = {"exact_match": mean_metric(np.array([float(bool(g) and set(g) == set(w))
+                                                    for g, w in zip(given, wanted, strict=True)]))}
+    for level in range(1, 5):
+        metrics[f"level_{level}"] = mean_metric(np.array([
+            float(bool(g) and all(any(agree(x, y, level) for y in w) for x in g))
+            for g, w in zip(given, wanted, strict=True)]))
+    return _with_validity(rows.group, {"name": "ec", "invalid": "scored 0 (no EC number)"}, metrics,
+                          [bool(g) for g in given])
+
+
+def _set(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
+    scores = np.array([_set_scores({name_key(n) for n in names(a)} if v else set(),
+                                   {name_key(n) for n in names(r)})
+                       for a, r, v in zip(rows.answers, rows.references, rows.valid, strict=True)]).reshape(-1, 4)
+    metrics = {name: mean_metric(scores[:, i]) for i, name in enumerate(("precision", "recall", "f1", "exact_match"))}
+    valid = [v and bool(names(a)) for a, v in zip(rows.answers, rows.valid, strict=True)]
+    return _with_validity(rows.group, {"name": "name-set", "invalid": "scored 0 (no name)"}, metrics, valid)
+
+
+def _set_scores(given: set[str], wanted: set[str]) -> tuple[float, float, float, float]:
+    """Precision, recall, F1 and exact match of one answer's names (all 0 for an answer without any)."""
+    hits = len(given & wanted)
+    precision = hits / len(given) if given else 0.0
+    recall = hits / len(wanted) if wanted else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return precision, recall, f1, float(bool(given) and given == wanted)
+
+
+def _with_validity(group: str, convention: dict, metrics: dict, valid: list[bool]) -> MetricReport:
+    """A report with the valid / invalid counts and the validity rate beside `metrics`."""
+    n_valid = sum(valid)
+    return MetricReport(task=group, convention=convention, n=len(valid),
+                        counts={"valid": n_valid, "invalid": len(valid) - n_valid},
+                        metrics={**metrics, "validity": mean_metric(np.array([float(v) for v in valid]))})
+
+
 FAMILIES: dict[str, Callable[[Answers, str | None, TextScoring], MetricReport]] = {
     "text": _text, "molecule": _molecule, "number": _number, "classification": _classification,
-    "sequence": _sequence,
+    "sequence": _sequence, "ec": _ec, "set": _set, "choice": _classification, "extraction": _extraction,
 }

@@ -2,7 +2,8 @@
 
 What is compared follows the task (`Task.query`): molecules (fingerprint Tanimoto: `morgan`,
 `maccs`, `rdk`; or cosine of a pre-trained GIN graph encoder, `gin`) for tasks whose input is a
-molecule, protein sequences (MMseqs2 alignment bit score, `mmseqs`) for tasks whose input is a protein, or the
+molecule (the record's own, or the one the task's `query_molecule` names: a forward reaction's reactants),
+protein sequences (MMseqs2 alignment bit score, `mmseqs`) for tasks whose input is a protein, or the
 input text (`bm25`; cosine of MiniLM sentence embeddings, `minilm`) for tasks
 whose input is text; `random` copies a seeded random pool record. The copied answer is the pool
 record's target (`Task.target`), or what the task's `copy_answer` reads from it (a yes/no
@@ -85,7 +86,7 @@ def retrieve(task: Task, retriever: str, pool: Sequence[Record], queries: Sequen
             scores, indices = index.search(query_texts, k, exclude_ids=exclude, ties=check_ties(ties))
             return Retrieved(indices, scores)
         return _minilm(pool_ids, pool_texts, [q.id for q in queries], query_texts, k, exclude, encoder)
-    pool_smiles, query_smiles = [p.modalities.smiles or "" for p in pool], [q.modalities.smiles or "" for q in queries]
+    pool_smiles, query_smiles = [task.molecule(p) for p in pool], [task.molecule(q) for q in queries]
     if retriever == "gin":
         return _gin(pool_ids, pool_smiles, [q.id for q in queries], query_smiles, k, exclude, encoder)
     return _fingerprints(retriever, pool_ids, pool_smiles, [q.id for q in queries], query_smiles, k, exclude)

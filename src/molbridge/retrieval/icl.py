@@ -126,7 +126,7 @@ def _similarity(task: Task, pool: Sequence[Record], candidates: Sequence[int]) -
         fps: list[BitVect | None] = []
         for i in candidates:
             try:
-                fps.append(morgan_bits(to_mol(pool[i].modalities.smiles or "")))
+                fps.append(morgan_bits(to_mol(task.molecule(pool[i]))))
             except InvalidMolecule:
                 fps.append(None)
         sim = np.zeros((len(fps), len(fps)))

@@ -2,15 +2,16 @@
 
 Every task declares the kind of its answer. The kind fixes how the answer is cut out of a model's
 reply, what counts as a readable answer (a SMILES RDKit parses, a SELFIES that decodes, an InChI
-RDKit reads, an amino-acid string, a number, a yes/no), how many new tokens decoding may take,
-whether decoding stops at the end of the first line, and which scorer family scores it. An
-invalid answer is still written and scored (as invalid), never dropped.
+RDKit reads, an amino-acid string, a number, a yes/no, an EC number, a list of names, extracted
+items, an option letter), how many new tokens decoding may take, whether decoding stops at the
+end of the first line, and which scorer family scores it. An invalid answer is still written and
+scored (as invalid), never dropped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import selfies
@@ -19,13 +20,15 @@ from rdkit import Chem
 from molbridge.chem.parse import to_mol
 from molbridge.chem.rdkit_log import divert_rdkit_messages
 from molbridge.errors import InvalidMolecule
+from molbridge.protein.ec import ec_numbers
 from molbridge.tasks.numbers import parse_number
 
 _LABEL = re.compile(r"^\s*(caption|molecule|smiles|selfies|inchi|answer|sequence|output)\s*:\s*", re.IGNORECASE)
-_SELFIES = re.compile(r"(\[[^\[\]\s]+\])+")
+_SELFIES = re.compile(r"(\[[^\[\]\s]+\])+(\.(\[[^\[\]\s]+\])+)*")  # `.` joins components
 _INCHI = re.compile(r"InChI=1S?/\S+")
 _AMINO = re.compile(r"[ACDEFGHIKLMNPQRSTVWYBXZUO]+")
 _YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+_BULLET = re.compile(r"^(?:[-*•]|\d+[.)])\s+")  # a list item's mark: `- `, `* `, `• `, `1. `, `2) `
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,61 @@ def _yes_no(reply: str) -> str:
     return extract_yes_no(reply) or ""
 
 
+def _has_ec(answer: str) -> bool:
+    return bool(ec_numbers(answer))
+
+
+def names(text: str) -> list[str]:
+    """The names a list answer gives (`;`- or line-separated; bullets and a final period dropped), each once."""
+    parts = (_BULLET.sub("", part.strip()).rstrip(".").strip() for part in re.split(r"[;\n]", text))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def name_key(name: str) -> str:
+    """What two names must share to be the same: case and whitespace do not count."""
+    return " ".join(name.casefold().split())
+
+
+def _names(reply: str) -> str:
+    return "; ".join(names(_LABEL.sub("", reply.strip())))
+
+
+LETTERS = "ABCDE"  # the option letters of a multiple-choice answer
+NO_ITEMS = "none"  # the answer of an extraction task with nothing to extract
+_CHOICE_LETTER = re.compile(r"^(?:\(([A-E])\)|([A-E])(?=[.):]|$))")  # "B", "B.", "(B) ...", "B) ..."
+_CHOICE_SAID = re.compile(r"\b(?i:answer|option|choice)\s*(?:is\s*)?:?\s*\(?([A-E])\b")  # "the answer is (B)"
+_CHOICE_WORD = re.compile(r"\b(yes|no|maybe|true|false)\b", re.IGNORECASE)
+TRUE_FALSE = {"yes": "yes", "no": "no", "maybe": "maybe", "true": "yes", "false": "no"}  # PubMedQA's answers
+
+
+def format_items(items: Iterable[Sequence[str]]) -> str:
+    """An extraction answer on one line: fields joined by ` | `, items by `; ` (`none` for no items)."""
+    return "; ".join(" | ".join(item) for item in items) or NO_ITEMS
+
+
+def parse_items(text: str) -> frozenset[tuple[str, ...]]:
+    """The items of an extraction answer, whitespace collapsed and case kept; `none` or nothing: no items."""
+    if " ".join(text.split()).lower() in ("", NO_ITEMS):
+        return frozenset()
+    return frozenset(tuple(" ".join(field.split()) for field in item.split("|")) for item in text.split(";")
+                     if item.strip())
+
+
+def _items(reply: str) -> str:
+    return " ".join(_first_line(reply).split())
+
+
+def _choice(reply: str) -> str:
+    """An option letter (a bare capital "B", "(B)", "B." or "the answer is B"), else the last yes / no / maybe
+    (true → yes, false → no), read from the first line; "" when there is neither."""
+    line = _first_line(reply)
+    found = _CHOICE_LETTER.match(line) or _CHOICE_SAID.search(line)
+    if found:
+        return next(group for group in found.groups() if group)
+    words = _CHOICE_WORD.findall(line)
+    return TRUE_FALSE[words[-1].lower()] if words else ""
+
+
 # Module-level functions only (no lambdas): a task and its answer kind stay picklable (e.g. for a Dask worker).
 TEXT = AnswerKind("text", _text, bool, 96, one_line=False, family="text")
 SMILES = AnswerKind("smiles", _first_token, _smiles_valid, 128, one_line=True, family="molecule", as_smiles=_same)
@@ -142,8 +200,14 @@ INCHI = AnswerKind("inchi", _inchi, _inchi_valid, 128, one_line=True, family="mo
 PROTEIN = AnswerKind("protein", _protein, _protein_valid, 256, one_line=True, family="sequence")
 NUMBER = AnswerKind("number", str.strip, _number_valid, 32, one_line=True, family="number")
 YES_NO = AnswerKind("yes_no", _yes_no, bool, 8, one_line=True, family="classification")
+# EC numbers first, then the reactions (which may be long): a cut-off answer still names its ECs
+EC = AnswerKind("ec", _text, _has_ec, 256, one_line=False, family="ec")
+NAMES = AnswerKind("names", _names, bool, 96, one_line=False, family="set")
+ITEMS = AnswerKind("items", _items, bool, 256, one_line=True, family="extraction")
+CHOICE = AnswerKind("choice", _choice, bool, 8, one_line=True, family="choice")
 
-ANSWER_KINDS = {kind.name: kind for kind in (TEXT, SMILES, SELFIES, INCHI, PROTEIN, NUMBER, YES_NO)}
+ANSWER_KINDS = {kind.name: kind for kind in (TEXT, SMILES, SELFIES, INCHI, PROTEIN, NUMBER, YES_NO, EC, NAMES,
+                                                  ITEMS, CHOICE)}
 
 
 def answer_kind(name: str) -> AnswerKind:

@@ -5,6 +5,13 @@
   of GO's own text (each term's name and definition), for Swiss-Prot entries the curated FUNCTION
   text.
 - `protein_design`: that description → the sequence.
+- `protein_catalytic_activity` (Swiss-Prot): the sequence → its EC numbers and the reactions it
+  catalyses, per EC number in the entry's order: `EC 3.1.1.4. The catalysed reaction is: <reaction>
+  (Rhea: RHEA:15801).`; only activities with an EC number (the `ec` scorer needs one); the ECs and
+  Rhea ids are kept in `ec` and `rhea`.
+- `protein_domain` (Swiss-Prot): the sequence → the names of its domains and motifs (UniProt's
+  DOMAIN and MOTIF notes, in the entry's order, `; `-separated), scored as a set; `domains`,
+  `motifs`, `pfam` and `interpro` keep the entry's lists.
 - `protein_go_yes_no` (SEPIT's closed set): the sequence and one GO molecular-function term → yes or
   no; per protein one true term and one false term (neither an ancestor nor a descendant of any of
   its true terms), so the two answers are balanced. The false term is drawn uniformly from GO's
@@ -13,14 +20,15 @@
 
 Protein-input tasks' copy baseline is the nearest training protein by MMseqs2 (`mmseqs`); for a yes/no
 question it answers whether that protein has the asked term (each record keeps its protein's true
-terms in `go_ids`).
+terms in `go_ids`). A subject without the fact a task needs (a Swiss-Prot entry without FUNCTION
+text, catalytic activity, domains or GO terms) gets no record of that task.
 """
 
 from __future__ import annotations
 
 from molbridge.protein.go import mf_relations
 from molbridge.records import Record
-from molbridge.tasks.answers import PROTEIN, TEXT, YES_NO
+from molbridge.tasks.answers import EC, NAMES, PROTEIN, TEXT, YES_NO
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.tasks.registry import TASKS
 from molbridge.tasks.spec import Draft, Subject, Task
@@ -40,21 +48,56 @@ def go_description(terms) -> str:
 
 
 def _function(subject: Subject, prefix: str) -> list[Draft]:
-    names = "; ".join(t.name for t in subject.facts["go_terms"])
+    terms = subject.facts["go_terms"]
+    if not terms:
+        return []
     return [Draft(choose(load_phrasings("protein")["function_question"], prefix), subject.modalities.protein_sequence
-                  or "", f"The protein's molecular functions are: {names}.")]
+                  or "", f"The protein's molecular functions are: {'; '.join(t.name for t in terms)}.",
+                  extra={"go": [t.go_id for t in terms]})]
 
 
 def _description(subject: Subject, prefix: str) -> list[Draft]:
     m = subject.modalities
+    if not m.caption:
+        return []
     return [Draft(choose(load_phrasings("protein")["description_question"], prefix), m.protein_sequence or "",
-                  m.caption or "")]
+                  m.caption)]
 
 
 def _design(subject: Subject, prefix: str) -> list[Draft]:
     m = subject.modalities
-    return [Draft(choose(load_phrasings("protein")["design_question"], prefix), m.caption or "",
-                  m.protein_sequence or "")]
+    if not m.caption:
+        return []
+    return [Draft(choose(load_phrasings("protein")["design_question"], prefix), m.caption, m.protein_sequence or "")]
+
+
+def _catalytic_activity(subject: Subject, prefix: str) -> list[Draft]:
+    activities = [a for a in subject.facts["catalytic_activities"] if a.ec]
+    if not activities:
+        return []
+    ecs = list(dict.fromkeys(a.ec for a in activities))
+    answer = " ".join(_ec_sentence(ec, [a for a in activities if a.ec == ec]) for ec in ecs)
+    rhea = list(dict.fromkeys(r for a in activities for r in a.rhea))
+    return [Draft(choose(load_phrasings("protein")["catalytic_activity_question"], prefix),
+                  subject.modalities.protein_sequence or "", answer, extra={"ec": ecs, "rhea": rhea})]
+
+
+def _ec_sentence(ec: str, activities) -> str:
+    """`EC x. The catalysed reaction is: r (Rhea: id).`, the reactions of one EC number `; `-joined."""
+    reactions = "; ".join(a.reaction + (f" (Rhea: {', '.join(a.rhea)})" if a.rhea else "") for a in activities)
+    return f"EC {ec}. The catalysed reaction{'s are' if len(activities) > 1 else ' is'}: {reactions}."
+
+
+def _domain(subject: Subject, prefix: str) -> list[Draft]:
+    features = subject.facts["domains"]
+    names = list(dict.fromkeys(f.name for f in features))
+    if not names:
+        return []
+    extra = {"domains": [f.name for f in features if f.kind == "DOMAIN"],
+             "motifs": [f.name for f in features if f.kind == "MOTIF"],
+             "pfam": list(subject.facts.get("pfam", ())), "interpro": list(subject.facts.get("interpro", ()))}
+    return [Draft(choose(load_phrasings("protein")["domain_question"], prefix), subject.modalities.protein_sequence
+                  or "", "; ".join(names), extra=extra)]
 
 
 def _yes_no(subject: Subject, prefix: str) -> list[Draft]:
@@ -99,5 +142,11 @@ for task in (
          YES_NO, consumes=_PROTEIN, query="protein", copy="mmseqs", copy_answer=_neighbour_has_term,
          split_group="protein", question="go_id", build=_yes_no,
          needs=frozenset({"protein_sequence", "go_terms", "go_db"}), phrasings="protein"),
+    Task("protein_catalytic_activity", "a protein sequence → its EC numbers and the reactions it catalyses", EC,
+         consumes=_PROTEIN, query="protein", copy="mmseqs", split_group="protein", build=_catalytic_activity,
+         needs=frozenset({"protein_sequence", "catalytic_activities"}), phrasings="protein"),
+    Task("protein_domain", "a protein sequence → the names of its domains and motifs", NAMES, consumes=_PROTEIN,
+         query="protein", copy="mmseqs", split_group="protein", build=_domain,
+         needs=frozenset({"protein_sequence", "domains"}), phrasings="protein"),
 ):
     TASKS.register(task)

@@ -71,11 +71,13 @@ class Template:
 @dataclass(frozen=True)
 class Scorer:
     """How the engine scores a task: a scorer family (None: the answer kind's), its default convention,
-    and for numeric answers the 3D-MoLM plausibility window of each property."""
+    for numeric answers the 3D-MoLM plausibility window of each property, and for closed-set answers
+    the labels an answer may take."""
 
     family: str | None = None
     convention: str | None = None  # None: the family's (FAMILY_CONVENTIONS)
     windows: Mapping[str, str] = field(default_factory=dict)  # property → eval.numeric.PLAUSIBILITY_WINDOWS name
+    labels: tuple[str, ...] = ()  # closed-set answers (option letters, yes/no/maybe); (): yes and no
 
 
 @dataclass(frozen=True)
@@ -122,11 +124,14 @@ class Task:
     prompt: Literal["instruction", "template"] = "instruction"  # instruction + input, or `template.ask`
     template: Template | None = None
     query: Literal["molecule", "text", "protein"] = "text"  # what retrieval compares
+    query_molecule: Callable[[Record], str] | None = None  # the SMILES molecule retrieval compares, where it is
+    # not the record's own molecule (a forward reaction is searched by its reactants, not by its product)
     copy: str | None = None  # retriever of the copy baseline (None: no baseline; its rows score invalid)
     copy_answer: Callable[[Record, Record], str] | None = None  # (query, nearest pool record) → the copied
     # answer, where the neighbour's own target is not one (a yes/no question about another term); None: its target
     scorer: Scorer = Scorer()
-    split_group: Literal["molecule", "protein"] = "molecule"  # kept on one side of every split
+    split_group: Literal["molecule", "protein", "document"] = "molecule"  # kept on one side of every split
+    # ("document": its PubMed id, `meta.extra["pmid"]`, whichever source the record comes from)
     variant: str | None = None  # meta.extra key that splits the records into scored groups ("property")
     question: str | None = None  # meta.extra key that tells apart one subject's questions scored together ("go_id")
     build: Builder | None = None  # None: records only come from files (imported)
@@ -149,6 +154,10 @@ class Task:
     def convention(self) -> str | None:
         """The scoring convention of this task's answers (None: the family has no conventions)."""
         return self.scorer.convention or FAMILY_CONVENTIONS.get(self.family)
+
+    def molecule(self, record: Record) -> str:
+        """The SMILES a molecule retriever compares for `record` ("" when it has none)."""
+        return self.query_molecule(record) if self.query_molecule else record.modalities.smiles or ""
 
     @property
     def decoding_length(self) -> int:

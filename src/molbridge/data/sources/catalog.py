@@ -16,12 +16,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from molbridge.data.remote import fetched_dir
-from molbridge.data.sources import b3db, c3p, chebi20, moses, qm9, swissprot, uniprot_go
+from molbridge.data.sources import (
+    b3db,
+    c3p,
+    chebi20,
+    chemprot,
+    moses,
+    pubtator,
+    qa_files,
+    qm9,
+    reactions,
+    swissprot,
+    uniprot_go,
+)
 from molbridge.data.sources.paths import display_path
 from molbridge.data.sources.reading import ExistingPath, Reading
 from molbridge.errors import MissingResourceError
-from molbridge.records import Conformer
+from molbridge.records import Conformer, Modalities
 from molbridge.tasks import SOURCES, Source, SourceOptions, Subject
+from molbridge.tasks.documents import Document
 from molbridge.tasks.proteins import go_description
 from molbridge.tasks.subjects import molecule_subject, protein_subject
 
@@ -187,6 +200,34 @@ SOURCES.register(Source(
     subjects=_b3db_subject, provides=MOLECULE | {"iupac"}))
 
 
+# --- Reactions (USPTO-style files) --------------------------------------------------------------------------------
+
+class ReactionOptions(SourceOptions):
+    path: ExistingPath  # a reaction table (.csv/.tsv/.rsmi/.txt, .gz too), an .rxn/.rdf file or a directory of them
+    column: str | None = None  # the reaction SMILES column (default: found by its name)
+    id_column: str | None = None  # the reaction id column (default: `id`, `PatentNumber`, … or the line)
+    unmapped_reactants: Literal["keep", "reagents"] = "keep"  # atom-mapped reactants reaching no product atom
+    license: str = reactions.LICENSE  # of the user's file
+
+
+def _reaction_entries(options: ReactionOptions, reading: Reading) -> Iterator[reactions.ReactionEntry]:
+    return reactions.read_reactions(options.path, reading, column=options.column, id_column=options.id_column,
+                                    unmapped_reactants_as_reagents=options.unmapped_reactants == "reagents")
+
+
+def _reaction_subject(entry: reactions.ReactionEntry, options: ReactionOptions) -> list[Subject]:
+    """The reaction's subject is its main product (what splits and QC go by); the reaction is a fact."""
+    key = f"reaction:{Path(options.path).stem}:{entry.position}"
+    meta = _meta("reactions", entry.source_id, options.license, **entry.extra)
+    return [molecule_subject(key, entry.reaction.main_product, meta, facts={"reaction": entry.reaction})]
+
+
+SOURCES.register(Source(
+    "reactions", "reaction SMILES tables (USPTO-50k / USPTO-MIT / Lowe's .rsmi) and MDL .rxn/.rdf files",
+    reactions.LICENSE, ReactionOptions, read=_reaction_entries, where=lambda e: e.where,
+    subjects=_reaction_subject, provides=MOLECULE | {"reaction"}))
+
+
 # --- UniProt / GO -------------------------------------------------------------------------------------------------
 
 class ClusterSettings(BaseModel):
@@ -239,12 +280,82 @@ class SwissProtOptions(SourceOptions):
 
 
 def _swissprot_subject(entry: swissprot.SwissProtEntry, options: SwissProtOptions) -> list[Subject]:
+    """A protein with what its entry knows; a fact the entry lacks is empty and the tasks needing it skip it."""
     meta = _meta(swissprot.SOURCE, entry.accession, swissprot.LICENSE, name=entry.name)
-    return [protein_subject(f"swissprot:{entry.accession}", entry.sequence, meta, caption=entry.function,
-                            coords=entry.coords)]
+    facts = {"catalytic_activities": entry.activities, "domains": entry.domains, "pfam": entry.pfam,
+             "interpro": entry.interpro, "go_terms": entry.go_terms}
+    return [protein_subject(f"swissprot:{entry.accession}", entry.sequence, meta, caption=entry.function or None,
+                            coords=entry.coords, facts=facts)]
 
 
 SOURCES.register(Source(
-    "swissprot", "Swiss-Prot entries with their FUNCTION text, optionally with Cα structures", swissprot.LICENSE,
-    SwissProtOptions, read=lambda o, r: swissprot.read_swissprot(o.path, structures=o.structures, problems=r.problems),
-    where=lambda e: e.where, subjects=_swissprot_subject, provides=frozenset({"protein_sequence", "caption"})))
+    "swissprot", "Swiss-Prot entries: FUNCTION text, catalytic activities, domains/motifs, GO molecular functions, "
+    "optionally Cα structures", swissprot.LICENSE, SwissProtOptions,
+    read=lambda o, r: swissprot.read_swissprot(o.path, structures=o.structures, problems=r.problems),
+    where=lambda e: e.where, subjects=_swissprot_subject,
+    provides=frozenset({"protein_sequence", "caption", "go_terms", "catalytic_activities", "domains"})))
+
+
+# --- Biomedical text: annotated abstracts and question files (Mol-Instructions' text tasks) ---------------------
+
+class PubTatorOptions(SourceOptions):
+    path: ExistingPath  # BC5CDR-style PubTator file (CDR_TrainingSet.PubTator.txt) or BioC XML (….BioC.xml)
+    format: Literal["auto", "pubtator", "bioc"] = "auto"  # auto: BioC XML for a .xml file, else PubTator
+    types: tuple[str, ...] = pubtator.TYPES  # the mention types read; a mention of another type is reported
+
+
+def _pubtator_documents(options: PubTatorOptions, reading: Reading) -> Iterator[Document]:
+    bioc = options.format == "bioc" or (options.format == "auto" and options.path.lower().endswith(".xml"))
+    read = pubtator.read_bioc if bioc else pubtator.read_pubtator
+    return read(options.path, types=options.types, problems=reading.problems)
+
+
+def _document_subject(source: str, license: str, document: Document) -> list[Subject]:
+    """A document subject: no molecule or protein; its records are split by PMID (across sources) and deduplicated
+    by source and PMID."""
+    meta = _meta(source, document.pmid, license, pmid=document.pmid)
+    return [Subject(f"{source}:{document.pmid}", Modalities(), meta, facts={"document": document})]
+
+
+def _pubtator_subject(document: Document, options: PubTatorOptions) -> list[Subject]:
+    return _document_subject(pubtator.SOURCE, pubtator.LICENSE, document)
+
+
+SOURCES.register(Source(
+    "pubtator", "BC5CDR-style abstracts with chemical/disease mentions and CID relations (PubTator or BioC XML)",
+    pubtator.LICENSE, PubTatorOptions, read=_pubtator_documents, where=lambda d: d.where, subjects=_pubtator_subject,
+    provides=frozenset({"document_text", "chemical_mentions", "chemical_disease_relations"})))
+
+
+class ChemProtOptions(SourceOptions):
+    path: ExistingPath  # a ChemProt directory (chemprot_training/: *_abstracts, *_entities, *_relations .tsv)
+
+
+def _chemprot_subject(document: Document, options: ChemProtOptions) -> list[Subject]:
+    return _document_subject(chemprot.SOURCE, chemprot.LICENSE, document)
+
+
+SOURCES.register(Source(
+    "chemprot", "ChemProt (BioCreative VI) abstracts with chemical–protein relations of the evaluated groups",
+    chemprot.LICENSE, ChemProtOptions,
+    read=lambda o, r: chemprot.read_chemprot(o.path, problems=r.problems, counts=r.counts),
+    where=lambda d: d.where, subjects=_chemprot_subject,
+    provides=frozenset({"document_text", "chemical_protein_relations"})))
+
+
+class QAOptions(SourceOptions):
+    path: ExistingPath  # questions as JSON, JSON lines, CSV or TSV (see data.sources.qa_files), or PubMedQA's JSON
+    license: str = qa_files.LICENSE  # the licence of the file's dataset, written into every record
+
+
+def _qa_subject(item: qa_files.QAItem, options: QAOptions) -> list[Subject]:
+    """A question subject, grouped for splitting by its PMID where it names one (one abstract, one split)."""
+    return [Subject(f"qa:{item.id}", Modalities(), _meta(qa_files.SOURCE, item.pmid or item.id, options.license,
+                                                       **({"pmid": item.pmid} if item.pmid else {})),
+                    facts={"qa": item})]
+
+
+SOURCES.register(Source(
+    "qa", "multiple-choice, true/false and open questions from JSON, JSON lines or CSV files (PubMedQA's too)",
+    qa_files.LICENSE, QAOptions, read=lambda o, r: qa_files.read_qa(o.path, problems=r.problems),
+    where=lambda item: item.where, subjects=_qa_subject, provides=frozenset({"qa"})))

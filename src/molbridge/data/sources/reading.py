@@ -6,6 +6,7 @@ short facts (`notes`, e.g. which clustering method ran) go to the dataset card.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +25,15 @@ class Reading:
 
 
 def _exists(value: str) -> str:
-    """A path a config names must exist when the config is read, not when the build reaches it."""
-    if not Path(value).expanduser().exists():
-        raise ValueError(f"{value} does not exist")
-    return str(Path(value).expanduser())
+    """A path a config names must exist when the config is read, not when the build reaches it.
+
+    `~` and environment variables (`${MOL_INSTRUCTIONS_DATA}/uspto.csv`) are expanded, so one config
+    serves every machine; an unset variable stays as written and the path is reported missing.
+    """
+    path = Path(os.path.expandvars(value)).expanduser()
+    if not path.exists():
+        raise ValueError(f"{value} does not exist" + (f" (read as {path})" if str(path) != value else ""))
+    return str(path)
 
 
 ExistingPath = Annotated[str, AfterValidator(_exists)]
