@@ -9,13 +9,16 @@ $MOL_INSTRUCTIONS_DATA.
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from molbridge.apps.copy_baseline import copy_answers
 from molbridge.apps.predict import Prediction
 from molbridge.apps.scoring import score_predictions
+from molbridge.cli.main import app
 from molbridge.data.build.config import ConfigError, load_config
 from molbridge.data.build.pipeline import build
 from molbridge.data.parquet_io import read_split
@@ -83,14 +86,20 @@ def write_sources(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[dict, list[Record]]:
+def dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mol-instructions")
     write_sources(root / "files")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOL_INSTRUCTIONS_DATA", str(root / "files"))
         config = load_config(CONFIG, ["sources.1.limit=40"])
-    card = build(config, root / "out")
-    return card, [r for split in ("train", "validation", "test") for r in read_split(root / "out", split)]
+    build(config, root / "out")
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def built(dataset) -> tuple[dict, list[Record]]:
+    card = json.loads((dataset / "card.json").read_text())
+    return card, [r for split in ("train", "validation", "test") for r in read_split(dataset, split)]
 
 
 def test_the_full_config_builds_all_17_task_types(built):
@@ -138,3 +147,30 @@ def test_a_missing_file_stops_the_build_before_any_work(tmp_path, monkeypatch):
     monkeypatch.delenv("MOL_INSTRUCTIONS_DATA")
     with pytest.raises(ConfigError, match=r"sources\.0\.path: \$\{MOL_INSTRUCTIONS_DATA\}/chebi20/train.txt"):
         load_config(CONFIG)
+
+
+def test_another_models_replies_are_scored_per_task_from_the_command_line(dataset, built, tmp_path):
+    _, records = built
+    train = [r for r in records if r.meta.split == "train"]
+    chosen = {}
+    for record in train:  # one record of each task type
+        chosen.setdefault(record.task, record)
+    replies = [{"id": r.id, "prediction": f"Answer: {task_for(r.task).target.get(r)}"} for r in chosen.values()]
+    replies[0] = {"id": replies[0]["id"], "prediction": None}  # unreadable: scored invalid
+    replies.append({"id": "no-such-record", "prediction": "CCO"})
+    file = tmp_path / "replies.jsonl"
+    file.write_text("".join(json.dumps(r) + "\n" for r in replies))
+    result = CliRunner().invoke(app, ["eval", "answers", str(dataset), str(file), "--split", "train", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    groups = out["groups"]
+    assert set(TYPES.values()) <= {g.split(":")[0] for g in groups}
+    assert sum(g["n"] for g in groups.values()) == len(train)  # every record scored, replied to or not
+    first = groups[task_for(train[0].task).group(train[0])]
+    assert first["counts"].get("valid", first["counts"].get("valid_outputs", 0)) < first["n"]
+    extraction = groups["chemical_protein_relation"]
+    assert extraction["f1"] == 1.0  # "Answer: ..." read by the answer kind
+    assert any("no-such-record" in issue for issue in out["issues"])
+    assert any("have no reply" in issue for issue in out["issues"])
+    missing = CliRunner().invoke(app, ["eval", "answers", str(tmp_path / "nothing"), str(file)])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output

@@ -91,6 +91,38 @@ for _task in TASKS:
         app.command(_task.name)(_score_command(_task))
 
 
+@app.command("answers")
+def answers(
+    dataset: Path = typer.Argument(..., help="a `molbridge data build` output directory"),
+    file: Path = typer.Argument(..., help="replies: JSONL (.jsonl/.json) or CSV with an id and a prediction field"),
+    split: str = typer.Option("test", "--split", help="the split the replies answer"),
+    id_field: str = IdOpt, prediction_field: str = PredFieldOpt,
+    convention: str | None = typer.Option(None, "--convention", help="text answers' convention (default: each "
+                                          "task's)"),
+    bertscore_model: str | None = BertScoreOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Score any model's replies to a built dataset's split, every task by its own answer kind and scorer family
+    (molecules, numbers, EC numbers, domain sets, entities and relations, choices, text); records without a reply
+    count as invalid."""
+    from molbridge.apps.scoring import score_reply_file
+    from molbridge.data.build.config import import_dataset_plugins
+    from molbridge.eval.scorers import TextScoring
+
+    with user_errors():
+        import_dataset_plugins(dataset)
+        reports, issues = score_reply_file(dataset, split, file, _columns(id_field, "reference", prediction_field),
+                                           TextScoring(convention=convention, bertscore_model=bertscore_model))
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "split": split, "groups": {g: r.to_dict() for g, r in
+                                                                              reports.items()}, "issues": issues},
+                              indent=2, allow_nan=True))
+        return
+    for group, report in reports.items():
+        typer.echo(f"{group} (n={report.n}): " + json.dumps({k: round(v, 4) for k, v in report.values().items()}))
+    for issue in issues:
+        typer.echo(f"issue: {issue}")
+
+
 @app.command("conventions")
 def conventions(as_json: bool = JsonOpt) -> None:
     """List the named scoring conventions and their settings."""

@@ -220,24 +220,40 @@ def _csv_records(path: str | Path, columns: ColumnMap) -> list[dict]:
     return records
 
 
+def _prediction_field(rec: dict, columns: ColumnMap, issues: list[str]) -> str | None:
+    """A row's prediction text, or None (scored invalid) with the reason in `issues`."""
+    line = rec["__line__"]
+    if "__ragged__" in rec:
+        issues.append(f"line {line}: ragged row ({rec['__ragged__']}); prediction scored as invalid")
+        return None
+    value = rec.get(columns.prediction)
+    if value is None:
+        issues.append(f"line {line}: no {columns.prediction!r} field; prediction scored as invalid")
+        return None
+    if not isinstance(value, str):
+        issues.append(f"line {line}: {columns.prediction!r} is {type(value).__name__}, not text; scored as invalid")
+        return None
+    return value
+
+
+def read_replies(path: str | Path, columns: ColumnMap = ColumnMap()) -> tuple[dict[str, str | None], list[str]]:
+    """Id → reply of a JSONL (`.jsonl`/`.json`) or CSV file of any model's answers, and the rows' issues.
+
+    A reply that is missing or not text is None (scored invalid); an empty or repeated id raises."""
+    records = _jsonl_records(path) if Path(path).suffix.lower() in (".jsonl", ".json") else _csv_records(path, columns)
+    if not records:
+        raise FileFormatError(str(path), None, "no prediction rows")
+    issues: list[str] = []
+    by_id = _index_by_id(path, ((str(r.get(columns.id, "")), r) for r in records))
+    return {key: _prediction_field(rec, columns, issues) for key, rec in by_id.items()}, issues
+
+
 def _from_records(path: str | Path, fmt: str, task: Task, records: list[dict], columns: ColumnMap,
                   refs: list[Record] | None, raw: bool) -> PredictionSet:
     result = PredictionSet(str(path), fmt, task.name, [])
 
     def prediction_of(rec: dict) -> str | None:
-        line = rec["__line__"]
-        if "__ragged__" in rec:
-            result.issues.append(f"line {line}: ragged row ({rec['__ragged__']}); prediction scored as invalid")
-            return None
-        value = rec.get(columns.prediction)
-        if value is None:
-            result.issues.append(f"line {line}: no {columns.prediction!r} field; prediction scored as invalid")
-            return None
-        if not isinstance(value, str):
-            result.issues.append(f"line {line}: {columns.prediction!r} is {type(value).__name__}, not text; "
-                                 "scored as invalid")
-            return None
-        return value
+        return _prediction_field(rec, columns, result.issues)
 
     if refs is not None:
         by_id = _index_by_id(path, ((str(r.get(columns.id, "")), r) for r in records))
