@@ -19,13 +19,15 @@ from molbridge.apps.predict import Prediction
 from molbridge.apps.scoring import score_predictions
 from molbridge.data.build.config import load_config
 from molbridge.data.build.pipeline import build
+from molbridge.data.formats.mol_instructions import read_mol_instructions
 from molbridge.data.parquet_io import read_shard
 from molbridge.data.sources.chemprot import read_chemprot
 from molbridge.data.sources.pubtator import read_bioc, read_pubtator
 from molbridge.data.sources.qa_files import read_qa
+from molbridge.data.splits import group_key
 from molbridge.errors import FileFormatError
-from molbridge.tasks import SOURCES, TASKS, fed_by
-from molbridge.tasks.answers import answer_kind, parse_items
+from molbridge.tasks import SOURCES, TASKS, fed_by, task_for
+from molbridge.tasks.answers import ITEMS, OPTION_LETTER, YES_NO_MAYBE, answer_kind, parse_items
 
 TITLE = "Naloxone reverses the antihypertensive effect of clonidine."
 ABSTRACT = (
@@ -317,8 +319,8 @@ def subject_records(kind: str, item, task: str) -> list:
 def test_extraction_tasks_write_items_in_one_line_formats(tmp_path) -> None:
     (tmp_path / "cdr.txt").write_text(PUBTATOR)
     doc = next(read_pubtator(tmp_path / "cdr.txt"))
-    [ner] = subject_records("pubtator", doc, "chemical_entity_recognition")
-    assert ner.input == TEXT and ner.id == "pubtator:227508:chemical_entity_recognition"
+    [ner] = subject_records("pubtator", doc, "chemical_mentions")
+    assert ner.input == TEXT and ner.id == "pubtator:227508:chemical_mentions"
     assert ner.output == ("Naloxone; clonidine; nalozone; alpha-methyldopa; naloxone; [3H]-naloxone; "
                           "[3H]-dihydroergocryptine")
     assert ner.instruction.endswith("in order of first appearance, separated by '; ' (or 'none').")
@@ -338,25 +340,160 @@ def test_extraction_tasks_write_items_in_one_line_formats(tmp_path) -> None:
 
 def test_question_tasks_write_one_record_per_question_of_their_type(tmp_path) -> None:
     items = list(read_qa(write_questions(tmp_path / "qa.jsonl")))
-    [mc] = subject_records("qa", items[2], "multiple_choice_question")
+    [mc] = subject_records("qa", items[2], "multiple_choice")
     assert mc.output == "B" and mc.meta.source_id == "227508" and mc.meta.extra["qa_id"] == "mc-naloxone"
     assert mc.input.endswith("Options:\nA. Adrenergic receptors\nB. Opioid receptors\nC. Muscarinic receptors\n"
                              "D. GABA-A receptors")
-    assert subject_records("qa", items[2], "true_false_question") == []
-    [tf] = subject_records("qa", items[0], "true_false_question")
+    assert subject_records("qa", items[2], "true_false") == []
+    [tf] = subject_records("qa", items[0], "true_false")
     assert tf.output == "yes" and tf.input.startswith("Context: Programmed cell death")
-    [open_] = subject_records("qa", items[3], "open_question")
+    [open_] = subject_records("qa", items[3], "open_qa")
     assert open_.output.startswith("It stimulates central alpha-2") and "Question: How does" in open_.input
+    assert mc.id == f"qa:{items[2].file}:mc-naloxone:multiple_choice" and len(items[2].file) == 8
 
 
-@pytest.mark.parametrize("kind,reply,answer", [
-    ("choice", "B", "B"), ("choice", "(C) Muscarinic receptors", "C"), ("choice", "D. GABA-A", "D"),
-    ("choice", "The answer is (A).", "A"), ("choice", "A beta-blocker would not help; no.", "no"),
-    ("choice", "Maybe, the evidence is mixed", "maybe"), ("choice", "True", "yes"), ("choice", "unsure", ""),
-    ("items", "Answer: Naloxone;  clonidine\nmore text", "Naloxone; clonidine"), ("items", "", ""),
+def test_questions_are_deduplicated_and_split_by_content_not_row_id(tmp_path) -> None:
+    question = {"question": "Does clonidine lower blood pressure?", "context": "Clonidine is an alpha-2 agonist.",
+                "answer": "yes"}
+    same = {"id": "other-id", "question": "Does  clonidine lower BLOOD pressure?",
+            "context": "Clonidine is an alpha-2 agonist. ", "answer": "yes"}
+    other = {"question": "Does naloxone lower blood pressure?", "answer": "no"}
+    for name in ("one", "two"):  # two files, same stem, same default ids (questions-1, ...), different questions
+        (tmp_path / name).mkdir()
+    (tmp_path / "one" / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in (question, same)))
+    (tmp_path / "two" / "questions.jsonl").write_text(json.dumps(other) + "\n")
+    first, second = read_qa(tmp_path / "one" / "questions.jsonl")
+    assert first.content_key() == second.content_key() and first.document() == f"question:{first.content_key()}"
+    [a], [b] = (subject_records("qa", item, "true_false") for item in (first, second))
+    assert a.id != b.id and a.meta.extra["question_hash"] == b.meta.extra["question_hash"]
+    assert group_key(a, "random") == group_key(b, "random") == f"document:question:{first.content_key()}"
+    with_pmid = read_qa(write_questions(tmp_path / "qa.jsonl"))
+    assert {group_key(r, "random") for item in with_pmid for task in ("multiple_choice", "true_false", "open_qa")
+            for r in subject_records("qa", item, task) if item.pmid == "227508"} == {"document:pmid:227508"}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "qa", "sources": [
+        {"kind": "qa", "path": str(tmp_path / "one" / "questions.jsonl"), "tasks": ["true_false"]},
+        {"kind": "qa", "path": str(tmp_path / "two" / "questions.jsonl"), "tasks": ["true_false"]}],
+        "split": {"method": "random", "fractions": [0.5, 0.25, 0.25], "seed": 1}}))
+    card = build(load_config(config), tmp_path / "out")
+    assert card["tasks"] == {"true_false": 2} and card["qc"]["dropped"] == {"duplicate": 1}
+    records = [r for path in sorted((tmp_path / "out" / "data").glob("*.parquet")) for r in read_shard(path)]
+    assert sorted(r.meta.extra["qa_id"] for r in records) == ["questions-1", "questions-1"]
+    assert len({r.id for r in records}) == 2  # same stem, same row id, two files: two record ids
+
+
+@pytest.mark.parametrize("reply,answer", [
+    ("B", "B"), ("(C) Muscarinic receptors", "C"), ("D. GABA-A", "D"), ("The answer is (A).", "A"),
+    ("**B**", "B"), ("Answer: **B**", "B"), ("b", "B"), ("The answer is (d)", "D"),
+    ("D, because naloxone blocks opioid receptors.", "D"), ("I would choose B.", "B"), ("Option C is correct", "C"),
+    ("A beta-blocker would not help", ""), ("a beta-blocker", ""), ("Yes", ""), ("unsure", ""), ("", ""),
 ])
-def test_choice_and_item_answers_are_read_from_the_reply(kind, reply, answer) -> None:
-    assert answer_kind(kind).extract(reply) == answer
+def test_option_letters_are_read_from_the_reply(reply, answer) -> None:
+    assert answer_kind("option_letter").extract(reply) == answer
+    assert OPTION_LETTER.valid(answer) == bool(answer)
+
+
+@pytest.mark.parametrize("reply,answer", [
+    ("Yes.", "yes"), ("A beta-blocker would not help; no.", "no"), ("Maybe, the evidence is mixed", "maybe"),
+    ("True", "yes"), ("false", "no"), ("**No**, it does not.", "no"), ("Answer: yes", "yes"),
+    ("Yes, although maybe not in every patient", "yes"),
+    ("E. coli is not a virus", ""), ("B", ""), ("(A)", ""), ("unsure", ""),
+])
+def test_yes_no_maybe_answers_never_read_letters(reply, answer) -> None:
+    assert answer_kind("yes_no_maybe").extract(reply) == answer
+    assert YES_NO_MAYBE.valid(answer) == bool(answer)
+    assert not YES_NO_MAYBE.valid("B") and not OPTION_LETTER.valid("yes") and not OPTION_LETTER.valid("F")
+
+
+@pytest.mark.parametrize("reply,answer", [
+    ("Answer: Naloxone;  clonidine\nmore text", "Naloxone; clonidine"), ("", ""),
+    ("Here are the chemicals:\nNaloxone; clonidine", "Naloxone; clonidine"),
+    ("Chemicals: Naloxone; clonidine", "Naloxone; clonidine"),
+    ("Chemical entities: **Naloxone**; clonidine", "Naloxone; clonidine"),
+    ("1. Naloxone\n2. clonidine", "Naloxone; clonidine"),
+    ("- Naloxone\n- clonidine.\n\nThese are all the chemicals.", "Naloxone; clonidine"),
+    ("The chemicals are:\n* Naloxone\n* [3H]-naloxone", "Naloxone; [3H]-naloxone"),
+    ("clonidine | CPR:5 | alpha-adrenoceptor", "clonidine | CPR:5 | alpha-adrenoceptor"),
+    ("Relations: clonidine | CPR:5 | alpha-adrenoceptor", "clonidine | CPR:5 | alpha-adrenoceptor"),
+    ("Here are the relations:\n1. clonidine | CPR:5 | alpha-adrenoceptor\n2) Naloxone | CPR:6 | opiate receptors",
+     "clonidine | CPR:5 | alpha-adrenoceptor; Naloxone | CPR:6 | opiate receptors"),
+    ("None.", "None."),
+])
+def test_item_answers_are_read_from_preambles_labels_and_lists(reply, answer) -> None:
+    assert answer_kind("items").extract(reply) == answer
+
+
+def test_item_lists_survive_decoding_and_parse_as_items() -> None:
+    assert not ITEMS.one_line and ITEMS.max_new_tokens == 256  # a list spans lines: decoding must not stop at one
+    for none in ("None.", "NONE", " none ", "", "None"):
+        assert parse_items(none) == frozenset()
+    assert parse_items("Naloxone; clonidine.") == {("Naloxone",), ("clonidine",)}
+    assert parse_items("U.S.P. saline; 5-HT.") == {("U.S.P. saline",), ("5-HT",)}  # periods inside names stay
+    assert parse_items("clonidine | CPR:5 | alpha-adrenoceptor.") == {("clonidine", "CPR:5", "alpha-adrenoceptor")}
+    assert parse_items(ITEMS.extract("1. Naloxone.\n2. clonidine.")) == {("Naloxone",), ("clonidine",)}
+
+
+MOL_INSTRUCTIONS_TEXT_TASKS = ("chemical_entity_recognition", "chemical_disease_interaction_extraction",
+                               "chemical_protein_interaction_extraction", "multiple_choice_question",
+                               "true_or_false_question", "open_question")
+
+
+def test_imported_mol_instructions_text_records_keep_the_generic_task(tmp_path) -> None:
+    items = [{"instruction": "Answer this multiple-choice question.", "input": "Question: Which receptor ...?\n"
+              "Option A: Adrenergic\nOption B: Opioid", "output": "The answer is Option B: Opioid.",
+              "metadata": {"task": "multiple_choice_question", "split": "train"}},
+             {"instruction": "Find the chemicals.", "input": TITLE, "output": "Naloxone, clonidine",
+              "metadata": {"task": "chemical_entity_recognition", "split": "test"}}]
+    (tmp_path / "mc.json").write_text(json.dumps(items))
+    imported = read_mol_instructions(tmp_path / "mc.json")
+    assert [r.task for r in imported.records] == ["multiple_choice_question", "chemical_entity_recognition"]
+    for record in imported.records:  # their own answer formats: not our option letters or ';'-joined items
+        task = task_for(record.task, [record.output])
+        assert task.build is None and task.answer.name == "text", record.task
+    for name in MOL_INSTRUCTIONS_TEXT_TASKS:
+        assert name not in TASKS and task_for(name).build is None
+
+
+def test_a_relation_names_an_id_by_a_mention_of_it_alone(tmp_path) -> None:
+    text = ("Cisplatin caused nausea and vomiting in rats. Nausea was severe and vomiting lasted days. "
+            "Ondansetron reduced nausea and vomiting.")
+
+    def at(mention: str, start: int = 0) -> tuple[int, int]:
+        begin = text.index(mention, start)
+        return begin, begin + len(mention)
+
+    composite = at("nausea and vomiting")
+    mentions = [(*at("Cisplatin"), "Cisplatin", "Chemical", "D002945"),
+                (*composite, "nausea and vomiting", "Disease", "D009325|D014839"),
+                (*at("Nausea"), "Nausea", "Disease", "D009325"), (*at("vomiting", 60), "vomiting", "Disease", "D014839"),
+                (*at("Ondansetron"), "Ondansetron", "Chemical", "D017294")]
+    relations = [("D002945", "D009325"), ("D002945", "D014839")]
+    pubtator = (f"1|t|{text[:45]}\n1|a|{text[46:]}\n" + "".join(f"1\t{a}\t{b}\t{m}\t{kind}\t{ids}\n"
+                                                               for a, b, m, kind, ids in mentions)
+                + "".join(f"1\tCID\t{c}\t{d}\n" for c, d in relations))
+    (tmp_path / "c.txt").write_text(pubtator)
+    problems: list = []
+    doc = next(read_pubtator(tmp_path / "c.txt", problems=problems))
+    assert problems == [] and doc.text == text
+    [cdr] = subject_records("pubtator", doc, "chemical_disease_relation")
+    assert cdr.output == "Cisplatin | Nausea; Cisplatin | vomiting"  # two pairs, not the composite twice
+    # only a composite mention names the ids: it names both (the pairs then read as one item)
+    only = pubtator.replace("1\t46\t52\tNausea\tDisease\tD009325\n", "").replace(
+        f"1\t{at('vomiting', 60)[0]}\t{at('vomiting', 60)[1]}\tvomiting\tDisease\tD014839\n", "")
+    (tmp_path / "only.txt").write_text(only)
+    [cdr] = subject_records("pubtator", next(read_pubtator(tmp_path / "only.txt")), "chemical_disease_relation")
+    assert cdr.output == "Cisplatin | nausea and vomiting"
+
+
+def test_chemprot_keeps_a_titles_edge_spaces_so_offsets_hold(tmp_path) -> None:
+    directory = write_chemprot(tmp_path / "cp", [(t, kind, start + 1, end + 1, text)
+                                                for t, kind, start, end, text in ENTITIES])
+    (directory / "chemprot_training_abstracts.tsv").write_text(f"227508 \t {TITLE}\t{ABSTRACT}\r\n")
+    problems: list = []
+    [doc] = read_chemprot(directory, problems=problems)
+    assert problems == [] and doc.pmid == "227508" and doc.text == f" {TEXT}"
+    assert [m.text for m in doc.mentions][:2] == ["Naloxone", "clonidine"]
+    assert doc.relations == (("CPR:5", "T2", "T3"), ("CPR:6", "T1", "T4"))
 
 
 def test_a_build_writes_all_six_tasks_and_keeps_each_document_in_one_split(tmp_path) -> None:
@@ -369,15 +506,15 @@ def test_a_build_writes_all_six_tasks_and_keeps_each_document_in_one_split(tmp_p
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"name": "biotext", "chunk_size": 3, "sources": [
         {"kind": "pubtator", "path": str(tmp_path / "cdr.txt"),
-         "tasks": ["chemical_entity_recognition", "chemical_disease_relation"]},
+         "tasks": ["chemical_mentions", "chemical_disease_relation"]},
         {"kind": "chemprot", "path": str(write_chemprot(tmp_path / "cp")), "tasks": ["chemical_protein_relation"]},
         {"kind": "qa", "path": str(questions), "license": "MIT (PubMedQA)",
-         "tasks": ["multiple_choice_question", "true_false_question", "open_question"]}],
+         "tasks": ["multiple_choice", "true_false", "open_qa"]}],
         "split": {"method": "random", "fractions": [0.4, 0.3, 0.3], "seed": 3}}))
     card = build(load_config(config), tmp_path / "out")
-    assert card["tasks"] == {"chemical_entity_recognition": 3, "chemical_disease_relation": 3,
-                             "chemical_protein_relation": 1, "multiple_choice_question": 2,
-                             "true_false_question": 14, "open_question": 1}
+    assert card["tasks"] == {"chemical_mentions": 3, "chemical_disease_relation": 3,
+                             "chemical_protein_relation": 1, "multiple_choice": 2,
+                             "true_false": 14, "open_qa": 1}
     assert card["problems"]["0"]["reading"] == 1 and card["problems"]["2"]["reading"] == 1
     records = [r for path in sorted((tmp_path / "out" / "data").glob("*.parquet")) for r in read_shard(path)]
     splits = defaultdict(set)
@@ -391,12 +528,12 @@ def test_a_build_writes_all_six_tasks_and_keeps_each_document_in_one_split(tmp_p
                                True, 1, r.meta.extra) for r in records]
     reports = score_predictions(gold_answers)
     assert reports["chemical_protein_relation"].values()["f1"] == 1.0
-    assert reports["true_false_question"].values()["accuracy"] == 1.0
+    assert reports["true_false"].values()["accuracy"] == 1.0
 
 
 def test_each_source_feeds_its_tasks_only() -> None:
-    assert [t.name for t in fed_by(SOURCES.get("pubtator"))] == ["chemical_entity_recognition",
+    assert [t.name for t in fed_by(SOURCES.get("pubtator"))] == ["chemical_mentions",
                                                                  "chemical_disease_relation"]
     assert [t.name for t in fed_by(SOURCES.get("chemprot"))] == ["chemical_protein_relation"]
-    assert [t.name for t in fed_by(SOURCES.get("qa"))] == ["multiple_choice_question", "true_false_question",
-                                                           "open_question"]
+    assert [t.name for t in fed_by(SOURCES.get("qa"))] == ["multiple_choice", "true_false",
+                                                           "open_qa"]

@@ -9,6 +9,7 @@ CXSMILES fragment group, MDL RXN and RDfiles made by RDKit).
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 import selfies
@@ -22,12 +23,17 @@ from molbridge.apps.scoring import score_predictions
 from molbridge.chem.reactions import ReactionError, parse_reaction
 from molbridge.data.build.config import ConfigError, load_config
 from molbridge.data.build.pipeline import build
+from molbridge.data.formats.mol_instructions import read_mol_instructions
 from molbridge.data.parquet_io import read_split
 from molbridge.data.sources.reactions import read_reactions
 from molbridge.data.sources.reading import Reading
 from molbridge.data.splits import group_key
 from molbridge.errors import FileFormatError
-from molbridge.tasks import TASKS
+from molbridge.models.encoders import encoder_kind
+from molbridge.tasks import TASKS, task_for
+from molbridge.train.config import MultimodalSettings
+from molbridge.train.examples import ExampleError
+from molbridge.train.recipes import EncoderInputs, soft_token_examples
 
 AMIDE = ("[CH3:1][C:2](=[O:3])[Cl:4].[NH2:5][c:6]1[cH:7][cH:8][cH:9][cH:10][cH:11]1.ClCCl>CCN(CC)CC>"
          "[CH3:1][C:2](=[O:3])[NH:5][c:6]1[cH:7][cH:8][cH:9][cH:10][cH:11]1")
@@ -67,7 +73,7 @@ def test_main_product_is_the_largest():
     ("C(C>>CC", "unparsable", "reactant 1 'C(C'"),
     ("CC>C1CC>CC", "unparsable", "reagent 1"),
     ("CCO>CC", "unparsable", "found 1 '>'"),
-    ("CC(=O)O>>CC(=O)OBr", "unbalanced", "1 Br"),  # nothing supplies the bromine
+    ("CC(=O)O>>CC(=O)OBr", "unbalanced", "holds Br"),  # nothing supplies the bromine
     ("[CH3:1][OH:2]>>[CH3:1][O:2][CH3:3]", "unbalanced", "map numbers [3]"),
     ("CC.O>>CCO |f:0.2|", "unparsable", "spans"),
 ])
@@ -79,6 +85,10 @@ def test_bad_reactions_are_named(text, kind, words):
 
 def test_unmapped_product_atoms_are_balanced_against_reagents_too():
     assert parse_reaction("c1ccccc1>BrBr.[Fe]>Brc1ccccc1").products == ("Brc1ccccc1",)  # Br from the reagent
+    # a reactant used twice is written once: counts are not compared
+    assert parse_reaction("OCCO.CC(=O)Cl>>CC(=O)OCCOC(C)=O").products == ("CC(=O)OCCOC(C)=O",)
+    assert parse_reaction("OB(O)c1ccccc1.Brc1ccc(Br)cc1>[Pd]>c1ccc(-c2ccc(-c3ccccc3)cc2)cc1").reactants == (
+        "Brc1ccc(Br)cc1", "OB(O)c1ccccc1")
 
 
 def test_uspto_50k_csv_counts_and_names_bad_rows(tmp_path):
@@ -93,7 +103,7 @@ def test_uspto_50k_csv_counts_and_names_bad_rows(tmp_path):
     assert [(e.source_id, e.extra["reaction_class"]) for e in entries] == [("US05849732", "2"), ("US04000000", "3")]
     assert dict(reading.counts) == {"unparsable": 1, "unbalanced": 1}
     assert [p.where for p in reading.problems] == [f"{path}:3", f"{path}:4"]
-    assert "not a valid SMILES" in reading.problems[0].reason and "Br" in reading.problems[1].reason
+    assert "not a valid SMILES" in reading.problems[0].reason and "holds Br" in reading.problems[1].reason
 
 
 def test_uspto_mit_lines_rsmi_tables_and_gzip(tmp_path):
@@ -135,6 +145,11 @@ def test_unreadable_files_fail_before_work(tmp_path):
     (tmp_path / "empty.txt").write_text("\n")
     with pytest.raises(FileFormatError, match="empty"):
         list(read_reactions(tmp_path / "empty.txt", Reading()))
+    (tmp_path / "latin1.txt").write_bytes(b"CCO>>CC=O\n\xe9\xff>>C\n")
+    with pytest.raises(FileFormatError, match="UTF-8"):
+        list(read_reactions(tmp_path / "latin1.txt", Reading()))
+    with pytest.raises(FileFormatError, match="no such reaction file"):
+        list(read_reactions(tmp_path / "absent.csv", Reading()))
 
 
 def _build(tmp_path, rows: list[str], tasks: list[str], **split) -> tuple[dict, list]:
@@ -156,38 +171,67 @@ def test_build_writes_all_six_reaction_tasks(tmp_path):
     assert card["tasks"] == dict.fromkeys(tasks, 5)  # every reaction has reagents here; the unbalanced one is dropped
     assert card["problems"]["0"]["counts"] == {"unbalanced": 1}
     by_task = {(r.task, r.meta.source_id): r for r in records}
-    forward = by_task[("forward_reaction_prediction", "R1")]
+    forward = by_task[("forward_reaction_prediction_smiles", "R1")]
     assert forward.input == "CC(C)(C)OC(=O)N1CCC(C(=O)O)CC1.ClCCl.O=C(O)C(F)(F)F" and forward.output == \
         "O=C(O)C1CCNCC1"
-    assert by_task[("retrosynthesis", "R1")].input == "O=C(O)C1CCNCC1"
-    assert by_task[("reagent_prediction", "R0")].input == "CC(=O)Cl.ClCCl.Nc1ccccc1>>CC(=O)Nc1ccccc1"
+    assert by_task[("retrosynthesis_smiles", "R1")].input == "O=C(O)C1CCNCC1"
+    assert by_task[("reagent_prediction_smiles", "R0")].input == "CC(=O)Cl.ClCCl.Nc1ccccc1>>CC(=O)Nc1ccccc1"
     assert all(":" not in r.input + r.output for r in records)
-    selfies_forward = by_task[("forward_reaction_prediction_selfies", "R2")]
+    selfies_forward = by_task[("forward_reaction_prediction", "R2")]  # Mol-Instructions' name: SELFIES
     assert canonical(selfies.decoder(selfies_forward.output)) == "N#Cc1ccc(-c2ccccc2)cc1"
     decoded = {canonical(selfies.decoder(s)) for s in selfies_forward.input.split(".")}
     assert decoded >= {canonical("Brc1ccc(C#N)cc1"), canonical("OB(O)c1ccccc1")}
     for record in records:  # the record is about the main product, which a split never divides
         assert record.modalities.smiles in record.meta.extra["products"]
-    splits = {}
-    for record in records:
-        splits.setdefault(group_key(record, "scaffold"), set()).add(record.meta.split)
-    assert all(len(s) == 1 for s in splits.values())
 
 
-def test_reaction_without_reagents_asks_no_reagent_question_and_repeats_are_duplicates(tmp_path):
+def test_a_product_scaffold_never_spans_two_splits(tmp_path):
+    # acetanilide (AMIDE) and 4-hydroxybenzoic acid (SAPONIFICATION) share the benzene scaffold
+    _, records = _build(tmp_path, [AMIDE, SAPONIFICATION, BOC], ["retrosynthesis_smiles"], method="scaffold",
+                        fractions=[0.34, 0.33, 0.33], seed=3)
+    by_id = {r.meta.source_id: r for r in records}
+    assert group_key(by_id["R0"], "scaffold") == group_key(by_id["R1"], "scaffold") == "scaffold:c1ccccc1"
+    assert by_id["R0"].meta.split == by_id["R1"].meta.split
+    assert group_key(by_id["R2"], "scaffold") == "scaffold:C1CCNCC1"
+
+
+def test_each_task_asks_its_question_once(tmp_path):
     rows = ["CC(=O)OC(C)=O.OCc1ccccc1>>CC(=O)OCc1ccccc1.CC(=O)O", "OCc1ccccc1.CC(=O)OC(C)=O>>CC(=O)OCc1ccccc1.CC(=O)O",
-            "CC(=O)Cl.OCc1ccccc1>>CC(=O)OCc1ccccc1"]  # a repeat (components reordered) and a second route
-    card, _ = _build(tmp_path, rows, ["forward_reaction_prediction", "reagent_prediction"])
-    assert card["tasks"] == {"forward_reaction_prediction": 2} and card["qc"]["dropped"] == {"duplicate": 1}
+            "CC(=O)Cl.OCc1ccccc1>>CC(=O)OCc1ccccc1",  # a repeat (components reordered) and a second route
+            f"{AMIDE.split('>')[0]}>ClCCl>{AMIDE.split('>')[2]}", f"{AMIDE.split('>')[0]}>CCOCC>{AMIDE.split('>')[2]}"]
+    card, records = _build(tmp_path, rows, ["forward_reaction_prediction_smiles", "retrosynthesis_smiles",
+                                            "reagent_prediction_smiles"])
+    # forward: 2 routes + 2 solvents; retrosynthesis: the two solvents ask one question; reagents: only the
+    # two reactions that have reagents, each a different reaction
+    assert card["tasks"] == {"forward_reaction_prediction_smiles": 4, "retrosynthesis_smiles": 3,
+                             "reagent_prediction_smiles": 2}
+    assert card["qc"]["dropped"] == {"duplicate": 3}
+    assert {r.output for r in records if r.task == "reagent_prediction_smiles"} == {"ClCCl", "CCOCC"}
 
 
-def test_copy_baseline_searches_forward_questions_by_reactants(tmp_path):
-    _, records = _build(tmp_path, [AMIDE, BOC, SUZUKI, WILLIAMSON], ["forward_reaction_prediction"],
+def test_copy_baseline_searches_a_question_by_its_input_never_its_answer(tmp_path):
+    _, records = _build(tmp_path, [AMIDE, BOC, SUZUKI, WILLIAMSON], ["forward_reaction_prediction_smiles"],
                         method="random", fractions=[1.0, 0.0, 0.0])
-    query = records[0].model_copy(update={"id": "query"})  # the same reactants as a pool record
-    assert copy_answers(records, [query]) == {"query": records[0].output}
-    task = TASKS.get("forward_reaction_prediction")
-    assert task.molecule(query) == ".".join(query.meta.extra["reactants"] + query.meta.extra["reagents"])
+    amide, suzuki = (next(r for r in records if r.meta.source_id == i) for i in ("R0", "R2"))
+    # the amide's reactants asked, the Suzuki product as the record's molecule: the neighbour is the amide
+    query = amide.model_copy(update={"id": "query", "output": suzuki.output, "modalities": suzuki.modalities})
+    assert copy_answers(records, [query]) == {"query": amide.output}
+    task = TASKS.get("forward_reaction_prediction_smiles")
+    assert task.molecule(query) == amide.input
+
+
+def test_imported_mol_instructions_reactions_are_read_as_selfies(tmp_path):
+    reactants, product = selfies.encoder("CC(=O)Cl.NC"), selfies.encoder("CNC(C)=O")  # as Mol-Instructions writes
+    (tmp_path / "forward_reaction_prediction.json").write_text(json.dumps([
+        {"instruction": "With the provided reactants and reagents, propose a potential product.",
+         "input": reactants, "output": product, "metadata": {"task": "forward_reaction_prediction",
+                                                             "split": "train"}}]))
+    (record,) = read_mol_instructions(tmp_path / "forward_reaction_prediction.json").records
+    task = task_for(record.task)
+    assert task.answer.name == "selfies" and task.molecule(record) == "CC(=O)Cl.CN"
+    prediction = Prediction(record.id, task.name, "selfies", task.group(record), record.output, product, product,
+                            task.answer.valid(product))
+    assert score_predictions([prediction])[task.name].metrics["exact_match"].value == 1.0
 
 
 def test_reaction_answers_scored_as_molecules_through_the_registry():
@@ -196,17 +240,26 @@ def test_reaction_answers_scored_as_molecules_through_the_registry():
         return Prediction(f"r{i}", task, kind, task, reference, answer, answer, valid)
 
     reference = "CC(=O)Cl.Nc1ccccc1"
-    rows = [row("retrosynthesis", "smiles", reference, "Nc1ccccc1.CC(Cl)=O", 0),  # same molecules, other order
-            row("retrosynthesis", "smiles", reference, "CC(=O)Cl", 1), row("retrosynthesis", "smiles", reference,
-                                                                           "C1CC(", 2)]
-    report = score_predictions(rows)["retrosynthesis"]
+    rows = [row("retrosynthesis_smiles", "smiles", reference, "Nc1ccccc1.CC(Cl)=O", 0),  # same molecules, other order
+            row("retrosynthesis_smiles", "smiles", reference, "CC(=O)Cl", 1),
+            row("retrosynthesis_smiles", "smiles", reference, "C1CC(", 2)]
+    report = score_predictions(rows)["retrosynthesis_smiles"]
     assert report.counts["invalid_outputs"] == 1 and report.n == 3
     assert report.metrics["exact_match"].value == pytest.approx(1 / 3)
     encoded = ".".join(selfies.encoder(s) for s in reference.split("."))
-    answer = TASKS.get("retrosynthesis_selfies").answer.extract(f"Reactants: {encoded}")
+    answer = TASKS.get("retrosynthesis").answer.extract(f"Reactants: {encoded}")
     assert answer == encoded  # every component is read, not only the first
-    report = score_predictions([row("retrosynthesis_selfies", "selfies", encoded, answer, 0)])["retrosynthesis_selfies"]
+    report = score_predictions([row("retrosynthesis", "selfies", encoded, answer, 0)])["retrosynthesis"]
     assert report.metrics["exact_match"].value == 1.0
+
+
+def test_a_soft_token_run_refuses_tasks_whose_input_is_not_the_encoded_molecule(tmp_path):
+    _, records = _build(tmp_path, [AMIDE], ["forward_reaction_prediction_smiles", "retrosynthesis_smiles"],
+                        method="random", fractions=[1.0, 0.0, 0.0])
+    inputs = EncoderInputs(encoder_kind("gin"), MultimodalSettings(encoder="gin"), seed=0)
+    forward = [r for r in records if r.task == "forward_reaction_prediction_smiles"]
+    with pytest.raises(ExampleError, match="would show the model its answer"):
+        soft_token_examples(forward, TASKS.get(forward[0].task), None, inputs=inputs, count=len)
 
 
 def test_config_refuses_reaction_tasks_from_a_molecule_source(tmp_path):

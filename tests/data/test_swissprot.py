@@ -17,6 +17,7 @@ from molbridge.data.build.pipeline import build
 from molbridge.data.parquet_io import read_shard
 from molbridge.data.sources.swissprot import NOTHING, CatalyticActivity, catalytic_activities, read_swissprot
 from molbridge.errors import FileFormatError
+from molbridge.protein.ec import ec_numbers, read_enzyme_list
 from molbridge.protein.structure import read_ca_chain
 from molbridge.tasks import SOURCES, TASKS
 from molbridge.tasks.phrasing import load_phrasings
@@ -382,8 +383,113 @@ def test_predictions_of_both_tasks_are_scored_by_their_families(tmp_path):
     ec, domains = reports["protein_catalytic_activity"], reports["protein_domain"]
     assert ec.counts == {"valid": 2, "invalid": 1} and ec.n == 3
     assert ec.values() == pytest.approx({"exact_match": 1 / 3, "level_1": 2 / 3, "level_2": 2 / 3, "level_3": 2 / 3,
-                                         "level_4": 1 / 3, "validity": 2 / 3})
+                                         "level_4": 1 / 3, "precision": 1 / 3, "recall": 1 / 3, "f1": 1 / 3,
+                                         "validity": 2 / 3})
     assert domains.counts == {"valid": 2, "invalid": 1}
     assert domains.values() == pytest.approx({"precision": 0.5, "recall": (2 / 3 + 0.5) / 3, "f1": 1.3 / 3,
                                               "exact_match": 0.0, "validity": 2 / 3})
     assert ec.metrics["level_1"].ci_low <= ec.metrics["level_1"].value <= ec.metrics["level_1"].ci_high
+
+
+# modelled on a fibrillin-like entry: repeated EGF-like domains, two with UniProt's `; calcium-binding` qualifier
+# in the note, and two activities, one with an incomplete EC number
+REPEATS_FT = """\
+FT   DOMAIN          35..72
+FT                   /note="EGF-like 1"
+FT   DOMAIN          73..112
+FT                   /note="EGF-like 2; calcium-binding"
+FT   DOMAIN          125..162
+FT                   /note="EGF-like 3; calcium-binding"
+FT   DOMAIN          177..236
+FT                   /note="Sushi 1"
+FT   MOTIF           240..242
+FT                   /note="Cell attachment site"
+"""
+TWO_ECS = """\
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=ATP + H2O = ADP + phosphate + H(+); Xref=Rhea:RHEA:13065; EC=3.6.4.12;
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=an ester + H2O = an alcohol + an acid; EC=3.1.-.-;
+"""
+
+
+def test_domain_answers_drop_uniprots_qualifiers_and_ec_answers_read_back(tmp_path):
+    (tmp_path / "s.dat").write_text(entry("Q00010", protein(30, 300), None, TWO_ECS, ft=REPEATS_FT))
+    (found,) = read_swissprot(tmp_path / "s.dat")
+    activity, domains = records_of("swissprot", found, ["protein_catalytic_activity", "protein_domain"],
+                                   path=str(tmp_path / "s.dat"))
+    assert domains.output == "EGF-like 1; EGF-like 2; EGF-like 3; Sushi 1; Cell attachment site"
+    assert domains.meta.extra["domains"][1] == "EGF-like 2; calcium-binding"  # the whole note kept
+    assert activity.meta.extra["ec"] == ["3.6.4.12", "3.1.-.-"]
+    assert ec_numbers(activity.output) == activity.meta.extra["ec"]  # the answer format reads back
+    reports = score_predictions([
+        prediction(domains, "Domains: EGF-like, Sushi, Cell attachment site."),  # repeat numbers do not count
+        prediction(activity, "EC 3.6.4.12 and EC 3.1.-.-"),  # exact, `-` as written
+    ])
+    assert reports["protein_domain"].values()["exact_match"] == 1.0
+    assert reports["protein_catalytic_activity"].values() == pytest.approx(
+        {"exact_match": 1.0, "level_1": 1.0, "level_2": 1.0, "level_3": 1.0, "level_4": 1.0, "precision": 1.0,
+         "recall": 1.0, "f1": 1.0, "validity": 1.0})
+
+
+# ExPASy's enzyme.dat layout: a header block, then entries; 1.1.1.5 was transferred and 1.1.1.74 deleted
+ENZYME = """\
+CC   -----------------------------------------------------------------------
+CC   ENZYME nomenclature database
+CC   SIB Swiss Institute of Bioinformatics; Geneva, Switzerland
+CC   -----------------------------------------------------------------------
+//
+ID   1.1.1.5
+DE   Transferred entry: 1.1.1.303 and 1.1.1.304.
+//
+ID   1.1.1.74
+DE   Deleted entry.
+//
+ID   2.7.10.2
+DE   Non-specific protein-tyrosine kinase.
+AN   Cytoplasmic protein tyrosine kinase.
+CA   ATP + a [protein]-L-tyrosine = ADP + a [protein]-L-tyrosine phosphate.
+//
+ID   3.1.1.4
+DE   Phospholipase A2.
+CA   A 1,2-diacyl-sn-glycero-3-phosphocholine + H2O = a 1-acyl-sn-glycero-3-
+CA   phosphocholine + a fatty acid.
+DR   P14555, PA2GA_HUMAN;
+//
+"""
+RETIRED = """\
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=(R)-2-hydroxyglutarate + NAD(+) = 2-oxoglutarate + NADH;
+CC         EC=1.1.1.74;
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=an ester + H2O = an alcohol + an acid; EC=3.1.-.-;
+CC   -!- CATALYTIC ACTIVITY:
+CC       Reaction=an amide + H2O = a carboxylate + NH4(+); EC=3.5.-.-;
+"""
+
+
+def test_ec_numbers_are_checked_against_expasys_enzyme_list(tmp_path):
+    (tmp_path / "enzyme.dat").write_text(ENZYME)
+    enzymes = read_enzyme_list(tmp_path / "enzyme.dat")
+    assert enzymes.unknown("3.1.1.4") is None and enzymes.unknown("3.1.-.-") is None
+    assert enzymes.unknown("9.9.9.9") == "EC 9.9.9.9 is not in ENZYME"
+    assert enzymes.unknown("3.5.-.-") == "EC 3.5.-.- is not in ENZYME"  # no current entry under it
+    assert "retired in ENZYME (Transferred entry: 1.1.1.303 and 1.1.1.304)" in enzymes.unknown("1.1.1.5")
+    (tmp_path / "s.dat").write_text(entry("Q00009", protein(9), "Oxidises hydroxyglutarate", RETIRED
+                                          + "CC   -!- FUNCTION: Oxidises hydroxyglutarate.\n"))
+    problems = []
+    (found,) = read_swissprot(tmp_path / "s.dat", enzymes=enzymes, problems=problems)
+    assert [a.ec for a in found.activities] == ["3.1.-.-"]
+    assert [p.reason for p in problems] == [
+        "EC 1.1.1.74 is retired in ENZYME (Deleted entry) in a CATALYTIC ACTIVITY; that activity is left out",
+        "EC 3.5.-.- is not in ENZYME in a CATALYTIC ACTIVITY; that activity is left out"]
+    assert all(p.where.endswith("Q00009") for p in problems)
+    (tmp_path / "empty.dat").write_text("CC   nothing here\n//\n")
+    with pytest.raises(FileFormatError, match="no ENZYME entries"):
+        read_enzyme_list(tmp_path / "empty.dat")
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"name": "sp", "sources": [
+        {"kind": "swissprot", "path": str(tmp_path / "s.dat"), "enzymes": str(tmp_path / "enzyme.dat"),
+         "tasks": ["protein_catalytic_activity"]}]}))
+    card = build(load_config(config), tmp_path / "out")
+    assert card["tasks"] == {"protein_catalytic_activity": 1} and card["problems"]["0"]["reading"] == 2

@@ -8,15 +8,14 @@ reaction always reads the same. Reading is strict: a fragment RDKit cannot parse
 or a product that the reactants cannot supply raises `ReactionError` with the reason.
 
 "Unbalanced" means the product cannot come from what is given: with atom maps, a product atom
-whose map number no reactant carries; without maps, a product needing more atoms of some heavy
-element than the reactants and reagents hold together. Exact mass balance is not asked: patent
-reactions omit by-products.
+whose map number no reactant carries; without maps, a product holding a heavy element that no
+reactant or reagent holds. Counts are not compared (patent reactions omit by-products, and a reactant
+used twice, as in a diester from a diol and two acyl chlorides, is written once).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from rdkit import Chem
@@ -125,8 +124,8 @@ def _move_unmapped(components: dict[str, list[Chem.Mol]]) -> None:
         components["reactants"] = keep
 
 
-def _elements(mols: list[Chem.Mol]) -> Counter:
-    return Counter(a.GetSymbol() for m in mols for a in m.GetAtoms() if a.GetAtomicNum() > 1)
+def _elements(mols: list[Chem.Mol]) -> set[str]:
+    return {a.GetSymbol() for m in mols for a in m.GetAtoms() if a.GetAtomicNum() > 1}
 
 
 def _check_balance(components: dict[str, list[Chem.Mol]]) -> None:
@@ -138,11 +137,10 @@ def _check_balance(components: dict[str, list[Chem.Mol]]) -> None:
             if missing:
                 raise ReactionError("unbalanced", f"product atom map numbers {missing[:5]} appear in no reactant")
             continue
-        available = _elements(components["reactants"] + components["reagents"])
-        for element, needed in sorted(_elements([product]).items()):
-            if needed > available[element]:
-                raise ReactionError("unbalanced", f"a product has {needed} {element} but the reactants and "
-                                                  f"reagents hold {available[element]}")
+        missing_elements = sorted(_elements([product]) - _elements(components["reactants"] + components["reagents"]))
+        if missing_elements:
+            raise ReactionError("unbalanced", f"a product holds {', '.join(missing_elements)}, which no reactant "
+                                              "or reagent holds")
 
 
 def _canonical(mol: Chem.Mol) -> str:

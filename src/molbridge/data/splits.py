@@ -16,8 +16,11 @@ point, and no global pass is needed (a streaming build cannot hold every molecul
   are dropped and counted.
 Records without a molecule are grouped by their protein cluster or sequence, else by the subject
 they name (a PubChem CID, a protein id), else by their own id. A text task's record (`split_group:
-document`) is grouped by its PubMed id, so an abstract annotated in two corpora (BC5CDR and ChemProt)
-or asked about in a question file is on one side of every split.
+document`) is grouped by the one key its source's subject sets, `meta.extra["document"]`
+(`tasks.documents.DOCUMENT`): `pmid:<PMID>` for an abstract (PubTator, BioC, ChemProt) and for a
+question about one, `question:<content hash>` for a question without a PMID. So an abstract annotated
+in two corpora (BC5CDR and ChemProt) or asked about in a question file is on one side of every split,
+and the same question under two ids (or in two files) is too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from molbridge.chem.scaffolds import murcko_scaffold
 from molbridge.errors import InvalidMolecule, MolbridgeError
 from molbridge.records import Record
 from molbridge.tasks import task_for
+from molbridge.tasks.documents import DOCUMENT
 
 METHODS = ("random", "scaffold", "cluster", "keep")
 SPLITS = ("train", "validation", "test")
@@ -75,8 +79,8 @@ def group_key(record: Record, method: str, groups: dict[str, str] | None = None)
     """
     check_method(method)
     split_group = task_for(record.task).split_group
-    if split_group == "document" and record.meta.extra.get("pmid"):
-        return f"document:pmid:{record.meta.extra['pmid']}"
+    if split_group == "document" and record.meta.extra.get(DOCUMENT):
+        return f"document:{record.meta.extra[DOCUMENT]}"
     order = (_molecule, _protein) if split_group == "molecule" else (_protein, _molecule)
     for by in order:
         found = by(record, method, groups)

@@ -9,16 +9,21 @@
 - `classification` → accuracy and macro-F1 with invalid answers wrong (`classification_report`) over
   the task's labels (`Scorer.labels`; yes and no when it declares none), matched without case;
 - `choice` → the same for option letters and yes/no/maybe answers (an answer outside the task's
-  labels is invalid and wrong); macro-F1 over the declared labels that the references or answers hold;
+  labels is invalid and wrong; the reference is read by the task's answer kind too, so "The answer is
+  B." is B); macro-F1 over the declared labels that the references or answers hold;
 - `extraction` → exact items (mentions, relations) against the record's gold items
   (`meta.extra["items"]`, else read from the reference): micro precision, recall and F1 over
-  (record, item) pairs and per-record macro F1 (`eval.extraction`); an invalid answer predicts nothing;
+  (record, item) pairs and per-record macro F1 (`eval.extraction`); an invalid answer predicts nothing
+  and scores 0 for its record (even where nothing was wanted);
 - `sequence` → identity (normalised Levenshtein similarity) and exact match, invalid sequences 0;
 - `ec` → EC numbers read from the answer against the reference's (`meta.extra["ec"]`, else read from
-  the reference): exact match (the same set of EC numbers) and accuracy at each level 1-4 (every EC
-  the answer gives agrees with a reference EC on its first k fields; `-` never agrees), an answer
-  without an EC number invalid and wrong;
-- `set` → the answer and reference as sets of names (`;`- or line-separated, case and whitespace
+  the reference): accuracy at each level 1-4 (the set of the answer's first-k-field prefixes is the
+  reference's; fields compared as written, so `3.1.-.-` matches `3.1.-.-` at every level), exact
+  match (the same set of EC numbers: level 4), and per-record precision, recall and F1 of the EC
+  numbers (level 4), averaged, so a partial answer gets partial credit; an answer without an EC
+  number invalid and 0 on all;
+- `set` → the answer and reference as sets of names (`tasks.answers.names`: `;`- or line-separated,
+  or comma-separated in a reply without `;`; `name_key`: case, whitespace and UniProt's repeat numbers
   ignored): per-answer precision, recall, F1 and exact set match, averaged; an empty answer invalid, 0.
 Every family counts invalid answers; none drops a row.
 """
@@ -34,7 +39,7 @@ from rapidfuzz.distance import Levenshtein
 from molbridge.eval.bootstrap import mean_metric
 from molbridge.eval.conventions import get_convention
 from molbridge.eval.results import MetricReport
-from molbridge.protein.ec import agree, ec_numbers
+from molbridge.protein.ec import ec_numbers, prefixes
 from molbridge.tasks import Task
 from molbridge.tasks.answers import name_key, names, parse_items
 from molbridge.tasks.numbers import parse_number
@@ -114,8 +119,12 @@ def _classification(rows: Answers, convention: str | None, text: TextScoring) ->
 
     declared = rows.task.scorer.labels or ("no", "yes")
     named = {label.lower(): label for label in declared}  # matched without case, reported as declared
-    truth = [named.get(key, key) for key in (r.strip().rstrip(".").lower() for r in rows.references)]
-    answers = [named.get(a.strip().lower(), a) if a else None for a in rows.answers]
+    references = rows.references
+    if rows.task.family == "choice":  # a reference read as a reply is ("The answer is B." → B)
+        references = [rows.task.answer.extract(r) or r for r in references]
+    truth = [named.get(key, key) for key in (r.strip().rstrip(".").lower() for r in references)]
+    answers = [named.get(a.strip().lower(), a) if a and v else None
+               for a, v in zip(rows.answers, rows.valid, strict=True)]
     if rows.task.scorer.labels:  # a declared set: the labels that occur count, so an unused letter is no zero
         present = set(truth) | set(answers)
         labels = [label for label in declared if label in present] + sorted(set(truth) - set(declared))
@@ -146,19 +155,19 @@ def _sequence(rows: Answers, convention: str | None, text: TextScoring) -> Metri
 def _ec(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     given = [ec_numbers(a) if v else [] for a, v in zip(rows.answers, rows.valid, strict=True)]
     wanted = [list(m.get("ec") or ec_numbers(r)) for r, m in zip(rows.references, rows.meta, strict=True)]
-    metrics = {"exact_match": mean_metric(np.array([float(bool(g) and set(g) == set(w))
-                                                    for g, w in zip(given, wanted, strict=True)]))}
-    for level in range(1, 5):
-        metrics[f"level_{level}"] = mean_metric(np.array([
-            float(bool(g) and all(any(agree(x, y, level) for y in w) for x in g))
-            for g, w in zip(given, wanted, strict=True)]))
+    metrics = {f"level_{level}": mean_metric(np.array([float(bool(g) and prefixes(g, level) == prefixes(w, level))
+                                                       for g, w in zip(given, wanted, strict=True)]))
+               for level in range(1, 5)}
+    scores = np.array([_set_scores(set(g), set(w)) for g, w in zip(given, wanted, strict=True)]).reshape(-1, 4)
+    metrics = {"exact_match": mean_metric(scores[:, 3]), **metrics,
+               **{name: mean_metric(scores[:, i]) for i, name in enumerate(("precision", "recall", "f1"))}}
     return _with_validity(rows.group, {"name": "ec", "invalid": "scored 0 (no EC number)"}, metrics,
                           [bool(g) for g in given])
 
 
 def _set(rows: Answers, convention: str | None, text: TextScoring) -> MetricReport:
     scores = np.array([_set_scores({name_key(n) for n in names(a)} if v else set(),
-                                   {name_key(n) for n in names(r)})
+                                   {name_key(n) for n in names(r, commas=False)})  # references: `; `-joined
                        for a, r, v in zip(rows.answers, rows.references, rows.valid, strict=True)]).reshape(-1, 4)
     metrics = {name: mean_metric(scores[:, i]) for i, name in enumerate(("precision", "recall", "f1", "exact_match"))}
     valid = [v and bool(names(a)) for a, v in zip(rows.answers, rows.valid, strict=True)]

@@ -1,23 +1,31 @@
 """Biomolecular text tasks (Mol-Instructions' text family), built from annotated abstracts and question files.
 
-- `chemical_entity_recognition`: a PubMed title and abstract → its chemical mentions, each distinct text
-  once, in order of first occurrence: `Naloxone; clonidine; ...` (case kept: `Naloxone` and `naloxone`
-  are two items, as exact matching scores them).
+The names differ from Mol-Instructions' own file names (`chemical_entity_recognition`,
+`multiple_choice_question`, ...) on purpose: an imported Mol-Instructions record keeps its file's task
+name and answer format, and must get the generic imported task, not one of these.
+
+- `chemical_mentions`: a PubMed title and abstract → its chemical mentions, each distinct text once, in
+  order of first occurrence: `Naloxone; clonidine; ...` (case kept: `Naloxone` and `naloxone` are two
+  items, as exact matching scores them; no offsets or types: the answer is the mention texts).
 - `chemical_disease_relation`: the text → the chemical–disease pairs its CID relations name, by name:
   `alpha-methyldopa | hypotensive; ...`. A relation names MeSH ids; each id is written as the text of
-  its first mention (by offset) in the document.
+  its first mention (by offset) in the document that names it alone: a composite mention ("nausea and
+  vomiting", `D009325|D014839`) names an id only where no other mention does, or two pairs would read
+  as one.
 - `chemical_protein_relation`: the text → (chemical, group, gene/protein) triples of ChemProt's
   evaluated groups, by the texts of the two mentions the relation names: `clonidine | CPR:5 | alpha2-
   adrenoceptor; ...`; the group ids (CPR:3 upregulator, CPR:4 downregulator, CPR:5 agonist, CPR:6
   antagonist, CPR:9 substrate/product) are the labels the shared task scored.
-- `multiple_choice_question`: a question and its options (and context) → the option letter.
-- `true_false_question`: a question (and context) → yes, no or maybe (PubMedQA's answers).
-- `open_question`: a question (and context) → a free-text answer.
+- `multiple_choice`: a question and its options (and context) → the option letter (`OPTION_LETTER`).
+- `true_false`: a question (and context) → yes, no or maybe (PubMedQA's answers; `YES_NO_MAYBE`).
+- `open_qa`: a question (and context) → a free-text answer.
 An extraction answer with nothing to extract is `none`. Items are joined by `; ` and fields by ` | `
 (`answers.format_items`), so a mention holding `;` or `|` would read as two; each record keeps its gold
 items in `meta.extra["items"]`, with the mentions (`entities`: [start, end, text, type]) and relations
 they come from, so scorers never re-read the answer text. Every task's copy baseline is the nearest
-training record by BM25 over the input.
+training record by BM25 over the input. Every record is split by `meta.extra[DOCUMENT]` (its PMID, or a
+question's content hash; `tasks.documents`), which its source's subject sets; a question is deduplicated
+by its content hash (`meta.extra["question_hash"]`), not by its row id.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from molbridge.tasks.answers import CHOICE, ITEMS, LETTERS, TEXT, format_items
+from molbridge.tasks.answers import ITEMS, LETTERS, OPTION_LETTER, TEXT, YES_NO_MAYBE, format_items
 from molbridge.tasks.documents import Document, Mention, QAItem
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.tasks.registry import TASKS
@@ -56,12 +64,15 @@ def _entities(subject: Subject, prefix: str) -> list[Draft]:
 
 
 def _first_mentions(doc: Document) -> dict[str, Mention]:
-    """MeSH id → its first mention in the document (mentions are in offset order)."""
+    """MeSH id → its first mention in the document that names it alone (mentions are in offset order), else its
+    first composite mention (one naming several ids: "nausea and vomiting" for D009325|D014839)."""
     first: dict[str, Mention] = {}
+    composite: dict[str, Mention] = {}
     for m in doc.mentions:
-        for identifier in m.ids():
-            first.setdefault(identifier, m)
-    return first
+        ids = m.ids()
+        for identifier in ids:
+            (first if len(ids) == 1 else composite).setdefault(identifier, m)
+    return composite | first
 
 
 def _chemical_disease(subject: Subject, prefix: str) -> list[Draft]:
@@ -112,19 +123,19 @@ def _open(subject: Subject, prefix: str) -> list[Draft]:
 
 _TEXT = frozenset({"document_text"})
 _text_task = partial(Task, copy="bm25", split_group="document", phrasings="biotext")  # what every text task shares
-_question_task = partial(_text_task, question="qa_id", needs=frozenset({"qa"}))
+_question_task = partial(_text_task, question="question_hash", needs=frozenset({"qa"}))  # dedup by content
 for task in (
-    _text_task("chemical_entity_recognition", "a PubMed title and abstract → its chemical mentions", ITEMS,
+    _text_task("chemical_mentions", "a PubMed title and abstract → its chemical mentions", ITEMS,
                build=_entities, needs=_TEXT | {"chemical_mentions"}),
     _text_task("chemical_disease_relation", "a PubMed title and abstract → its chemical–disease (CID) pairs by "
                "name", ITEMS, build=_chemical_disease, needs=_TEXT | {"chemical_disease_relations"}),
     _text_task("chemical_protein_relation", "a PubMed title and abstract → its chemical–protein relations "
                "(ChemProt groups CPR:3,4,5,6,9)", ITEMS, build=_chemical_protein,
                needs=_TEXT | {"chemical_protein_relations"}),
-    _question_task("multiple_choice_question", "a question and its options → the letter of the right one", CHOICE,
+    _question_task("multiple_choice", "a question and its options → the letter of the right one", OPTION_LETTER,
                    scorer=Scorer(labels=tuple(LETTERS)), build=_multiple_choice),
-    _question_task("true_false_question", "a question (with its context) → yes, no or maybe", CHOICE,
+    _question_task("true_false", "a question (with its context) → yes, no or maybe", YES_NO_MAYBE,
                    scorer=Scorer(labels=("yes", "no", "maybe")), build=_true_false),
-    _question_task("open_question", "a question (with its context) → a free-text answer", TEXT, build=_open),
+    _question_task("open_qa", "a question (with its context) → a free-text answer", TEXT, build=_open),
 ):
     TASKS.register(task)

@@ -10,8 +10,10 @@
   (Rhea: RHEA:15801).`; only activities with an EC number (the `ec` scorer needs one); the ECs and
   Rhea ids are kept in `ec` and `rhea`.
 - `protein_domain` (Swiss-Prot): the sequence → the names of its domains and motifs (UniProt's
-  DOMAIN and MOTIF notes, in the entry's order, `; `-separated), scored as a set; `domains`,
-  `motifs`, `pfam` and `interpro` keep the entry's lists.
+  DOMAIN and MOTIF notes, in the entry's order, `; `-separated, each note without the qualifier
+  UniProt gives after a `; `: `EGF-like 2; calcium-binding` is `EGF-like 2`), scored as a set (repeat
+  numbers ignored: `tasks.answers.name_key`); `domains`, `motifs` (the whole notes), `pfam` and
+  `interpro` keep the entry's lists.
 - `protein_go_yes_no` (SEPIT's closed set): the sequence and one GO molecular-function term → yes or
   no; per protein one true term and one false term (neither an ancestor nor a descendant of any of
   its true terms), so the two answers are balanced. The false term is drawn uniformly from GO's
@@ -90,7 +92,7 @@ def _ec_sentence(ec: str, activities) -> str:
 
 def _domain(subject: Subject, prefix: str) -> list[Draft]:
     features = subject.facts["domains"]
-    names = list(dict.fromkeys(f.name for f in features))
+    names = [n for n in dict.fromkeys(f.name.split(";")[0].strip() for f in features) if n]  # no qualifier
     if not names:
         return []
     extra = {"domains": [f.name for f in features if f.kind == "DOMAIN"],

@@ -131,7 +131,7 @@ class Task:
     # answer, where the neighbour's own target is not one (a yes/no question about another term); None: its target
     scorer: Scorer = Scorer()
     split_group: Literal["molecule", "protein", "document"] = "molecule"  # kept on one side of every split
-    # ("document": its PubMed id, `meta.extra["pmid"]`, whichever source the record comes from)
+    # ("document": `meta.extra["document"]`, a PMID or a question's content hash, whichever source set it)
     variant: str | None = None  # meta.extra key that splits the records into scored groups ("property")
     question: str | None = None  # meta.extra key that tells apart one subject's questions scored together ("go_id")
     build: Builder | None = None  # None: records only come from files (imported)

@@ -103,11 +103,25 @@ class EncoderInputs:
         return self.kind.featurize(record, self.seed, max_atoms=self.settings.max_atoms)
 
 
+# the inputs a task must declare (`Task.consumes`) for an encoder of each modality to read its records: the
+# encoder reads the record's own molecule or protein, which for a task with another input (a caption, a
+# reaction's reactants) is the answer or part of it
+ENCODED_INPUTS = {"conformer": frozenset({"smiles", "selfies", "inchi", "iupac", "conformer"}),
+                  "graph": frozenset({"smiles", "selfies", "inchi", "iupac"}), "image": frozenset({"image", "smiles"}),
+                  "protein": frozenset({"protein_sequence", "protein_coords"})}
+
+
 def soft_token_examples(records: Sequence[Record], task: Task, tokenizer, *, inputs: EncoderInputs,
                         count: Callable[[Any], int]) -> tuple[list[Example], list[str]]:
     """Each record's request, then its molecule as placeholders (`count(item)` of them); a record whose molecule
     cannot be encoded keeps its place without a prompt (left out of training, answered empty and scored invalid
-    when held out) and is named."""
+    when held out) and is named. A task molbridge builds whose input is not the encoded molecule or protein is
+    refused (imported tasks declare no inputs: their records carry the molecule of their input)."""
+    readable = ENCODED_INPUTS.get(inputs.kind.modality, frozenset())
+    if task.build is not None and not readable & set(task.consumes):
+        raise ExampleError(f"task {task.name!r} takes {', '.join(task.consumes) or 'text'} as its input, not the "
+                           f"record's {inputs.kind.modality}: soft tokens of the record's own molecule or protein "
+                           "would show the model its answer; train it without an encoder")
     made, problems = [], []
     placeholder = inputs.kind.placeholder
     for record in records:

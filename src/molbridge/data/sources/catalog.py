@@ -32,9 +32,10 @@ from molbridge.data.sources import (
 from molbridge.data.sources.paths import display_path
 from molbridge.data.sources.reading import ExistingPath, Reading
 from molbridge.errors import MissingResourceError
+from molbridge.protein.ec import read_enzyme_list
 from molbridge.records import Conformer, Modalities
 from molbridge.tasks import SOURCES, Source, SourceOptions, Subject
-from molbridge.tasks.documents import Document
+from molbridge.tasks.documents import DOCUMENT, Document, pmid_document
 from molbridge.tasks.proteins import go_description
 from molbridge.tasks.subjects import molecule_subject, protein_subject
 
@@ -217,7 +218,7 @@ def _reaction_entries(options: ReactionOptions, reading: Reading) -> Iterator[re
 
 def _reaction_subject(entry: reactions.ReactionEntry, options: ReactionOptions) -> list[Subject]:
     """The reaction's subject is its main product (what splits and QC go by); the reaction is a fact."""
-    key = f"reaction:{Path(options.path).stem}:{entry.position}"
+    key = f"reaction:{Path(options.path).name}:{entry.position}"  # the file name with its suffix: train.csv ≠ train.txt
     meta = _meta("reactions", entry.source_id, options.license, **entry.extra)
     return [molecule_subject(key, entry.reaction.main_product, meta, facts={"reaction": entry.reaction})]
 
@@ -277,6 +278,13 @@ SOURCES.register(Source(
 class SwissProtOptions(SourceOptions):
     path: ExistingPath  # uniprot_sprot.dat[.gz] or any Swiss-Prot flat file
     structures: ExistingPath | None = None  # PDB/mmCIF files named by accession (or AlphaFold DB names)
+    enzymes: ExistingPath | None = None  # ExPASy's enzyme.dat: EC numbers not current in it are reported, left out
+
+
+def _swissprot_entries(options: SwissProtOptions, reading: Reading) -> Iterator[swissprot.SwissProtEntry]:
+    enzymes = read_enzyme_list(options.enzymes) if options.enzymes else None
+    return swissprot.read_swissprot(options.path, structures=options.structures, enzymes=enzymes,
+                                    problems=reading.problems)
 
 
 def _swissprot_subject(entry: swissprot.SwissProtEntry, options: SwissProtOptions) -> list[Subject]:
@@ -291,8 +299,7 @@ def _swissprot_subject(entry: swissprot.SwissProtEntry, options: SwissProtOption
 SOURCES.register(Source(
     "swissprot", "Swiss-Prot entries: FUNCTION text, catalytic activities, domains/motifs, GO molecular functions, "
     "optionally Cα structures", swissprot.LICENSE, SwissProtOptions,
-    read=lambda o, r: swissprot.read_swissprot(o.path, structures=o.structures, problems=r.problems),
-    where=lambda e: e.where, subjects=_swissprot_subject,
+    read=_swissprot_entries, where=lambda e: e.where, subjects=_swissprot_subject,
     provides=frozenset({"protein_sequence", "caption", "go_terms", "catalytic_activities", "domains"})))
 
 
@@ -311,9 +318,9 @@ def _pubtator_documents(options: PubTatorOptions, reading: Reading) -> Iterator[
 
 
 def _document_subject(source: str, license: str, document: Document) -> list[Subject]:
-    """A document subject: no molecule or protein; its records are split by PMID (across sources) and deduplicated
-    by source and PMID."""
-    meta = _meta(source, document.pmid, license, pmid=document.pmid)
+    """A document subject: no molecule or protein; its records are split by PMID (`meta.extra[DOCUMENT]`, across
+    sources) and deduplicated by source and PMID."""
+    meta = _meta(source, document.pmid, license, pmid=document.pmid, **{DOCUMENT: pmid_document(document.pmid)})
     return [Subject(f"{source}:{document.pmid}", Modalities(), meta, facts={"document": document})]
 
 
@@ -349,10 +356,14 @@ class QAOptions(SourceOptions):
 
 
 def _qa_subject(item: qa_files.QAItem, options: QAOptions) -> list[Subject]:
-    """A question subject, grouped for splitting by its PMID where it names one (one abstract, one split)."""
-    return [Subject(f"qa:{item.id}", Modalities(), _meta(qa_files.SOURCE, item.pmid or item.id, options.license,
-                                                       **({"pmid": item.pmid} if item.pmid else {})),
-                    facts={"qa": item})]
+    """A question subject. Its key holds the file's hash and the row id (ids are unique within a file only); its
+    source id is its PMID, else its content hash, so QC's duplicate rule (the question's content hash per subject,
+    `Task.question`) drops the same question under another id. Split by `meta.extra[DOCUMENT]`: its PMID (one
+    abstract, one split), else its content hash (one question, one split)."""
+    content = item.content_key()
+    extra = {"question_hash": content, DOCUMENT: item.document(), **({"pmid": item.pmid} if item.pmid else {})}
+    return [Subject(f"qa:{item.file}:{item.id}" if item.file else f"qa:{item.id}", Modalities(),
+                    _meta(qa_files.SOURCE, item.pmid or content, options.license, **extra), facts={"qa": item})]
 
 
 SOURCES.register(Source(

@@ -68,36 +68,46 @@ def _files(directory: Path) -> tuple[Path, Path, Path]:
 
 
 def _rows(path: Path) -> Iterator[tuple[str, list[str]]]:
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    """Each non-blank line's tab-separated fields as written: only the line ending (`\n`, `\r\n`) is taken off.
+
+    Offsets count every character of the title and abstract, so a title's leading or trailing space must stay
+    (stripping it would shift every mention after it), and lines are split at `\n` only (`splitlines` would also
+    split an abstract at a form feed or U+2028). The readers strip the id and number fields themselves.
+    """
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        line = line.removesuffix("\r")
         if line.strip():
-            yield f"{path}:{number}", [field.strip() for field in line.split("\t")]
+            yield f"{path}:{number}", line.split("\t")
 
 
 def _abstracts(path: Path, problems: list[Problem]) -> dict[str, tuple[str, str]]:
     """PMID → (title + " " + abstract, where)."""
     texts: dict[str, tuple[str, str]] = {}
     for where, fields in _rows(path):
-        if len(fields) != 3 or not fields[0]:
+        pmid = fields[0].strip()
+        if len(fields) != 3 or not pmid:
             problems.append(Problem(where, f"expected PMID, title, abstract; got {len(fields)} fields"))
-        elif fields[0] in texts:
-            problems.append(Problem(where, f"PMID {fields[0]} again (first at {texts[fields[0]][1]})"))
+        elif pmid in texts:
+            problems.append(Problem(where, f"PMID {pmid} again (first at {texts[pmid][1]})"))
         else:
-            texts[fields[0]] = (f"{fields[1]} {fields[2]}", where)
+            texts[pmid] = (f"{fields[1]} {fields[2]}", where)  # as written: the offsets count every character
     return texts
 
 
 def _entities(path: Path, problems: list[Problem]) -> Iterator[tuple[str, str, Mention]]:
     for where, fields in _rows(path):
-        if len(fields) != 6 or not (fields[3].isdigit() and fields[4].isdigit()):
+        if len(fields) != 6 or not (fields[3].strip().isdigit() and fields[4].strip().isdigit()):
             problems.append(Problem(where, "expected PMID, entity number, type, start, end, text"))
             continue
-        pmid, number, kind, start, end, text = fields
+        pmid, number, kind, start, end = (field.strip() for field in fields[:5])
+        text = fields[5]  # as written: it must equal the text at its span
         yield pmid, f"{where} PMID {pmid}", Mention(int(start), int(end), text, kind, number)
 
 
 def _relations(path: Path, problems: list[Problem], counts: Counter
                ) -> Iterator[tuple[str, str, tuple[str, str, str]]]:
-    for where, fields in _rows(path):
+    for where, raw in _rows(path):
+        fields = [field.strip() for field in raw]
         if len(fields) not in (4, 6):
             problems.append(Problem(where, "expected PMID, group, [evaluated, relation,] Arg1:Tn, Arg2:Tm"))
             continue

@@ -10,15 +10,20 @@ A multiple-choice answer is an option letter (`B`, `(B)`, `b.`) or the text of a
 the letter. A true/false answer is stored as PubMedQA writes it: yes, no or maybe (true → yes, false → no).
 PubMedQA's own files (`ori_pqal.json`: an object of PMID → {QUESTION, CONTEXTS, final_decision, ...}) read
 as the same format: the key is the id and the PMID, `final_decision` the answer, `CONTEXTS` the context.
+An id is only unique within its file (two files may both number rows `questions-1`, or share PubMedQA's
+PMIDs), so every item carries `file`, a short hash of its file's bytes, for record ids to include: the
+same file gives the same ids on any machine, two different files never clash.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +44,8 @@ def read_qa(path: str | Path, *, problems: list[Problem] | None = None) -> Itera
     problems = problems if problems is not None else []
     path = Path(path)
     rows = _table_rows(path) if path.suffix.lower() in (".csv", ".tsv") else _json_rows(path)
-    return (item for number, (where, row) in enumerate(rows, start=1)
+    file = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    return (replace(item, file=file) for number, (where, row) in enumerate(rows, start=1)
             if (item := _checked(where, row, f"{path.stem}-{number}", problems)))
 
 

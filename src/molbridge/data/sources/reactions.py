@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +69,8 @@ def read_reactions(path: str | Path, reading: Reading, *, column: str | None = N
 
 def raw_reactions(path: Path, *, column: str | None, id_column: str | None, reading: Reading) -> Iterator[RawReaction]:
     """Each reaction of a file or a directory of MDL files as text, before it is read."""
+    if not path.exists():
+        raise FileFormatError(str(path), None, "no such reaction file or directory")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in MDL)
         if not files:
@@ -86,10 +88,14 @@ def raw_reactions(path: Path, *, column: str | None, id_column: str | None, read
                                                f"{', '.join(TABLES + MDL)} (optionally .gz)")
 
 
-def _text(path: Path) -> str:
+@contextmanager
+def _lines(path: Path) -> Iterator[Iterator[str]]:
+    """The file's lines, streamed (a 1.8 M-row `.rsmi` never sits in memory), gzip read by its suffix; a file
+    that is not UTF-8 text (or a broken gzip) raises FileFormatError naming it."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
-        return data.decode("utf-8-sig")
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            yield handle
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
         raise FileFormatError(str(path), None, f"cannot be read as UTF-8 text: {err}") from None
 
@@ -100,31 +106,36 @@ def _looks_like_reaction(line: str) -> bool:
 
 
 def _table(path: Path, suffix: str, column: str | None, id_column: str | None) -> Iterator[RawReaction]:
-    lines = _text(path).splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise FileFormatError(str(path), None, "no reactions: the file is empty")
-    if column is None and _looks_like_reaction(lines[first]):  # headerless: one reaction per line
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                yield RawReaction(f"{path}:{number}", str(number), str(number), line.split("\t")[0].strip())
-        return
-    delimiter = "," if suffix == ".csv" else "\t"
-    rows = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    header = next(rows)
+    with _lines(path) as lines:
+        numbered = ((number, line.rstrip("\r\n")) for number, line in enumerate(lines, start=1))
+        first = next(((n, line) for n, line in numbered if line.strip()), None)
+        if first is None:
+            raise FileFormatError(str(path), None, "no reactions: the file is empty")
+        if column is None and _looks_like_reaction(first[1]):  # headerless: one reaction per line
+            for number, line in itertools.chain([first], numbered):
+                if line.strip():
+                    yield RawReaction(f"{path}:{number}", str(number), str(number), line.split("\t")[0].strip())
+            return
+        yield from _rows(path, first, numbered, "," if suffix == ".csv" else "\t", column, id_column)
+
+
+def _rows(path: Path, header_line: tuple[int, str], numbered: Iterator[tuple[int, str]], delimiter: str,
+          column: str | None, id_column: str | None) -> Iterator[RawReaction]:
+    """The reactions of a table with a header (one row per line: reaction SMILES hold no line breaks)."""
+    header = next(csv.reader([header_line[1]], delimiter=delimiter))
     reaction_at = _column(path, header, column, _REACTION_COLUMNS, require=True, by_arrow=True)
     assert reaction_at is not None  # a required column is found or raises
     id_at = _column(path, header, id_column, _ID_COLUMNS, require=id_column is not None)
     class_at = _column(path, header, None, _CLASS_COLUMNS, require=False)
-    for offset, values in enumerate(rows, start=first + 2):
-        if not any(v.strip() for v in values):
+    for number, line in numbered:
+        if not line.strip():
             continue
-        where = f"{path}:{offset}"
+        values = next(csv.reader([line], delimiter=delimiter))
         text = values[reaction_at].strip() if reaction_at < len(values) else ""
-        source_id = values[id_at].strip() if id_at is not None and id_at < len(values) else str(offset)
+        source_id = values[id_at].strip() if id_at is not None and id_at < len(values) else ""
         extra = {"reaction_class": values[class_at].strip()} if class_at is not None and class_at < len(values) \
             else {}
-        yield RawReaction(where, str(offset), source_id or str(offset), text, extra)
+        yield RawReaction(f"{path}:{number}", str(number), source_id or str(number), text, extra)
 
 
 def _column(path: Path, header: list[str], named: str | None, candidates: tuple[str, ...], *, require: bool,
@@ -148,7 +159,8 @@ def _column(path: Path, header: list[str], named: str | None, candidates: tuple[
 
 def _mdl(path: Path, reading: Reading) -> Iterator[RawReaction]:
     """The reactions of an `.rxn` file (one) or an `.rdf` file (one per `$RFMT` record), as reaction SMILES."""
-    text = _text(path)
+    with _lines(path) as lines:
+        text = "".join(lines)
     blocks = [(str(path), path.stem, path.stem, text)] if "$RFMT" not in text else list(_rdf_records(path, text))
     for where, position, source_id, block in blocks:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from molbridge.data.formats.common import Problem
 from molbridge.errors import FileFormatError
-from molbridge.protein.ec import is_ec
+from molbridge.protein.ec import EnzymeList, is_ec
 from molbridge.protein.go import ROOTS, GOTerm
 from molbridge.protein.structure import read_ca_chain
 from molbridge.records import AMINO_ACIDS
@@ -88,10 +88,11 @@ def _structure_file(directory: Path, accession: str) -> Path | None:
     return None
 
 
-def read_swissprot(path: str | Path, *, structures: str | Path | None = None,
+def read_swissprot(path: str | Path, *, structures: str | Path | None = None, enzymes: EnzymeList | None = None,
                    problems: list[Problem] | None = None) -> Iterator[SwissProtEntry]:
-    """Entries some task can use; entries with nothing to use, a bad sequence, a malformed EC number (that
-    activity is left out, the rest kept) or that are malformed go to `problems`.
+    """Entries some task can use; entries with nothing to use, a bad sequence, a malformed EC number or, with
+    `enzymes` (ExPASy's ENZYME list), one that is not a current EC number (that activity is left out, the rest
+    kept), or that are malformed go to `problems`.
 
     A path that is not a file fails here, at the call, not at the first `next()` of a build.
     """
@@ -99,11 +100,12 @@ def read_swissprot(path: str | Path, *, structures: str | Path | None = None,
     if not path.is_file():
         raise FileFormatError(str(path), None, "a directory, not a Swiss-Prot file" if path.is_dir()
                               else "no such Swiss-Prot file")
-    return _entries(path, Path(structures) if structures is not None else None,
+    return _entries(path, Path(structures) if structures is not None else None, enzymes,
                     problems if problems is not None else [])
 
 
-def _entries(path: Path, directory: Path | None, problems: list[Problem]) -> Iterator[SwissProtEntry]:
+def _entries(path: Path, directory: Path | None, enzymes: EnzymeList | None,
+             problems: list[Problem]) -> Iterator[SwissProtEntry]:
     from Bio import SwissProt
 
     for number, lines in _entry_texts(path, problems):
@@ -119,20 +121,21 @@ def _entries(path: Path, directory: Path | None, problems: list[Problem]) -> Ite
             problems.append(Problem(where, "no AC line"))
         elif set(entry.sequence) - AMINO_ACIDS:
             problems.append(Problem(f"{where} {accession}", "letters outside the amino-acid alphabet"))
-        elif not _usable(found := _annotated(entry, where, problems)):
+        elif not _usable(found := _annotated(entry, where, enzymes, problems)):
             problems.append(Problem(f"{where} {accession}", NOTHING))
         else:
             coords = _coords(directory, accession, entry.sequence, problems) if directory is not None else None
             yield replace(found, coords=coords)
 
 
-def _annotated(entry, where: str, problems: list[Problem]) -> SwissProtEntry:
-    """What a parsed entry tells the tasks (no coordinates yet); malformed EC numbers go to `problems`."""
+def _annotated(entry, where: str, enzymes: EnzymeList | None, problems: list[Problem]) -> SwissProtEntry:
+    """What a parsed entry tells the tasks (no coordinates yet); malformed or unknown EC numbers go to `problems`."""
     activities = []
     for activity in catalytic_activities(entry.comments):
-        if activity.ec is not None and not is_ec(activity.ec):
-            problems.append(Problem(f"{where} {entry.accessions[0]}", f"malformed EC number {activity.ec!r} in a "
-                                                                      "CATALYTIC ACTIVITY; that activity is left out"))
+        reason = _ec_problem(activity.ec, enzymes)
+        if reason:
+            problems.append(Problem(f"{where} {entry.accessions[0]}", f"{reason} in a CATALYTIC ACTIVITY; that "
+                                                                      "activity is left out"))
         else:
             activities.append(activity)
     refs = entry.cross_references
@@ -142,6 +145,14 @@ def _annotated(entry, where: str, problems: list[Problem]) -> SwissProtEntry:
         tuple(r[1] for r in refs if r[0] == "Pfam"), tuple(r[1] for r in refs if r[0] == "InterPro"),
         tuple(GOTerm(r[1], r[2][2:], "MF", "") for r in refs
               if r[0] == "GO" and len(r) > 2 and r[2].startswith("F:") and r[1] not in ROOTS))
+
+
+def _ec_problem(ec: str | None, enzymes: EnzymeList | None) -> str | None:
+    if ec is None:
+        return None
+    if not is_ec(ec):
+        return f"malformed EC number {ec!r}"
+    return enzymes.unknown(ec) if enzymes is not None else None
 
 
 def _usable(entry: SwissProtEntry) -> bool:
