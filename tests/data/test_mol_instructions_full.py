@@ -107,12 +107,10 @@ def test_the_full_config_builds_all_17_task_types(built):
     assert len(TYPES) == 17 and set(TYPES.values()) <= set(card["tasks"]), set(TYPES.values()) - set(card["tasks"])
     assert all(card["tasks"][task] >= 1 for task in TYPES.values())
     assert {r.meta.split for r in records} <= {"train", "validation", "test"} and all(r.meta.license for r in records)
-    splits: dict[str, set] = {}
-    for record in records:  # no molecule scaffold, product, protein or document on two sides
-        splits.setdefault(group_key(record, "scaffold"), set()).add(record.meta.split)
-    assert all(len(s) == 1 for s in splits.values())
-    pmid_groups = {group_key(r, "scaffold") for r in records if r.meta.extra.get("pmid") == "227508"}
-    assert pmid_groups == {"document:pmid:227508"}  # one abstract, three sources, one group
+    abstract = [r for r in records if r.meta.extra.get("pmid") == "227508"]  # in PubTator, ChemProt and questions
+    assert {r.meta.source for r in abstract} == {"pubtator", "chemprot", "qa"}
+    assert {group_key(r, "scaffold") for r in abstract} == {"document:pmid:227508"}
+    assert len({r.meta.split for r in abstract}) == 1  # one abstract, three sources, one side
 
 
 def test_every_task_kind_is_scored_through_the_registry(built):
