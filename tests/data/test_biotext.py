@@ -27,7 +27,8 @@ from molbridge.data.sources.qa_files import read_qa
 from molbridge.data.splits import group_key
 from molbridge.errors import FileFormatError
 from molbridge.tasks import SOURCES, TASKS, fed_by, task_for
-from molbridge.tasks.answers import ITEMS, OPTION_LETTER, YES_NO_MAYBE, answer_kind, parse_items
+from molbridge.tasks.answers import ITEMS, OPTION_LETTER, YES_NO_MAYBE, answer_kind
+from molbridge.tasks.list_answers import parse_items
 
 TITLE = "Naloxone reverses the antihypertensive effect of clonidine."
 ABSTRACT = (

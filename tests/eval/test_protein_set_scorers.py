@@ -7,7 +7,8 @@ import pytest
 from molbridge.eval.scorers import Answers, score_answers
 from molbridge.protein.ec import agree, ec_numbers, is_ec, prefixes
 from molbridge.tasks import TASKS
-from molbridge.tasks.answers import EC, NAMES, name_key, names
+from molbridge.tasks.answers import EC, NAMES
+from molbridge.tasks.list_answers import name_key, names
 from molbridge.tasks.phrasing import load_phrasings
 
 

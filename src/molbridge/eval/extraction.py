@@ -19,7 +19,7 @@ import numpy as np
 
 from molbridge.eval.bootstrap import DEFAULT_RESAMPLES, bootstrap_interval, mean_metric
 from molbridge.eval.results import MetricReport, MetricValue
-from molbridge.tasks.answers import parse_items
+from molbridge.tasks.list_answers import parse_items
 
 Items = frozenset[tuple[str, ...]]
 MICRO = ("precision", "recall", "f1")

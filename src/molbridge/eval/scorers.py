@@ -22,7 +22,7 @@
   match (the same set of EC numbers: level 4), and per-record precision, recall and F1 of the EC
   numbers (level 4), averaged, so a partial answer gets partial credit; an answer without an EC
   number invalid and 0 on all;
-- `set` → the answer and reference as sets of names (`tasks.answers.names`: `;`- or line-separated,
+- `set` → the answer and reference as sets of names (`tasks.list_answers.names`: `;`- or line-separated,
   or comma-separated in a reply without `;`; `name_key`: case, whitespace and UniProt's repeat numbers
   ignored): per-answer precision, recall, F1 and exact set match, averaged; an empty answer invalid, 0.
 Every family counts invalid answers; none drops a row.
@@ -41,7 +41,7 @@ from molbridge.eval.conventions import get_convention
 from molbridge.eval.results import MetricReport
 from molbridge.protein.ec import ec_numbers, prefixes
 from molbridge.tasks import Task
-from molbridge.tasks.answers import name_key, names, parse_items
+from molbridge.tasks.list_answers import name_key, names, parse_items
 from molbridge.tasks.numbers import parse_number
 
 _UNITS = {"Ha": "hartree", "eV": "eV", "g/mol": "g/mol", "A^2": "Å²"}  # the unit symbols records store

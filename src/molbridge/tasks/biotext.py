@@ -20,7 +20,7 @@ name and answer format, and must get the generic imported task, not one of these
 - `true_false`: a question (and context) → yes, no or maybe (PubMedQA's answers; `YES_NO_MAYBE`).
 - `open_qa`: a question (and context) → a free-text answer.
 An extraction answer with nothing to extract is `none`. Items are joined by `; ` and fields by ` | `
-(`answers.format_items`), so a mention holding `;` or `|` would read as two; each record keeps its gold
+(`list_answers.format_items`), so a mention holding `;` or `|` would read as two; each record keeps its gold
 items in `meta.extra["items"]`, with the mentions (`entities`: [start, end, text, type]) and relations
 they come from, so scorers never re-read the answer text. Every task's copy baseline is the nearest
 training record by BM25 over the input. Every record is split by `meta.extra[DOCUMENT]` (its PMID, or a
@@ -33,8 +33,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from molbridge.tasks.answers import ITEMS, LETTERS, OPTION_LETTER, TEXT, YES_NO_MAYBE, format_items
+from molbridge.tasks.answers import ITEMS, OPTION_LETTER, TEXT, YES_NO_MAYBE
 from molbridge.tasks.documents import Document, Mention, QAItem
+from molbridge.tasks.list_answers import LETTERS, format_items
 from molbridge.tasks.phrasing import choose, load_phrasings
 from molbridge.tasks.registry import TASKS
 from molbridge.tasks.spec import Draft, Scorer, Subject, Task

@@ -30,8 +30,8 @@ from typing import Any
 from molbridge.data.formats.common import Problem, read_json_items
 from molbridge.data.tables import read_text
 from molbridge.errors import FileFormatError
-from molbridge.tasks.answers import LETTERS, TRUE_FALSE
 from molbridge.tasks.documents import QAItem
+from molbridge.tasks.list_answers import LETTERS, TRUE_FALSE
 
 SOURCE = "qa"
 LICENSE = "the question file's own (PubMedQA: MIT)"
