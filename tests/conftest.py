@@ -55,7 +55,9 @@ def records_of(kind: str, item, tasks, **options) -> list:
     from molbridge.tasks import SOURCES
 
     source = SOURCES.get(kind)
-    return item_records(source, source.options(kind=kind, tasks=list(tasks), **options), item)
+    records, failed = item_records(source, source.options(kind=kind, tasks=list(tasks), **options), item)
+    assert not failed, failed
+    return records
 
 
 def chebi_record(cid: str, smiles: str, caption: str, raw: str | None = None):

@@ -388,6 +388,8 @@ def test_questions_are_deduplicated_and_split_by_content_not_row_id(tmp_path) ->
     ("**B**", "B"), ("Answer: **B**", "B"), ("b", "B"), ("The answer is (d)", "D"),
     ("D, because naloxone blocks opioid receptors.", "D"), ("I would choose B.", "B"), ("Option C is correct", "C"),
     ("A beta-blocker would not help", ""), ("a beta-blocker", ""), ("Yes", ""), ("unsure", ""), ("", ""),
+    ("Answer:\n\nB", "B"), ("Question: which receptor?\nAnswer: B", "B"), ("B is the correct answer.", "B"),
+    ("B - Opioid receptors", "B"), ("My answer would be C.", "C"), ("B. Actually, the answer is C.", "C"),
 ])
 def test_option_letters_are_read_from_the_reply(reply, answer) -> None:
     assert answer_kind("option_letter").extract(reply) == answer
@@ -399,6 +401,7 @@ def test_option_letters_are_read_from_the_reply(reply, answer) -> None:
     ("True", "yes"), ("false", "no"), ("**No**, it does not.", "no"), ("Answer: yes", "yes"),
     ("Yes, although maybe not in every patient", "yes"),
     ("E. coli is not a virus", ""), ("B", ""), ("(A)", ""), ("unsure", ""),
+    ("Based on the study, the answer is yes. However, no causal link was shown.", "yes"), ("Answer:\nNo", "no"),
 ])
 def test_yes_no_maybe_answers_never_read_letters(reply, answer) -> None:
     assert answer_kind("yes_no_maybe").extract(reply) == answer
@@ -418,7 +421,8 @@ def test_yes_no_maybe_answers_never_read_letters(reply, answer) -> None:
     ("Relations: clonidine | CPR:5 | alpha-adrenoceptor", "clonidine | CPR:5 | alpha-adrenoceptor"),
     ("Here are the relations:\n1. clonidine | CPR:5 | alpha-adrenoceptor\n2) Naloxone | CPR:6 | opiate receptors",
      "clonidine | CPR:5 | alpha-adrenoceptor; Naloxone | CPR:6 | opiate receptors"),
-    ("None.", "None."),
+    ("None.", "None."), ("**Chemicals:**\n- Naloxone\n- clonidine", "Naloxone; clonidine"),
+    ("**Chemicals:** Naloxone; clonidine", "Naloxone; clonidine"),
 ])
 def test_item_answers_are_read_from_preambles_labels_and_lists(reply, answer) -> None:
     assert answer_kind("items").extract(reply) == answer

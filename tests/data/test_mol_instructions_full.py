@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from molbridge.apps.copy_baseline import copy_answers
 from molbridge.apps.predict import Prediction
-from molbridge.apps.scoring import score_predictions
+from molbridge.apps.scoring import score_predictions, score_reply_file
 from molbridge.cli.main import app
 from molbridge.data.build.config import ConfigError, load_config
 from molbridge.data.build.pipeline import build
@@ -172,3 +172,20 @@ def test_another_models_replies_are_scored_per_task_from_the_command_line(datase
     assert any("have no reply" in issue for issue in out["issues"])
     missing = CliRunner().invoke(app, ["eval", "answers", str(tmp_path / "nothing"), str(file)])
     assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_replies_to_imported_yes_no_questions_are_read_as_yes_or_no(tmp_path):
+    items = [{"instruction": "Is this molecule toxic? Answer yes or no.", "input": smiles, "output": answer,
+              "metadata": {"task": "toxicity_yes_no", "split": "test"}}
+             for smiles, answer in (("[C][C][O]", "Yes"), ("[C][C][=O]", "No"), ("[O]", "Yes"), ("[N]", "No"))]
+    (tmp_path / "toxicity.json").write_text(json.dumps(items))
+    (tmp_path / "c.yaml").write_text(json.dumps({"name": "yn", "sources": [
+        {"kind": "mol_instructions", "path": str(tmp_path / "toxicity.json"), "tasks": ["*"]}],
+        "split": {"method": "keep"}}))
+    build(load_config(tmp_path / "c.yaml"), tmp_path / "out")
+    replies = ["Yes.", "No, it does not.", "yes", "The answer is no."]
+    ids = [r.id for r in read_split(tmp_path / "out", "test")]
+    (tmp_path / "replies.jsonl").write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n"
+                                                    for i, p in zip(ids, replies, strict=True)))
+    reports, issues = score_reply_file(tmp_path / "out", "test", tmp_path / "replies.jsonl")
+    assert reports["toxicity_yes_no"].metrics["accuracy"].value == 1.0 and not issues

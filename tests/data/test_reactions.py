@@ -209,6 +209,17 @@ def test_each_task_asks_its_question_once(tmp_path):
     assert {r.output for r in records if r.task == "reagent_prediction_smiles"} == {"ClCCl", "CCOCC"}
 
 
+def test_a_task_that_cannot_write_its_record_costs_that_record_only(tmp_path):
+    # Dess-Martin periodinane (hypervalent iodine) is a reagent SELFIES cannot encode
+    dess_martin = "OCc1ccccc1>CC(=O)OI1(OC(C)=O)(OC(C)=O)OC(=O)c2ccccc21.ClCCl>O=Cc1ccccc1"
+    card, _ = _build(tmp_path, [dess_martin, AMIDE], ["retrosynthesis", "reagent_prediction",
+                                                            "reagent_prediction_smiles"])
+    assert card["tasks"] == {"retrosynthesis": 2, "reagent_prediction": 1, "reagent_prediction_smiles": 2}
+    assert card["problems"]["0"]["build"] == 1
+    where, reason = card["problems"]["0"]["examples"][0]
+    assert where.endswith("reactions.csv:2") and reason.startswith("reagent_prediction: invalid molecule")
+
+
 def test_copy_baseline_searches_a_question_by_its_input_never_its_answer(tmp_path):
     _, records = _build(tmp_path, [AMIDE, BOC, SUZUKI, WILLIAMSON], ["forward_reaction_prediction_smiles"],
                         method="random", fractions=[1.0, 0.0, 0.0])

@@ -135,3 +135,12 @@ def test_every_phrasing_asks_for_the_answer_format() -> None:
     phrasings = load_phrasings("protein")
     assert all('"; "' in q for q in phrasings["domain_question"]) and len(phrasings["domain_question"]) == 14
     assert all("EC " in q or "Enzyme Commission" in q for q in phrasings["catalytic_activity_question"])
+
+
+@pytest.mark.parametrize("reply,answer", [
+    ("**Domains:** SH3; SH2", "SH3; SH2"),
+    ("The domains are:\n- SH3\n- SH2\n\nThese domains mediate binding, and signalling.", "SH3; SH2"),
+    ("SH3, SH2, and Protein kinase", "SH3; SH2; Protein kinase"),
+])
+def test_names_answers_are_read_from_labels_and_bullet_runs(reply, answer):
+    assert NAMES.extract(reply) == answer

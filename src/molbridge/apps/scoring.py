@@ -46,9 +46,14 @@ def score_reply_file(dataset: str | Path, split: str, path: str | Path, columns:
         raise FileFormatError(str(dataset), None, f"no {split!r} records: not a `molbridge data build` output, or "
                                                   "that split is empty")
     replies, issues = read_replies(path, columns)
+    by_task: dict[str, list] = defaultdict(list)
+    for record in records:
+        by_task[record.task].append(record)
+    # an imported task's answer kind is read off its answers (yes/no), as training and prediction read it
+    tasks = {name: task_for(name, [r.output for r in group]) for name, group in by_task.items()}
     rows = []
     for record in records:
-        e = example(record, task_for(record.task), None)
+        e = example(record, tasks[record.task], None)
         kind, reply = answer_kind(e.kind), replies.get(e.id) or ""
         answer = kind.extract(reply)
         rows.append(Prediction(e.id, e.task, e.kind, e.group, e.answer, answer, reply, kind.valid(answer), 1,

@@ -49,7 +49,15 @@ def name_key(name: str) -> str:
 
 
 def read_names(reply: str) -> str:
-    return "; ".join(names(ANSWER_LABEL.sub("", reply.strip())))
+    """A names answer read off a reply: markdown marks dropped; a bulleted list is its first run of bullets (a
+    preamble before it and sentences after it are not names); otherwise every line, as `names` reads them."""
+    lines = [ANSWER_LABEL.sub("", _ITEM_MARKS.sub("", line).strip()) for line in reply.strip().splitlines()
+             if line.strip()]
+    start = next((i for i, line in enumerate(lines) if _BULLET.match(line)), None)
+    if start is not None:
+        end = next((i for i in range(start, len(lines)) if not _BULLET.match(lines[i])), len(lines))
+        lines = lines[start:end]
+    return "; ".join(names("\n".join(lines)))
 
 
 LETTERS = "ABCDE"  # the option letters of a multiple-choice answer
@@ -57,11 +65,12 @@ NO_ITEMS = "none"  # the answer of an extraction task with nothing to extract
 _EMPHASIS = re.compile(r"[*_`]+")  # markdown bold/italic/code marks around an answer: **B**, `B`
 # a letter opening the reply: "(B)", "(b)", "B", "B.", "B)", "B:", "D, because ..."; a lower-case one only alone,
 # in brackets or before `.`/`)` ("b", "b.", "b)"), so that "a beta-blocker ..." is no answer
-_LETTER_FIRST = re.compile(r"^(?:\(([A-Ea-e])\)|([A-E])(?=[.,):;]|\s*$)|([a-e])(?=[.)]|\s*$))")
+_LETTER_FIRST = re.compile(r"^(?:\(([A-Ea-e])\)|([A-E])(?=[.,):;]|\s*$|\s+(?:[-–]|is\b))|([a-e])(?=[.)]|\s*$))")
 # a letter said in words: "the answer is (d)", "option B", "I would choose B.", "I'd pick (c)"
-_LETTER_SAID = re.compile(r"\b(?i:answer|option|choice|choose|select|pick)\s*(?:is\s*)?:?\s*"
+_LETTER_SAID = re.compile(r"\b(?i:answer|option|choice|choose|select|pick)\s*(?:(?i:is|would be|will be)\s*)?:?\s*"
                           r"(?:\(([A-Ea-e])\)|([A-E])\b|([a-e])(?=[.)]|\s*$))")
 _YES_NO_MAYBE = re.compile(r"\b(yes|no|maybe|true|false)\b", re.IGNORECASE)
+_YES_NO_SAID = re.compile(r"\banswer\s*(?:is|would be|will be)?\s*:?\s*(yes|no|maybe|true|false)\b", re.IGNORECASE)
 TRUE_FALSE = {"yes": "yes", "no": "no", "maybe": "maybe", "true": "yes", "false": "no"}  # PubMedQA's answers
 _ITEM_MARKS = re.compile(r"\*\*|`+")  # bold and code marks around items (a lone `*` or `_` may be in a name)
 _ITEMS_LABEL = re.compile(r"^[A-Za-z][A-Za-z \-]{0,40}:\s+")  # "Chemicals: ", "Answer: ", "Chemical entities: "
@@ -92,7 +101,7 @@ def read_items(reply: str) -> str:
        there, one item per line (a final period dropped), joined by `; `; any other reply is its first line;
     3. a label before the items ("Chemicals: ", "Answer: ": words, then a colon and a space) is dropped. A colon
        without a space after it stays, so a relation's group (`CPR:5`) is never cut."""
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    lines = [_ITEM_MARKS.sub("", line).strip() for line in reply.strip().splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].endswith(":"):
         lines = lines[1:]
     if not lines:
@@ -111,28 +120,35 @@ def read_items(reply: str) -> str:
 
 
 def _choice_line(reply: str) -> str:
-    """The first line of a closed-set reply without markdown emphasis and an `Answer:`-style label."""
-    lines = [line for line in reply.strip().splitlines() if line.strip()]
-    return ANSWER_LABEL.sub("", _EMPHASIS.sub("", lines[0])).strip() if lines else ""
+    """The line of a closed-set reply that holds its answer, without markdown emphasis and its label: the first
+    labelled one with text after its label (`Question: ...?` then `Answer: B`), else the first line with text
+    (`Answer:` alone, then `B`)."""
+    lines = [_EMPHASIS.sub("", line).strip() for line in reply.strip().splitlines() if line.strip()]
+    labelled = [rest for line in lines if ANSWER_LABEL.match(line) and (rest := ANSWER_LABEL.sub("", line).strip())]
+    plain = [rest for line in lines if (rest := ANSWER_LABEL.sub("", line).strip())]
+    return (labelled or plain or [""])[0]
 
 
 def read_option_letter(reply: str) -> str:
-    """An option letter A–E (upper-cased) read from the first line: one opening it ("B", "(b)", "**B**",
-    "D, because ...", a lone "b") or one it names ("the answer is (d)", "I would choose B."); "" when there is none.
+    """An option letter A–E (upper-cased) read from the answer's line: one it states ("the answer is (d)", "I would
+    choose B.", "my answer would be C"), else one opening it ("B", "(b)", "**B**", "D, because ...", "B - Aspirin",
+    "B is correct", a lone "b"); "" when there is none.
     Words are never read as answers: "yes" gives ""."""
     line = _choice_line(reply)
-    found = _LETTER_FIRST.match(line) or _LETTER_SAID.search(line)
+    found = _LETTER_SAID.search(line) or _LETTER_FIRST.match(line)  # a stated answer wins over an opening letter
     return next(group for group in found.groups() if group).upper() if found else ""
 
 
 def read_yes_no_maybe(reply: str) -> str:
-    """yes, no or maybe (true → yes, false → no) read from the first line: the word opening it, else the last such
-    word in it; "" when there is none. Letters are never read ("E. coli is not ..." gives "")."""
-    words = _YES_NO_MAYBE.findall(_choice_line(reply))
+    """yes, no or maybe (true → yes, false → no) read from the answer's line: the one it states ("the answer is
+    yes"), else the word opening it, else the last such word; "" when there is none. Letters are never read
+    ("E. coli is not ..." gives "")."""
+    line = _choice_line(reply)
+    words = _YES_NO_MAYBE.findall(line)
     if not words:
         return ""
-    first = _YES_NO_MAYBE.match(_choice_line(reply))
-    return TRUE_FALSE[(first.group(1) if first else words[-1]).lower()]
+    said = _YES_NO_SAID.search(line) or _YES_NO_MAYBE.match(line)  # "the answer is yes. However, no ..." is yes
+    return TRUE_FALSE[(said.group(1) if said else words[-1]).lower()]
 
 
 def is_letter(answer: str) -> bool:

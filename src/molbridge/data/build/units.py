@@ -55,14 +55,23 @@ def source_items(options: SourceOptions, reading: Reading) -> Iterator[Any]:
     return itertools.islice(SOURCES.get(options.kind).read(options, reading), options.limit)
 
 
-def item_records(source: Source, options: SourceOptions, item: Any) -> list[Record]:
-    """The records of one item: its subjects written by each requested task, or the imported record itself.
+def item_records(source: Source, options: SourceOptions, item: Any) -> tuple[list[Record], list[str]]:
+    """The records of one item (its subjects written by each requested task, or the imported record itself) and
+    why any task could not write its records (`task: reason`): one task's failure (a reagent SELFIES cannot
+    encode) costs that task's records only.
 
-    Raises InvalidMolecule / RecordError / XTBError for an item that cannot be used."""
+    Raises InvalidMolecule / RecordError / XTBError for an item none of whose records can be made."""
     if source.subjects is None:
-        return [item]
+        return [item], []
     tasks = [TASKS.get(name) for name in options.tasks]
-    return [record for subject in source.subjects(item, options) for task in tasks for record in task.records(subject)]
+    records, failed = [], []
+    for subject in source.subjects(item, options):
+        for task in tasks:
+            try:
+                records += task.records(subject)
+            except (InvalidMolecule, RecordError) as err:
+                failed.append(f"{task.name}: {err}")
+    return records, failed
 
 
 def _with_conformers(records: list[Record], deadline_s: float, problems: list[Problem]) -> list[Record]:
@@ -111,10 +120,11 @@ def build_chunk(options: SourceOptions, items: list[Any], qc: QCConfig, split_me
     result = ChunkResult([], [], {}, {}, {})
     for item in items:
         try:
-            records = item_records(source, options, item)
+            records, failed = item_records(source, options, item)
         except (InvalidMolecule, RecordError, XTBError) as err:
             result.problems.append(Problem(source.where(item), str(err)))
             continue
+        result.problems += [Problem(source.where(item), reason) for reason in failed]
         result.records.extend(records)
         inchis = {r.modalities.smiles: r.modalities.inchi for r in records if r.modalities.smiles}
         for smiles in inchis.keys() - result.facts.keys():

@@ -44,9 +44,11 @@ def read_pubtator(path: str | Path, *, types: Sequence[str] = TYPES,
 
 
 def _blocks(text: str) -> Iterator[tuple[int, list[tuple[int, str]]]]:
-    """Runs of non-blank lines (one document each) with their 1-based line numbers."""
+    """Runs of non-blank lines (one document each) with their 1-based line numbers. Lines end at `\n` only: an
+    abstract holding U+2028 or a form feed must stay whole, or every offset after it would shift."""
     block: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if line.strip():
             block.append((number, line.rstrip("\r")))
         elif block:
