@@ -43,21 +43,13 @@ class Reaction:
     reactants: tuple[str, ...]
     reagents: tuple[str, ...]
     products: tuple[str, ...]
+    main_product: str  # the product with the most heavy atoms (ties: the first in canonical order)
 
     @property
     def smiles(self) -> str:
         """The canonical reaction SMILES (`reactants>reagents>products`): the reaction's identity."""
         return ">".join(".".join(role) for role in (self.reactants, self.reagents, self.products))
 
-    @property
-    def main_product(self) -> str:
-        """The product with the most heavy atoms (ties: the first in canonical order): what the reaction makes."""
-        return max(sorted(self.products), key=_heavy_atoms)  # max keeps the first of equals
-
-
-def _heavy_atoms(smiles: str) -> int:
-    mol = Chem.MolFromSmiles(smiles)
-    return mol.GetNumHeavyAtoms() if mol is not None else 0
 
 
 def _fragment_groups(extension: str, count: int) -> list[list[int]]:
@@ -107,7 +99,10 @@ def parse_reaction(text: str, *, unmapped_reactants_as_reagents: bool = False) -
     if unmapped_reactants_as_reagents:
         _move_unmapped(components)
     _check_balance(components)
-    return Reaction(*(tuple(sorted(_canonical(m) for m in components[role])) for role in ROLES))
+    written = {role: sorted((_canonical(m), m.GetNumHeavyAtoms()) for m in components[role]) for role in ROLES}
+    reactants, reagents, products = (tuple(smiles for smiles, _ in written[role]) for role in ROLES)
+    main = max(written["products"], key=lambda product: product[1])[0]  # max keeps the first of equals
+    return Reaction(reactants, reagents, products, main)
 
 
 def _map_numbers(mol: Chem.Mol) -> set[int]:
