@@ -542,3 +542,12 @@ def test_each_source_feeds_its_tasks_only() -> None:
     assert [t.name for t in fed_by(SOURCES.get("chemprot"))] == ["chemical_protein_relation"]
     assert [t.name for t in fed_by(SOURCES.get("qa"))] == ["multiple_choice", "true_false",
                                                            "open_qa"]
+
+
+def test_a_ragged_question_table_row_is_named_and_the_others_kept(tmp_path) -> None:
+    (tmp_path / "q.csv").write_text('id,question,answer\nq1,"Is naloxone an opioid antagonist?",yes\n'
+                                    'q2,"Does clonidine act centrally?",yes,extra\n')
+    problems: list = []
+    items = list(read_qa(tmp_path / "q.csv", problems=problems))
+    assert [item.id for item in items] == ["q1"]
+    assert problems[0].where == f"{tmp_path / 'q.csv'}:3" and "ragged row" in problems[0].reason

@@ -17,9 +17,7 @@ same file gives the same ids on any machine, two different files never clash.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from molbridge.data.formats.common import Problem, read_json_items
-from molbridge.data.tables import read_text
+from molbridge.data.tables import read_table, read_text
 from molbridge.errors import FileFormatError
 from molbridge.tasks.documents import QAItem
 from molbridge.tasks.list_answers import LETTERS, TRUE_FALSE
@@ -50,10 +48,12 @@ def read_qa(path: str | Path, *, problems: list[Problem] | None = None) -> Itera
 
 
 def _table_rows(path: Path) -> list[tuple[str, Any]]:
-    reader = csv.DictReader(io.StringIO(read_text(path)), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-    if not any(name.strip().lower() == "question" for name in reader.fieldnames or []):
+    """Each row as a dict (a ragged row as the reason it cannot be read), through the project's table reader."""
+    header, rows = read_table(path, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    if not any(name.lower() == "question" for name in header):
         raise FileFormatError(str(path), 1, "no 'question' column in the header")
-    return [(f"{path}:{reader.line_num}", row) for row in reader]
+    return [(f"{path}:{row.line}", ValueError(f"ragged row ({row.ragged})") if row.ragged else row.values)
+            for row in rows]
 
 
 def _json_rows(path: Path) -> list[tuple[str, Any]]:
@@ -84,6 +84,8 @@ def _text(value: Any) -> str:
 def _item(where: str, row: Any, default_id: str) -> QAItem:
     if isinstance(row, json.JSONDecodeError):
         raise ValueError(f"not JSON: {row.msg}")
+    if isinstance(row, ValueError):  # a ragged table row
+        raise row
     if not isinstance(row, dict):
         raise ValueError(f"expected an object, got {type(row).__name__}")
     fields = {str(key).strip().lower(): value for key, value in row.items()}
