@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from molbridge.apps.predict import Prediction
 from molbridge.errors import ConventionError
+from molbridge.progress import ProgressFn, report
 from molbridge.records import Record
 from molbridge.retrieval.baselines import copied_answers, retrieve
 from molbridge.tasks import task_for
@@ -26,9 +27,10 @@ from molbridge.tasks.answers import answer_kind
 log = logging.getLogger(__name__)
 
 
-def copy_answers(train: Sequence[Record], test: Sequence[Record]) -> dict[str, str]:
+def copy_answers(train: Sequence[Record], test: Sequence[Record], progress: ProgressFn | None = None
+                 ) -> dict[str, str]:
     """Test record id → the answer copied from its nearest training record of the same task and group
-    ("" where there is no retriever, no pool or no neighbour)."""
+    ("" where there is no retriever, no pool or no neighbour). Progress: stage "copy baseline", groups done."""
     pools: dict[str, list[Record]] = defaultdict(list)
     for record in train:
         pools[task_for(record.task).group(record)].append(record)
@@ -36,7 +38,8 @@ def copy_answers(train: Sequence[Record], test: Sequence[Record]) -> dict[str, s
     for record in test:
         queries[task_for(record.task).group(record)].append(record)
     copied = {record.id: "" for record in test}
-    for group, asked in queries.items():
+    for done, (group, asked) in enumerate(queries.items(), 1):
+        report(progress, "copy baseline", done, len(queries), unit="groups", note=group)
         task, pool = task_for(asked[0].task), pools.get(group, [])
         if task.copy is None or not pool:
             continue
@@ -50,10 +53,10 @@ def copy_answers(train: Sequence[Record], test: Sequence[Record]) -> dict[str, s
 
 
 def baseline_predictions(predictions: Sequence[Prediction], train: Sequence[Record],
-                         test: Sequence[Record]) -> list[Prediction]:
+                         test: Sequence[Record], progress: ProgressFn | None = None) -> list[Prediction]:
     """The copy baseline's answer for every predicted test record, in the same rows (scored the same way)."""
     by_id = {r.id: r for r in test}
-    copied = copy_answers(train, [by_id[p.id] for p in predictions])
+    copied = copy_answers(train, [by_id[p.id] for p in predictions], progress)
     rows = []
     for p in predictions:
         kind = answer_kind(p.kind)

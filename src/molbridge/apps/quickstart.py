@@ -1,13 +1,16 @@
-"""`molbridge quickstart`: the whole job on one machine — data → index → LoRA tuning → prediction → scores → report.
+"""`molbridge quickstart`: the whole job on one machine — data → LoRA tuning → prediction → scores → report.
 
-1. build the mini instruction dataset (`configs/mini-instructions.yaml`; resumes, a rebuild is a no-op);
-2. index its training split (Morgan fingerprints / BM25) for the copy-the-nearest-answer baseline;
-3. LoRA-tune the model on every task within `budget_minutes` (the cosine schedule is fitted to the budget);
-4. answer `per_task` held-out test records of each task, prompted as in training, invalid molecules re-sampled once
-   (written chunk by chunk: an interrupted run resumes its predictions);
-5. score every task with the engine (intervals, invalid answers counted) next to the copy baseline, which answers
-   every one of the same records (a record it cannot answer is scored invalid, never dropped);
-6. write `metrics.json`, `predictions.jsonl`, `baseline.jsonl` and `report.html` into `out`.
+1. build the quickstart dataset (`configs/quickstart-data.yaml`; resumes, a rebuild is a no-op);
+2. LoRA-tune the model on every task within `budget_minutes` (the cosine schedule is fitted to the budget),
+   each prompt holding its `neighbours` nearest training records of the same group with their answers
+   (retrieval-augmented prompts, `train.neighbours`; 0: plain prompts);
+3. answer `per_task` held-out test records of each group, prompted as in training, decoding up to the length the
+   group's training answers fit in, invalid molecules re-sampled once (written chunk by chunk: resumes);
+4. the copy baseline answers every one of the same records (a record it cannot answer is scored invalid);
+5. score both with the engine (intervals, invalid answers counted);
+6. write `metrics.json`, `predictions.jsonl`, `baseline.jsonl` and `report.html` (a verdict per group on top,
+   the time of every phase) into `out`.
+Every phase reports progress (stage "quickstart": phases done, and the phase's own events) and its time.
 Every stage resumes: a rerun after an interruption redoes only what is missing.
 """
 
@@ -15,32 +18,56 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from molbridge.atomic import write_json
 from molbridge.models.causal_lm import DEFAULT_LLM
-from molbridge.progress import ProgressFn
+from molbridge.progress import ProgressFn, report
 from molbridge.train.config import TrainConfig
 
-MINI_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "mini-instructions.yaml"
+QUICKSTART_DATA = Path(__file__).resolve().parents[3] / "configs" / "quickstart-data.yaml"
+PHASES = ("build", "train", "predict", "copy baseline", "score", "report")
 
 
-def quickstart_config(out: Path, model: str, budget_minutes: float, seed: int) -> TrainConfig:
-    """The tuning settings: every task, short sequences (proteins over 384 tokens are left out), budget-fitted."""
-    return TrainConfig(model=model, task="instructions", data={"dataset": str(out / "data"), "eval_examples": 26},
+def quickstart_config(out: Path, model: str, budget_minutes: float, seed: int, neighbours: int) -> TrainConfig:
+    """The tuning settings: every task (at most 300 training records each: a few minutes see a few hundred
+    examples in all), each prompt with `neighbours` retrieved examples, short sequences, budget-fitted."""
+    return TrainConfig(model=model, task="instructions",
+                       data={"dataset": str(out / "data"), "eval_examples": 16, "limit_per_task": 300,
+                             "neighbours": neighbours},
                        max_length=384, batch_size=8, learning_rate=1e-3, warmup_ratio=0.05, max_steps=2000,
                        budget_minutes=budget_minutes, eval_every=0, save_every=10, seed=seed, out=str(out / "train"),
                        lora={"r": 16, "alpha": 32, "dropout": 0.05})
 
 
-def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, model: str = DEFAULT_LLM,
-               workers: int = 2, build_config: Path = MINI_CONFIG, seed: int = 0,
+class _Phases:
+    """Times each phase and reports it (stage "quickstart", phases done, the finished phase's time as note)."""
+
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        report(self.progress, "quickstart", len(self.seconds), len(PHASES), unit="phases", note=f"{name}…")
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        report(self.progress, "quickstart", len(self.seconds), len(PHASES), unit="phases",
+               note=f"{name} took {self.seconds[name]:.0f} s", values={"seconds": self.seconds[name]})
+
+
+def quickstart(out: Path, *, budget_minutes: float = 3.5, per_task: int = 12, neighbours: int = 2,
+               model: str = DEFAULT_LLM, workers: int = 2, build_config: Path = QUICKSTART_DATA, seed: int = 0,
                progress: ProgressFn | None = None) -> dict:
-    """Run every stage into `out`; returns the metrics written to metrics.json. Progress: each stage's events."""
+    """Run every phase into `out`; returns the metrics written to metrics.json (with each phase's seconds)."""
     from molbridge.apps.copy_baseline import baseline_predictions
     from molbridge.apps.predict import predict_to_file, write_predictions
     from molbridge.apps.report import SCAFFOLD_NOTE, ReportPage, training_summary, write_report
     from molbridge.apps.scoring import score_predictions
+    from molbridge.apps.summary import tally, verdicts
     from molbridge.data.build.config import load_config
     from molbridge.data.build.pipeline import build
     from molbridge.data.parquet_io import read_split
@@ -49,43 +76,40 @@ def quickstart(out: Path, *, budget_minutes: float = 5.0, per_task: int = 12, mo
     from molbridge.train.modeling import load_trained, model_identity
 
     out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-
-    started = time.perf_counter()
-    build(load_config(build_config), out / "data", workers=workers, progress=progress)
-    timings["build_s"] = time.perf_counter() - started
-
-    config = quickstart_config(out, model, budget_minutes, seed)
-    started = time.perf_counter()
-    result = train(config, progress=progress)
-    timings["train_s"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    tuned, tokenizer, info = load_trained(out / "train")
-    examples = prediction_examples(config, tokenizer, split="test", per_task=per_task)
-    predictions = predict_to_file(out / "predictions.jsonl", tuned, tokenizer, examples, progress=progress,
-                                  model_id=model_identity(info), batch_size=8, resample=1,
-                                  seed=seed)
-    timings["predict_s"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    baseline = baseline_predictions(predictions, read_split(out / "data", "train"), read_split(out / "data", "test"))
-    write_predictions(out / "baseline.jsonl", baseline)
-    reports = score_predictions(predictions)
-    baseline_reports = score_predictions(baseline)
-    timings["index_and_score_s"] = time.perf_counter() - started
-
+    phases = _Phases(progress)
+    with phases.phase("build"):
+        build(load_config(build_config), out / "data", workers=workers, progress=progress)
+    config = quickstart_config(out, model, budget_minutes, seed, neighbours)
+    with phases.phase("train"):
+        result = train(config, progress=progress)
+    with phases.phase("predict"):
+        tuned, tokenizer, info = load_trained(out / "train")
+        examples = prediction_examples(config, tokenizer, split="test", per_task=per_task)
+        predictions = predict_to_file(out / "predictions.jsonl", tuned, tokenizer, examples, progress=progress,
+                                      model_id=model_identity(info), batch_size=8, resample=1, seed=seed)
+    with phases.phase("copy baseline"):
+        baseline = baseline_predictions(predictions, read_split(out / "data", "train"),
+                                        read_split(out / "data", "test"), progress)
+        write_predictions(out / "baseline.jsonl", baseline)
+    with phases.phase("score"):
+        reports = score_predictions(predictions, progress=progress)
+        baseline_reports = score_predictions(baseline, progress=progress, stage="score copy baseline")
+    tasks = {p.group: p.task for p in predictions}
+    found = verdicts(reports, baseline_reports, tasks)
+    with phases.phase("report"):
+        summary = training_summary(f"{model}, LoRA, {neighbours} retrieved examples per prompt", vars(result))
+        write_report(out / "report.html", ReportPage(
+            "molbridge quickstart", summary, SCAFFOLD_NOTE.format(n=per_task), reports, baseline_reports,
+            predictions, out / "train" / "log.csv", {e.id: e.source for e in examples}, timings=phases.seconds))
     metrics = {
-        "model": model, "budget_minutes": budget_minutes, "per_task": per_task,
+        "model": model, "budget_minutes": budget_minutes, "per_task": per_task, "neighbours": neighbours,
         "training": {k: v for k, v in vars(result).items() if k not in ("evaluations",)},
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "tasks": {group: {"model": report.to_dict(), "copy_baseline": baseline_reports[group].to_dict()}
-                  for group, report in reports.items()},
+        "timings_s": dict(phases.seconds),
+        "verdict": {"tally": tally(found), "groups": {v.group: {"metric": v.metric, "unit": v.unit,
+                                                                "normalised": v.normalised, "winner": v.winner}
+                                                      for v in found}},
+        "tasks": {group: {"model": scored.to_dict(), "copy_baseline": baseline_reports[group].to_dict()}
+                  for group, scored in reports.items()},
     }
     write_json(out / "metrics.json", json.loads(json.dumps(metrics, default=str)))
-    summary = training_summary(f"{model}, LoRA", vars(result)) + " Time: " + ", ".join(
-        f"{k[:-2]} {v:.0f} s" for k, v in timings.items()) + "."
-    write_report(out / "report.html", ReportPage(
-        "molbridge quickstart", summary, SCAFFOLD_NOTE.format(n=per_task), reports, baseline_reports, predictions,
-        out / "train" / "log.csv", {e.id: e.source for e in examples}))
     return metrics

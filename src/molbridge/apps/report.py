@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from molbridge.apps.predict import Prediction
+from molbridge.apps.summary import Verdict, metric_unit, tally, verdicts
 from molbridge.atomic import write_text
 from molbridge.eval.results import MetricReport, MetricValue
 from molbridge.tasks.answers import answer_kind
@@ -44,7 +45,8 @@ def _counts(report: MetricReport) -> str:
 
 
 def _table(reports: Mapping[str, MetricReport], baselines: Mapping[str, MetricReport]) -> str:
-    rows = ["<tr><th>task</th><th>N</th><th>metric</th><th>tuned model</th><th>copy baseline</th><th>counts</th></tr>"]
+    rows = ["<tr><th>task</th><th>N</th><th>metric</th><th>unit</th><th>tuned model</th><th>copy baseline</th>"
+            "<th>counts</th></tr>"]
     for group, report in reports.items():
         base = baselines.get(group)
         names = list(report.metrics)
@@ -52,9 +54,51 @@ def _table(reports: Mapping[str, MetricReport], baselines: Mapping[str, MetricRe
             lead = (f'<td rowspan="{len(names)}"><b>{html.escape(group)}</b></td><td rowspan="{len(names)}">'
                     f"{report.n}</td>") if position == 0 else ""
             tail = f'<td rowspan="{len(names)}">{html.escape(_counts(report))}</td>' if position == 0 else ""
-            rows.append(f"<tr>{lead}<td>{html.escape(name)}</td><td>{_metric(report.metrics[name])}</td>"
+            rows.append(f"<tr>{lead}<td>{html.escape(name)}</td><td>{html.escape(metric_unit(name, report))}</td>"
+                        f"<td>{_metric(report.metrics[name])}</td>"
                         f"<td>{_metric(base.metrics.get(name) if base else None)}</td>{tail}</tr>")
     return "<table>" + "".join(rows) + "</table>"
+
+
+_MARKS = {"model": '<span class="ok">model</span>', "copy": '<span class="bad">copy</span>', "tie": "tie", "none": "—"}
+
+
+def _summary(found: Sequence[Verdict]) -> str:
+    """The verdict at the top: the tally, a figure of the normalised scores and one row per group."""
+    counts = tally(list(found))
+    lead = (f"<p><b>Tuned model vs copy baseline, headline metric per task group:</b> the model wins "
+            f"{counts['model']}, ties {counts['tie']} and loses {counts['copy']} of {len(found)} groups "
+            f"(it matches or beats the copy baseline on {counts['model'] + counts['tie']}).</p>")
+    rows = ["<tr><th>task group</th><th>headline metric</th><th>unit</th><th>tuned model</th><th>copy baseline</th>"
+            "<th>model ÷ copy (> 1 favours the model)</th><th>winner</th></tr>"]
+    for v in found:
+        ratio = "—" if v.normalised is None else "∞" if math.isinf(v.normalised) else f"{v.normalised:.2f}"
+        rows.append(f"<tr><td>{html.escape(v.group)}</td><td>{v.metric} ({'higher' if v.higher_is_better else 'lower'}"
+                    f" is better)</td><td>{html.escape(v.unit)}</td><td>{_metric(v.model)}</td><td>{_metric(v.copy)}"
+                    f"</td><td>{ratio}</td><td>{_MARKS[v.winner]}</td></tr>")
+    return lead + _verdict_figure(found) + "<table>" + "".join(rows) + "</table>"
+
+
+def _verdict_figure(found: Sequence[Verdict]) -> str:
+    """Horizontal bars of each group's normalised score on a log scale (1 = the copy baseline)."""
+    shown = [v for v in found if v.normalised is not None and v.normalised > 0]
+    if not shown:
+        return ""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = [min(max(v.normalised or 0.0, 0.01), 100.0) for v in shown]  # ∞ and 0 drawn at the axis' ends
+    colours = {"model": "#2a8a2a", "copy": "#b03030", "tie": "#888888", "none": "#888888"}
+    figure, axis = plt.subplots(figsize=(7, 0.3 * len(shown) + 1.2))
+    axis.barh([v.group for v in shown], values, color=[colours[v.winner] for v in shown])
+    axis.set_xscale("log")
+    axis.axvline(1.0, color="black", linewidth=1)
+    axis.invert_yaxis()
+    axis.set_xlabel("headline metric, model ÷ copy baseline (log scale; > 1 favours the model)")
+    picture = base64.b64encode(png_bytes(figure)).decode()
+    return f'<img alt="model vs copy baseline" src="data:image/png;base64,{picture}">'
 
 
 def _loss_curve(log_csv: Path) -> str:
@@ -151,6 +195,7 @@ class ReportPage:
     predictions: Sequence[Prediction] = ()
     log_csv: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)  # phase → seconds
 
 
 def training_summary(model: str, training: Mapping) -> str:
@@ -163,11 +208,18 @@ def training_summary(model: str, training: Mapping) -> str:
 
 def write_report(path: Path, page: ReportPage) -> None:
     examples = f"<h2>Example predictions</h2>{_examples(page.predictions, page.sources)}" if page.predictions else ""
+    tasks = {p.group: p.task for p in page.predictions}
+    summary = (f"<h2>Summary</h2>{_summary(verdicts(page.reports, page.baselines, tasks))}"
+               if page.baselines and set(page.reports) <= set(tasks) else "")
+    timings = ("<p>Time per phase: " + ", ".join(f"{html.escape(k)} {v:.0f} s" for k, v in page.timings.items())
+               + f" (total {sum(page.timings.values()):.0f} s).</p>") if page.timings else ""
     curve = _loss_curve(page.log_csv) if page.log_csv is not None else "<p>No training log.</p>"
     text = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(page.title)} report</title>
 <style>{_CSS}</style></head><body>
 <h1>{html.escape(page.title)}</h1>
 <p>{html.escape(page.summary)}</p>
+{timings}
+{summary}
 <p>{html.escape(page.scoring)}</p>
 <h2>Metrics</h2>{_table(page.reports, page.baselines)}
 <h2>Training loss</h2>{curve}

@@ -11,23 +11,26 @@ from molbridge.errors import FileFormatError
 from molbridge.eval.predictions import ColumnMap, read_replies
 from molbridge.eval.results import MetricReport
 from molbridge.eval.scorers import Answers, TextScoring, score_answers
+from molbridge.progress import ProgressFn, report
 from molbridge.tasks import task_for
 from molbridge.tasks.answers import answer_kind
 from molbridge.train.examples import Example, example
 
 
-def score_predictions(predictions: Sequence[Prediction], text: TextScoring = TextScoring()
-                      ) -> dict[str, MetricReport]:
-    """group → report, groups in first-seen order; `text` changes how text answers are scored."""
+def score_predictions(predictions: Sequence[Prediction], text: TextScoring = TextScoring(),
+                      progress: ProgressFn | None = None, stage: str = "score") -> dict[str, MetricReport]:
+    """group → report, groups in first-seen order; `text` changes how text answers are scored. Progress:
+    `stage`, groups scored."""
     groups: dict[str, list[Prediction]] = defaultdict(list)
     for p in predictions:
         groups[p.group].append(p)
     reports = {}
-    for group, rows in groups.items():
+    for done, (group, rows) in enumerate(groups.items(), 1):
         references = [r.reference for r in rows]
         answers = Answers(task_for(rows[0].task, references), group, references, [r.prediction for r in rows],
                           [r.valid for r in rows], [r.meta for r in rows])
         reports[group] = score_answers(answers, text)
+        report(progress, stage, done, len(groups), unit="groups", note=group)
     return reports
 
 
@@ -70,4 +73,4 @@ def score_reply_file(dataset: str | Path, split: str, path: str | Path, columns:
 
 def generation_scores(model, tokenizer, examples: Sequence[Example]) -> dict[str, dict[str, float]]:
     """Engine scores of greedy answers to `examples` by group: what training reports at each evaluation."""
-    return {group: report.values() for group, report in score_predictions(predict(model, tokenizer, examples)).items()}
+    return {group: scored.values() for group, scored in score_predictions(predict(model, tokenizer, examples)).items()}

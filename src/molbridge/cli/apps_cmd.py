@@ -82,21 +82,36 @@ def _retrieval(run: Path, config, split: str, out: Path, limit: int | None, page
 
 def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), "--out", help="directory for data, model, predictions, report"),
-    budget_minutes: float = typer.Option(5.0, "--budget-minutes", help="training time budget"),
-    per_task: int = typer.Option(12, "--per-task", help="held-out test records answered per task"),
+    budget_minutes: float = typer.Option(3.5, "--budget-minutes", help="training time budget"),
+    per_task: int = typer.Option(12, "--per-task", help="held-out test records answered per task group"),
+    neighbours: int = typer.Option(2, "--neighbours", help="nearest training records (with their answers) in each "
+                                   "prompt; 0: plain prompts"),
     model: str = typer.Option("smollm2-135m-instruct", "--model", help="causal LM: the bundled SmolLM2, a local "
                               "directory or a hub id"),
     workers: int = typer.Option(2, "--workers", help="worker processes for the data build"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
-    """Build the mini dataset, LoRA-tune SmolLM2 within a budget, predict, score every task, write report.html."""
+    """Build the quickstart dataset, LoRA-tune SmolLM2 within a budget, predict, score every task next to the copy
+    baseline, write report.html; prints the verdict per task group and each phase's time."""
     from molbridge.apps.quickstart import quickstart as run
     from molbridge.cli.progress import progress_bars
 
     with user_errors(), progress_bars(not quiet) as progress:
-        metrics = run(out, budget_minutes=budget_minutes, per_task=per_task, model=model, workers=workers,
-                      progress=progress)
-    for group, scores in metrics["tasks"].items():
-        shown = {k: round(v, 3) for k, v in scores["model"].items() if isinstance(v, float)}
-        typer.echo(f"{group}: {json.dumps(shown)}")
+        metrics = run(out, budget_minutes=budget_minutes, per_task=per_task, neighbours=neighbours, model=model,
+                      workers=workers, progress=progress)
+    for group, verdict in metrics["verdict"]["groups"].items():
+        scores = metrics["tasks"][group]
+        model_value, copy_value = scores["model"].get(verdict["metric"]), scores["copy_baseline"].get(verdict["metric"])
+        typer.echo(f"{group}: {verdict['metric']} ({verdict['unit']}) model {_shown(model_value)} vs copy "
+                   f"{_shown(copy_value)}: {verdict['winner']}")
+    counts = metrics["verdict"]["tally"]
+    typer.echo(f"model wins {counts['model']}, ties {counts['tie']}, loses {counts['copy']} of "
+               f"{len(metrics['verdict']['groups'])} task groups")
+    timings = metrics["timings_s"]
+    typer.echo("time per phase: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+               + f" (total {sum(timings.values()):.0f} s)")
     typer.echo(f"wrote {out / 'report.html'} and {out / 'metrics.json'}")
+
+
+def _shown(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else "—"

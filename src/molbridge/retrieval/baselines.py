@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -155,9 +156,17 @@ def _mmseqs(pool: Sequence[Record], queries: Sequence[Record], k: int, exclude: 
     return Retrieved(hits.indices, hits.bits, issues)
 
 
+@lru_cache(maxsize=64)
+def _pool_index(kind: str, pool_ids: tuple[str, ...], pool_smiles: tuple[str, ...],
+                ) -> tuple[FingerprintIndex, list[tuple[str, str]]]:
+    """A pool's fingerprint index, kept for the process: one pool is searched by training, held-out and
+    copy-baseline queries in turn (the quickstart's), and featurising it is most of a search's time."""
+    return FingerprintIndex.from_smiles(list(pool_ids), list(pool_smiles), kind=kind)
+
+
 def _fingerprints(kind: str, pool_ids: Sequence[str], pool_smiles: Sequence[str], query_ids: Sequence[str],
                   query_smiles: Sequence[str], k: int, exclude: list[str] | None) -> Retrieved:
-    index, failed = FingerprintIndex.from_smiles(list(pool_ids), list(pool_smiles), kind=kind)
+    index, failed = _pool_index(kind, tuple(pool_ids), tuple(pool_smiles))
     issues = [f"pool record {rid} not indexed: {reason}" for rid, reason in failed]
     spec: FingerprintSpec = index.spec
     batch = map_molecules(spec.featurize, list(query_smiles))

@@ -140,14 +140,13 @@ def _similarity(task: Task, pool: Sequence[Record], candidates: Sequence[int]) -
 
 def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], found: Retrieved,
                 settings: IclSettings, tokenizer) -> tuple[list[str | None], list[int], list[str]]:
-    """One prompt per query in the task's template, how many examples each kept under the budget, and issues.
+    """One prompt per query in the task's template (`Task.examples_template`), how many examples each kept under
+    the budget, and issues.
 
     A query whose request alone is over the budget gets no prompt (None): it is answered with
     nothing, scored as invalid and named in the issues (the over-budget policy), never dropped.
     """
     settings.check()
-    if task.template is None:
-        raise IclSettingsError(f"task {task.name!r} has no template for retrieved examples")
     rng = np.random.default_rng(settings.seed)
     prompts: list[str | None] = []
     kept, issues = [], []
@@ -155,9 +154,9 @@ def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], f
         valid = found.indices[row] >= 0
         candidates = [int(i) for i in found.indices[row][valid]]
         chosen = select_examples(task, pool, candidates, found.scores[row][valid], settings, rng)
-        examples = [(task.source.get(pool[i]), task.target.get(pool[i])) for i in chosen]
+        examples = [(task.example_input(pool[i]), task.target.get(pool[i])) for i in chosen]
         try:
-            prompt = build_prompt(task.template, task.source.get(record), examples, style=settings.style,
+            prompt = build_prompt(task.examples_template, task.in_context_query(record), examples, style=settings.style,
                                   most_similar_last=settings.most_similar_last,
                                   max_tokens=settings.max_prompt_tokens - settings.max_new_tokens,
                                   count_tokens=lambda text: count_tokens(tokenizer, text),
@@ -167,7 +166,10 @@ def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], f
             prompts.append(None)
             kept.append(0)
             continue
-        prompts.append(prompt.text)
+        text = prompt.text
+        if not prompt.n_examples and task.template is None and settings.style == "chat":
+            text = chat_prompt(tokenizer, task.request(record))  # asked plainly, not "as in the examples above"
+        prompts.append(text)
         kept.append(prompt.n_examples)
     return prompts, kept, issues
 

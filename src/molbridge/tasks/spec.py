@@ -68,6 +68,11 @@ class Template:
         return f"{self.ask.format(source=source)}\n{self.label}:"
 
 
+# the wording of retrieved examples for a task that declares no template of its own: each example's input and
+# answer, then the query's whole request (the instruction says what is asked; the examples show answers to it)
+SOLVED_EXAMPLES = Template("Input: {source}", "Answer", "As in the examples above:\n\n{source}")
+
+
 @dataclass(frozen=True)
 class Scorer:
     """How the engine scores a task: a scorer family (None: the answer kind's), its default convention,
@@ -162,6 +167,20 @@ class Task:
     @property
     def decoding_length(self) -> int:
         return self.max_new_tokens or self.answer.max_new_tokens
+
+    @property
+    def examples_template(self) -> Template:
+        """How retrieved examples are written into this task's prompts: its own template, else SOLVED_EXAMPLES."""
+        return self.template or SOLVED_EXAMPLES
+
+    def example_input(self, record: Record) -> str:
+        """A retrieved example's input as its prompt shows it (its request when the input field is empty)."""
+        return self.source.get(record) or self.request(record)
+
+    def in_context_query(self, record: Record) -> str:
+        """What the final ask of a prompt with retrieved examples holds: the input in the task's own template,
+        else the whole request."""
+        return self.source.get(record) if self.template else self.request(record)
 
     def request(self, record: Record) -> str:
         """The user's request for one record, without retrieved examples."""

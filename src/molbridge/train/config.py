@@ -53,6 +53,9 @@ class DataSettings(_Strict):
 
     - `instructions`: `dataset` is a `molbridge data build` output directory (or one Parquet file);
       `tasks` keeps some of its tasks (none: all); `limit_per_task` caps each task's training records.
+      `neighbours` > 0 shows each record's nearest training records of the same scored group (by
+      `retrievers[task]`, default the task's copy retriever; itself excluded) with their answers in its
+      prompt, in training and prediction alike: retrieval-augmented prompts for every task (ICMA's idea).
     - `sft` / `icma`: `train` and `eval` are ChEBI-20 TSV files; `tasks` are the registered tasks
       that read ChEBI-20's columns (none: all of them, `mol2text` and `text2mol`). ICMA shows each
       record's `k` nearest training neighbours (by `retrievers[task]`, default the task's copy
@@ -68,6 +71,7 @@ class DataSettings(_Strict):
     eval: str | None = None
     limit: int | None = Field(default=None, ge=1)
     k: int = Field(default=2, ge=1)
+    neighbours: int = Field(default=0, ge=0)  # instructions: retrieved examples per prompt (0: plain prompts)
     retrievers: dict[str, str] = Field(default_factory=dict)  # task → retriever of its examples (default: copy's)
     eval_examples: int = Field(default=32, ge=0)
     group_balance: float | None = Field(default=None, ge=0, le=1)  # groups drawn ∝ N^power (3D-MoLM stage 3: 0.25)
@@ -163,7 +167,15 @@ class TrainConfig(_Strict):
             if data.train or data.eval:
                 raise ValueError("data.train / data.eval are ChEBI-20 files for tasks 'sft' and 'icma'; "
                                  "task 'instructions' reads data.dataset")
+            if data.neighbours and self.multimodal is not None:
+                raise ValueError("data.neighbours writes retrieved answers into text prompts; a multimodal run "
+                                 "reads its records through an encoder (set data.neighbours 0)")
+            if data.retrievers and not data.neighbours:
+                raise ValueError("data.retrievers chooses how data.neighbours are found: set data.neighbours")
         else:
+            if data.neighbours:
+                raise ValueError(f"data.neighbours is for task 'instructions'; task {self.task!r} shows data.k "
+                                 "neighbours when it is 'icma'")
             if not data.train:
                 raise ValueError(f"data.train (a ChEBI-20 TSV) is required for task {self.task!r}")
             if data.dataset:

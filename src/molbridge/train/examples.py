@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from molbridge.errors import MolbridgeError
 from molbridge.models.causal_lm import chat_prompt
@@ -32,6 +32,7 @@ from molbridge.tasks import TASKS, Task, task_for
 from molbridge.train.config import DataSettings, TrainConfig, table_tasks
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ExampleError(MolbridgeError, ValueError):
@@ -58,9 +59,13 @@ def example(record: Record, task: Task, prompt: str | None) -> Example:
     if task.molt5:
         meta |= {"source_stored": task.source.get(record, stored=True),
                  "target_stored": task.target.get(record, stored=True)}
-    rid = record.id if record.task == task.name else f"{record.id}:{task.name}"
-    return Example(rid, task.name, task.answer.name, prompt, task.target.get(record), meta, task.group(record),
-                   task.source.get(record), task.decoding_length)
+    return Example(example_id(record, task), task.name, task.answer.name, prompt, task.target.get(record), meta,
+                   task.group(record), task.source.get(record), task.decoding_length)
+
+
+def example_id(record: Record, task: Task) -> str:
+    """An example's id: its record's, with the task added where the record was built for another task."""
+    return record.id if record.task == task.name else f"{record.id}:{task.name}"
 
 
 def within_budget(examples: Sequence[Example], tokenizer, max_length: int) -> tuple[list[Example], list[str]]:
@@ -124,9 +129,40 @@ def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Rec
 
 def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], tokenizer,
                          limit_per_task: int | None = None, build: ExampleBuilder = plain_builder,
-                         problems: list[str] | None = None) -> list[Example]:
-    """Examples of one split of a built dataset, in file order, at most `limit_per_task` per task; `build` makes
-    them from each task's records (and adds what it could not make to `problems`)."""
+                         problems: list[str] | None = None,
+                         choose: Callable[[list[Record]], list[Record]] | None = None) -> list[Example]:
+    """Examples of one split of a built dataset, at most `limit_per_task` per task; `build` makes them from each
+    task's records (and adds what it could not make to `problems`). `choose` picks the records to make examples
+    of (from all of them, grouped by task in file order) before any prompt is built, and their order; default:
+    all, by task."""
+    by_task: dict[str, list[Record]] = defaultdict(list)
+    for record in split_records(dataset, split):
+        if tasks and record.task not in tasks:
+            continue
+        if limit_per_task is None or len(by_task[record.task]) < limit_per_task:
+            by_task[record.task].append(record)
+    missing = sorted(set(tasks) - set(by_task))
+    if missing:
+        raise ExampleError(f"{dataset}: split {split!r} has no records of task(s) {', '.join(missing)}")
+    records = [r for members in by_task.values() for r in members]
+    chosen = choose(records) if choose is not None else records
+    wanted: dict[str, list[Record]] = defaultdict(list)
+    for record in chosen:
+        wanted[record.task].append(record)
+    made: dict[str, Example] = {}
+    for name, members in wanted.items():
+        task = task_for(name, [r.output for r in by_task[name]])
+        found, missed = build(members, task, tokenizer)
+        made.update((e.id, e) for e in found)
+        if problems is not None:
+            problems += missed
+    ids = (example_id(r, task_for(r.task)) for r in chosen)
+    return [made[i] for i in ids if i in made]
+
+
+def split_records(dataset: str | Path, split: str) -> Iterator[Record]:
+    """The records of one split of a built dataset directory (its `data/{split}-*.parquet` shards) or of one
+    Parquet file (its rows of that split), in file order; the dataset's task plugins imported first."""
     from molbridge.data.build.config import import_dataset_plugins
     from molbridge.data.parquet_io import read_shard
 
@@ -135,25 +171,8 @@ def instruction_examples(dataset: str | Path, split: str, tasks: Sequence[str], 
     shards = [root] if root.is_file() else sorted((root / "data").glob(f"{split}-*.parquet"))
     if not shards:
         raise ExampleError(f"{root}: no {split!r} Parquet shards (expected {root}/data/{split}-*.parquet)")
-    by_task: dict[str, list[Record]] = defaultdict(list)
     for shard in shards:
-        for record in read_shard(shard):
-            if root.is_file() and record.meta.split != split:
-                continue
-            if tasks and record.task not in tasks:
-                continue
-            if limit_per_task is None or len(by_task[record.task]) < limit_per_task:
-                by_task[record.task].append(record)
-    missing = sorted(set(tasks) - set(by_task))
-    if missing:
-        raise ExampleError(f"{root}: split {split!r} has no records of task(s) {', '.join(missing)}")
-    examples = []
-    for name, records in by_task.items():
-        made, missed = build(records, task_for(name, [r.output for r in records]), tokenizer)
-        examples += made
-        if problems is not None:
-            problems += missed
-    return examples
+        yield from (r for r in read_shard(shard) if not root.is_file() or r.meta.split == split)
 
 
 def chebi20_examples(records: Sequence[Record], data: DataSettings, tokenizer, *, pool: Sequence[Record] | None,
@@ -176,12 +195,13 @@ def chebi20_examples(records: Sequence[Record], data: DataSettings, tokenizer, *
     return examples, problems
 
 
-def spread(examples: Sequence[Example], n: int) -> list[Example]:
-    """`n` examples taken round-robin over their groups (every task represented), in a fixed order."""
-    by_group: dict[str, list[Example]] = defaultdict(list)
-    for e in examples:
-        by_group[e.group].append(e)
-    chosen: list[Example] = []
+def spread(items: Sequence[T], n: int, group: Callable[[T], str] | None = None) -> list[T]:
+    """`n` items (examples, or records by their task's group) taken round-robin over their groups (every task
+    represented), in a fixed order."""
+    by_group: dict[str, list[T]] = defaultdict(list)
+    for item in items:
+        by_group[(group or _example_group)(item)].append(item)
+    chosen: list[T] = []
     queues = [list(v) for v in by_group.values()]
     while len(chosen) < n and any(queues):
         for queue in queues:
@@ -190,17 +210,26 @@ def spread(examples: Sequence[Example], n: int) -> list[Example]:
     return chosen
 
 
-def sample_per_group(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
-    """A seeded sample of at most `n` examples of each group (task, or task:property), kept in input order."""
+def sample_per_group(items: Sequence[T], n: int, seed: int, group: Callable[[T], str] | None = None) -> list[T]:
+    """A seeded sample of at most `n` items of each group (task, or task:property), kept in input order."""
     import numpy as np
 
     by_group: dict[str, list[int]] = defaultdict(list)
-    for position, e in enumerate(examples):
-        by_group[e.group].append(position)
+    for position, item in enumerate(items):
+        by_group[(group or _example_group)(item)].append(position)
     rng = np.random.default_rng(seed)
     chosen = sorted(int(i) for positions in by_group.values()
                     for i in (positions if len(positions) <= n else rng.choice(positions, size=n, replace=False)))
-    return [examples[i] for i in chosen]
+    return [items[i] for i in chosen]
+
+
+def _example_group(example: Any) -> str:
+    return example.group
+
+
+def record_group(record: Record) -> str:
+    """The scored group of a record under its own task."""
+    return task_for(record.task).group(record)
 
 
 def balanced(examples: Sequence[Example], power: float, seed: int) -> list[Example]:
@@ -255,18 +284,22 @@ def config_examples(config: TrainConfig, tokenizer, build: ExampleBuilder = plai
     held_problems: list[str] = []
     if config.task == "instructions":
         assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
+        held_build = build
+        if data.neighbours:
+            build, held_build = _neighbour_builders(config, tokenizer)
         train = instruction_examples(data.dataset, data.train_split, data.tasks, tokenizer, data.limit_per_task,
                                      build, problems)
         train = [e for e in train if _answerable(e)]
         if data.group_balance is not None:
             train = balanced(train, data.group_balance, config.seed)
         try:
-            held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer, build=build,
-                                        problems=held_problems)
+            held = instruction_examples(data.dataset, data.eval_split, data.tasks, tokenizer, build=held_build,
+                                        problems=held_problems,
+                                        choose=lambda records: spread(records, data.eval_examples, record_group))
         except ExampleError as err:
             held_problems.append(f"no evaluation examples: {err}")
             held = []
-        evaluation, over = within_budget(spread(held, data.eval_examples), tokenizer, config.max_length)
+        evaluation, over = within_budget(held, tokenizer, config.max_length)
         held_problems += over
     else:
         assert data.train is not None  # TrainConfig's validator requires it for tasks 'sft' and 'icma'
@@ -282,17 +315,38 @@ def config_examples(config: TrainConfig, tokenizer, build: ExampleBuilder = plai
     return Prepared(train, evaluation, problems, held_problems)
 
 
+def _neighbour_builders(config: TrainConfig, tokenizer) -> tuple[ExampleBuilder, ExampleBuilder]:
+    """The builders of retrieval-augmented training and held-out examples (`train.neighbours`): the held-out one
+    leaves each group's fitted decoding length for the answer."""
+    from molbridge.train.neighbours import TrainingPool
+
+    data = config.data
+    assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
+    pool = TrainingPool.read(data.dataset, data.train_split, data.tasks)
+    return (pool.builder(data.neighbours, config.max_length, data.retrievers),
+            pool.builder(data.neighbours, config.max_length, data.retrievers, pool.decoding_lengths(tokenizer)))
+
+
 def prediction_examples(config: TrainConfig, tokenizer, *, split: str = "test", test: str | None = None,
                         per_task: int | None = None, build: ExampleBuilder = plain_builder) -> list[Example]:
     """Held-out examples prompted exactly as in training: a split of the dataset, or a ChEBI-20 file
     (ICMA neighbours retrieved from the training file); at most `per_task` per task (per property for numeric
-    tasks), a seeded sample."""
+    tasks), a seeded sample. A dataset's examples are decoded up to the length its training answers of the same
+    group fit in (`TrainingPool.decoding_lengths`)."""
     data = config.data
     if config.task == "instructions":
         assert data.dataset is not None  # TrainConfig's validator requires it for task 'instructions'
-        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer, build=build)
-        if per_task is not None:
-            examples = sample_per_group(examples, per_task, config.seed)
+        from molbridge.train.neighbours import TrainingPool
+
+        training = TrainingPool.read(data.dataset, data.train_split, data.tasks)
+        lengths = training.decoding_lengths(tokenizer)
+        if data.neighbours:
+            build = training.builder(data.neighbours, config.max_length, data.retrievers, lengths)
+        def sampled(records: list[Record]) -> list[Record]:
+            return records if per_task is None else sample_per_group(records, per_task, config.seed, record_group)
+
+        examples = instruction_examples(data.dataset, split, data.tasks, tokenizer, build=build, choose=sampled)
+        examples = [replace(e, max_new_tokens=lengths.get(e.group, e.max_new_tokens)) for e in examples]
     else:
         path = test or data.eval
         if not path:
