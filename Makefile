@@ -35,6 +35,7 @@ bench: setup
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_chebi20.py --subset 50 --budget-minutes 8
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_3dmolm.py
 	MOLBRIDGE_SHARED=$(SHARED) $(BIN)/python benchmarks/bench_sepit.py
+	$(BIN)/python benchmarks/bench_quickstart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

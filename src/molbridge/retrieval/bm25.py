@@ -32,6 +32,7 @@ term with the query score 0 and still fill the list; when fewer than k documents
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Literal, TypeGuard
@@ -43,6 +44,10 @@ from bm25s.stopwords import STOPWORDS_EN
 
 from molbridge.atomic import atomic_directory
 from molbridge.errors import FileFormatError, MolbridgeError
+
+# bm25s sets its logger to DEBUG when imported, so every index build printed "Building index from tokens" past the
+# command line's WARNING level: its records follow the application's levels like every other library's
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 TokenizerName = Literal["default", "chemical"]
 TieRule = Literal["lowest", "bm25s"]

@@ -141,10 +141,10 @@ def _similarity(task: Task, pool: Sequence[Record], candidates: Sequence[int]) -
 def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], found: Retrieved,
                 settings: IclSettings, tokenizer) -> tuple[list[str | None], list[int], list[str]]:
     """One prompt per query in the task's template (`Task.examples_template`), how many examples each kept under
-    the budget, and issues.
+    the budget, and why a query has no prompt.
 
-    A query whose request alone is over the budget gets no prompt (None): it is answered with
-    nothing, scored as invalid and named in the issues (the over-budget policy), never dropped.
+    A query whose request alone is over the budget gets no prompt (None), named in the issues: the caller
+    answers it with nothing, scored as invalid (or leaves a training record out), never dropped silently.
     """
     settings.check()
     rng = np.random.default_rng(settings.seed)
@@ -162,7 +162,7 @@ def icl_prompts(task: Task, pool: Sequence[Record], queries: Sequence[Record], f
                                   count_tokens=lambda text: count_tokens(tokenizer, text),
                                   wrap=lambda text: chat_prompt(tokenizer, text), record=record.id)
         except PromptBudgetError as err:
-            issues.append(f"{err}; answered empty, scored invalid")
+            issues.append(str(err))
             prompts.append(None)
             kept.append(0)
             continue
@@ -178,8 +178,8 @@ def icl_predictions(task: Task, pool: Sequence[Record], test: Sequence[Record], 
                     settings: IclSettings = IclSettings(), progress: ProgressFn | None = None,
                     ) -> tuple[list[tuple[str, str, str]], list[str]]:
     """MolT5-format rows `(input, ground truth, output)` answered in context (first line of each reply), and issues."""
-    prompts, kept, issues = icl_prompts(task, pool, test, found, settings, tokenizer)
-    issues = list(found.issues) + issues
+    prompts, kept, over = icl_prompts(task, pool, test, found, settings, tokenizer)
+    issues = list(found.issues) + [f"{reason}; answered empty, scored invalid" for reason in over]
     asked = [(i, p) for i, p in enumerate(prompts) if p is not None]
     replies = [""] * len(test)
     generated = generate(model, tokenizer, [p for _, p in asked], max_new_tokens=settings.max_new_tokens,

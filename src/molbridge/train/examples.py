@@ -120,9 +120,9 @@ def retrieval_examples(records: Sequence[Record], task: Task, pool: Sequence[Rec
         (prompt,), _, issues = icl_prompts(task, pool, [record], one, settings, tokenizer)
         if prompt is None:
             if answer_budget is None:
-                problems.append(f"{record.id}:{task.name}: {issues[0]}; left out of training")
+                problems.append(f"{issues[0]}; left out of training")
                 continue
-            problems.append(f"{record.id}:{task.name}: {issues[0]}; answered empty, scored invalid")
+            problems.append(f"{issues[0]}; answered empty, scored invalid")
         examples.append(example(record, task, prompt))
     return examples, problems
 
