@@ -55,23 +55,25 @@ def source_items(options: SourceOptions, reading: Reading) -> Iterator[Any]:
     return itertools.islice(SOURCES.get(options.kind).read(options, reading), options.limit)
 
 
-def item_records(source: Source, options: SourceOptions, item: Any) -> tuple[list[Record], list[str]]:
-    """The records of one item (its subjects written by each requested task, or the imported record itself) and
+def item_records(source: Source, options: SourceOptions, item: Any) -> tuple[list[Record], list[str], dict[str, Any]]:
+    """The records of one item (its subjects written by each requested task, or the imported record itself),
     why any task could not write its records (`task: reason`): one task's failure (a reagent SELFIES cannot
-    encode) costs that task's records only.
+    encode) costs that task's records only, and the subjects' molecules as read back from their SMILES (by SMILES).
 
     Raises InvalidMolecule / RecordError / XTBError for an item none of whose records can be made."""
     if source.subjects is None:
-        return [item], []
+        return [item], [], {}
     tasks = [TASKS.get(name) for name in options.tasks]
-    records, failed = [], []
+    records, failed, molecules = [], [], {}
     for subject in source.subjects(item, options):
+        if subject.stored is not None and subject.modalities.smiles:
+            molecules[subject.modalities.smiles] = subject.stored
         for task in tasks:
             try:
                 records += task.records(subject)
             except (InvalidMolecule, RecordError) as err:
                 failed.append(f"{task.name}: {err}")
-    return records, failed
+    return records, failed, molecules
 
 
 def _with_conformers(records: list[Record], deadline_s: float, problems: list[Problem]) -> list[Record]:
@@ -106,10 +108,21 @@ def _with_conformers(records: list[Record], deadline_s: float, problems: list[Pr
     return out
 
 
+def _judge(result: ChunkResult, smiles: str, mol: Any, inchi: str | None, qc: QCConfig, split_method: str) -> None:
+    """QC facts, split group and card statistics of one molecule (None: its SMILES does not parse)."""
+    facts = result.facts[smiles] = molecule_facts(mol, qc, inchi)
+    if mol is not None:
+        if facts[0] is None:
+            result.groups[smiles] = molecule_group(mol, split_method, facts[2])
+        d = descriptors_of(smiles, mol)
+        result.molecules[smiles] = (d.mol_weight, d.bertz_complexity, d.heavy_atoms, sssr_size(mol))
+
+
 def build_chunk(options: SourceOptions, items: list[Any], qc: QCConfig, split_method: str,
                 phrasings_dir: str | None = None, plugins: tuple[str, ...] = ()) -> ChunkResult:
     """Records of a chunk of items, with QC facts, split groups and card statistics of their molecules
-    (one parse each), and conformers when the source entry asks for them.
+    (from the molecule a subject read back from its SMILES; parsed here only for imported records), and
+    conformers when the source entry asks for them.
 
     Every failing item becomes a Problem; the others are kept. Runs in any process: plugins and the
     phrasing directory are set up here.
@@ -120,21 +133,17 @@ def build_chunk(options: SourceOptions, items: list[Any], qc: QCConfig, split_me
     result = ChunkResult([], [], {}, {}, {})
     for item in items:
         try:
-            records, failed = item_records(source, options, item)
+            records, failed, molecules = item_records(source, options, item)
         except (InvalidMolecule, RecordError, XTBError) as err:
             result.problems.append(Problem(source.where(item), str(err)))
             continue
         result.problems += [Problem(source.where(item), reason) for reason in failed]
         result.records.extend(records)
-        inchis = {r.modalities.smiles: r.modalities.inchi for r in records if r.modalities.smiles}
-        for smiles in inchis.keys() - result.facts.keys():
-            mol = to_mol_or_none(smiles)
-            facts = result.facts[smiles] = molecule_facts(mol, qc, inchis[smiles])
-            if mol is not None and facts[0] is None:
-                result.groups[smiles] = molecule_group(mol, split_method, facts[2])
-            if mol is not None:
-                d = descriptors_of(smiles, mol)
-                result.molecules[smiles] = (d.mol_weight, d.bertz_complexity, d.heavy_atoms, sssr_size(mol))
+        for record in records:
+            smiles = record.modalities.smiles
+            if smiles and smiles not in result.facts:
+                _judge(result, smiles, molecules[smiles] if smiles in molecules else to_mol_or_none(smiles),
+                       record.modalities.inchi, qc, split_method)
     if options.conformers:
         result.records = _with_conformers(result.records, options.conformer_deadline_s, result.problems)
     return result
