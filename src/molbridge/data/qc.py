@@ -160,7 +160,8 @@ def check_record(record: Record, facts_of: Callable[[str], Facts], config: QCCon
     if keys is None and record.meta.source_id:  # an imported record naming its subject (CID, protein id)
         keys = ((*scope, "subject", record.meta.source, record.meta.source_id),) * 2
     flag = _caption_flag(m.caption, config) if m.caption is not None else None
-    return Check(None, *(keys or (None, None)), flag)
+    exact, near = keys or (None, None)
+    return Check(None, exact, near, flag)
 
 
 def _caption_flag(caption: str, config: QCConfig) -> str | None:

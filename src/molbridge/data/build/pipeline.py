@@ -35,7 +35,6 @@ from molbridge.data.sources.reading import Reading
 from molbridge.data.splits import SPLITS
 from molbridge.errors import MolbridgeError
 from molbridge.progress import ProgressFn, report
-from molbridge.tasks import SOURCES
 
 _EXAMPLES = 20  # problems listed per source in the card (all are counted)
 
