@@ -49,6 +49,8 @@ def sssr_size(mol) -> int:
 
 @dataclass
 class ChunkResult:
+    """A built chunk as the main process needs it: rows to filter and write, checks to deduplicate, what failed."""
+
     table: pa.Table  # the records as shard rows; meta.split: assigned (None: QC drops it), or published under `keep`
     checks: list[Check]  # per row: QC's rules up to deduplication, which the main process applies in order
     problems: list[Problem]
@@ -163,6 +165,7 @@ def build_chunk(options: SourceOptions, items: list[Any], qc: QCConfig, split: S
                 _judge(smiles, mol, record.modalities.inchi, qc, split.method, facts, groups, molecules)
     if options.conformers:
         records = _with_conformers(records, options.conformer_deadline_s, problems)
+
     def facts_of(smiles: str) -> Facts:  # an empty SMILES was never judged above: QC finds it invalid
         return facts[smiles] if smiles in facts else molecule_facts(to_mol_or_none(smiles), qc)
 
