@@ -1,8 +1,9 @@
 """`molbridge data build`: sources → tasks → QC → split → sharded Parquet + dataset card, resumable.
 
 Each source is read as a stream and cut into chunks of `chunk_size` items. Workers (this
-process, a local pool or a Dask cluster) turn chunks into records; the main process takes the
-results in order, applies QC (stateful deduplication) and the split, writes the chunk's shards
+process, a local pool or a Dask cluster) turn chunks into rows, each checked by every QC rule but
+deduplication and given its split; the main process takes the results in order, deduplicates
+(the only stateful rule), writes the chunk's shards
 and then a commit file `state/sNN-cNNNNN.json` holding the dedup keys the chunk added, the
 cumulative counts and the chunk's molecule statistics. A chunk is done exactly when its commit
 file exists. Killed at any moment (even `kill -9`), a rerun with the same config replays the
