@@ -9,8 +9,8 @@ hashed 80/10/10 split, Parquet output. The baseline is that work as a plain loop
 per-molecule functions (the same normalisation, one parse per molecule, one process, one Parquet
 file at the end); molbridge runs its real pipeline (`data.build.pipeline.build`, chunks of 2,000) with
 1 and 2 worker processes, which also writes the dataset card. Both produce the same records
-(asserted: same ids). Each side runs once in a fresh output directory; the timing includes
-reading the source and writing the output.
+(asserted: same ids, read back after the timing). Each side runs once in a fresh output directory; the
+timing includes reading the source and writing the output.
 
 Conformers: ETKDGv3 + MMFF94 through `ConformerRunner` (2 worker processes, 30 s hard
 deadline) on the first `--conformers` MOSES molecules, with the failure rate and causes.
@@ -43,7 +43,6 @@ from molbridge.chem.descriptors import descriptors
 from molbridge.chem.parse import mol_to_selfies, to_inchi, to_mol
 from molbridge.data.build.config import BuildConfig
 from molbridge.data.build.pipeline import build
-from molbridge.data.parquet_io import read_shard
 from molbridge.data.qc import ORGANIC
 from molbridge.data.sources.moses import iter_moses
 from molbridge.errors import InvalidMolecule
@@ -84,17 +83,31 @@ def plain_loop(smiles: list[tuple[int, str]], out: Path) -> list[str]:
     return [str(r["id"]) for r in rows]
 
 
-def pipeline(n: int, workers: int, out: Path) -> list[str]:
+def pipeline(n: int, workers: int, out: Path) -> None:
     config = BuildConfig(name="bench", chunk_size=CHUNK,
                          sources=[{"kind": "moses", "limit": n, "tasks": ["computed_property"]}])
     build(config, out, workers=workers)
-    return [r.id for shard in sorted((out / "data").glob("*.parquet")) for r in read_shard(shard)]
+
+
+def built_ids(out: Path) -> list[str]:
+    """The ids a build wrote (read after the timing: checking the output is not the builder's work)."""
+    shards = sorted((out / "data").glob("*.parquet"))
+    return [i for shard in shards for i in pq.read_table(shard, columns=["id"])["id"].to_pylist()]
 
 
 def timed(fn):
-    start = time.perf_counter()
+    """`fn()`, its wall seconds and its CPU seconds (this process and its finished worker processes).
+
+    Why CPU too: on a shared machine the wall clock also counts other people's processes, while CPU
+    seconds count only the work done (a 2-worker build's CPU seconds are the sum over its processes)."""
+    start, cpu = time.perf_counter(), _cpu()
     value = fn()
-    return value, time.perf_counter() - start
+    return value, time.perf_counter() - start, _cpu() - cpu
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def main() -> None:
@@ -108,17 +121,19 @@ def main() -> None:
     RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # the plain loop's InChI warnings: RDKit's log
 
     smiles = list(itertools.islice(iter_moses(), args.molecules))
+    load = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="molbridge-bench-build-"))
     rows = []
     try:
-        plain_ids, plain_s = timed(lambda: plain_loop(smiles, work))
-        rows.append(("plain per-molecule loop, 1 process", plain_s, len(plain_ids)))
+        plain_ids, plain_s, plain_cpu = timed(lambda: plain_loop(smiles, work))
+        rows.append(("plain per-molecule loop, 1 process", plain_s, plain_cpu, len(plain_ids)))
         for workers in (1, 2):
             out = work / f"w{workers}"
-            ids, seconds = timed(lambda workers=workers, out=out: pipeline(args.molecules, workers, out))
+            _, seconds, cpu = timed(lambda workers=workers, out=out: pipeline(args.molecules, workers, out))
+            ids = built_ids(out)
             if sorted(ids) != sorted(plain_ids):
                 raise SystemExit(f"records differ: pipeline {len(ids)} vs plain {len(plain_ids)}")
-            rows.append((f"molbridge data build, {workers} worker{'s' if workers > 1 else ''}", seconds, len(ids)))
+            rows.append((f"molbridge data build, {workers} worker{'s' if workers > 1 else ''}", seconds, cpu, len(ids)))
             print(f"{workers} workers: {seconds:.1f} s", file=sys.stderr)
         conformer_smiles = [s for _, s in smiles[:args.conformers]]
         started = time.perf_counter()
@@ -128,26 +143,27 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     causes = Counter((r.cause or "").split(":")[0] for r in results if r.geometry is None)
     retried = sum(1 for r in results if r.geometry is not None and r.geometry.attempts > 1)
-    write_section("bench_build", render(args, rows, len(results), conformer_s, causes, retried), args.target)
+    write_section("bench_build", render(args, rows, len(results), conformer_s, causes, retried, load), args.target)
     print(f"wrote {args.target}", file=sys.stderr)
 
 
-def render(args, rows, n_conformers, conformer_s, causes, retried) -> str:
-    base = rows[0][1]
+def render(args, rows, n_conformers, conformer_s, causes, retried, load) -> str:
+    base, base_cpu = rows[0][1], rows[0][2]
     lines = [
         "## Data builder throughput (`benchmarks/bench_build.py`)", "",
         f"Run {date.today()} with `{COMMAND} --molecules {args.molecules} --conformers {args.conformers}` on "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, rdkit {rdkit.__version__}, selfies "
-        f"{selfies.__version__}. Load average at the start: {os.getloadavg()[0]:.1f}.",
+        f"{selfies.__version__}. Load average (1 min) at the start: {load:.1f}, at the end: {os.getloadavg()[0]:.1f} "
+        "(other processes share these cores: compare the CPU seconds when it is above 1).",
         f"The first {args.molecules:,} MOSES training molecules: parse, normalise (canonical SMILES, SELFIES, InChI, "
         "InChIKey), QC (elements, size, charge, InChIKey dedup), descriptors (MW, LogP, TPSA, Bertz), four "
         "computed-property records each, hashed split, Parquet. Same record ids on every row (asserted).", "",
-        "| runner | seconds | records | records/s | molecules/s | vs plain loop |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| runner | seconds | records | records/s | molecules/s | vs plain loop | CPU seconds | CPU vs plain loop |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, seconds, n in rows:
+    for name, seconds, cpu, n in rows:
         lines.append(f"| {name} | {seconds:.1f} | {n:,} | {n / seconds:,.0f} | {n / 4 / seconds:,.0f} | "
-                     f"{base / seconds:.2f}x |")
+                     f"{base / seconds:.2f}x | {cpu:.1f} | {base_cpu / cpu:.2f}x |")
     failed = sum(causes.values())
     lines += ["", f"Conformers (ETKDGv3 + MMFF94, 2 worker processes, 30 s hard deadline): {n_conformers} MOSES "
               f"molecules in {conformer_s:.1f} s = {n_conformers / conformer_s:.1f} conformers/s; "

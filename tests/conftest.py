@@ -55,7 +55,7 @@ def records_of(kind: str, item, tasks, **options) -> list:
     from molbridge.tasks import SOURCES
 
     source = SOURCES.get(kind)
-    records, failed = item_records(source, source.options(kind=kind, tasks=list(tasks), **options), item)
+    records, failed, _ = item_records(source, source.options(kind=kind, tasks=list(tasks), **options), item)
     assert not failed, failed
     return records
 

@@ -140,9 +140,22 @@ def mol_to_selfies(mol: Chem.Mol) -> str:
     kekulising aromatic rings itself, which its own algorithm does less reliably.
     """
     canonical = Chem.MolToSmiles(mol)
-    kekule = Chem.MolFromSmiles(canonical)
-    if kekule is None:  # rare RDKit canonicalisation bugs; reported rather than crashing in Kekulize
+    return kekule_selfies(read_back(canonical), canonical)
+
+
+def read_back(canonical: str) -> Chem.Mol:
+    """The molecule of RDKit's own canonical SMILES (raises InvalidMolecule on the rare one it cannot re-read)."""
+    mol = Chem.MolFromSmiles(canonical)
+    if mol is None:  # rare RDKit canonicalisation bugs; reported rather than crashing in Kekulize
         raise InvalidMolecule(canonical, "SanitizationError: RDKit cannot re-read its own canonical SMILES")
+    return mol
+
+
+def kekule_selfies(kekule: Chem.Mol, canonical: str) -> str:
+    """SELFIES of `kekule`, the molecule read back from `canonical` (see `mol_to_selfies`); kekulises it in place.
+
+    Why apart: a caller that keeps the read-back molecule (a build judges molecules as its
+    readers will parse them) passes a copy instead of parsing the canonical SMILES twice."""
     try:
         Chem.Kekulize(kekule, clearAromaticFlags=True)
     except Chem.KekulizeException as err:

@@ -36,18 +36,32 @@ SCHEMA = pa.schema([
 ])
 
 
-def _row(record: Record) -> dict:
+def _row(record: Record, split: str | None) -> dict:
     row = record.model_dump()
     row["meta"]["extra"] = json.dumps(row["meta"]["extra"], ensure_ascii=False, sort_keys=True)
+    row["meta"]["split"] = split
     return row
+
+
+def records_table(records: Sequence[Record], splits: Sequence[str | None] | None = None) -> pa.Table:
+    """Records as rows of the shard schema; `splits`, when given, replaces each record's `meta.split`.
+
+    Why the override: a build decides the split after the record is made, and writing it into the row
+    costs nothing where a copy of the (frozen) record costs two model copies."""
+    chosen = splits if splits is not None else [r.meta.split for r in records]
+    return pa.Table.from_pylist([_row(r, split) for r, split in zip(records, chosen, strict=True)], schema=SCHEMA)
+
+
+def write_table(path: str | Path, table: pa.Table) -> int:
+    """Write rows of the shard schema as one Parquet shard, atomically; returns the number of rows."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table.combine_chunks(), tmp, compression="zstd")
+    return table.num_rows
 
 
 def write_shard(path: str | Path, records: Sequence[Record]) -> int:
     """Write one Parquet shard atomically; returns the number of records."""
-    table = pa.Table.from_pylist([_row(r) for r in records], schema=SCHEMA)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
-    return len(records)
+    return write_table(path, records_table(records))
 
 
 def read_shard(path: str | Path) -> Iterator[Record]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -125,6 +125,51 @@ def _molecule_rule(mol: Chem.Mol, c: QCConfig) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Check:
+    """What QC decides about one record without memory: a failed rule, else its dedup keys and caption flag.
+
+    Why apart from `QualityControl`: a pure function of the record, the config and its molecule's facts, it
+    runs in the build worker that made the record; the main process then only deduplicates (`admit`)."""
+
+    reason: str | None = None
+    exact: tuple | None = None
+    near: tuple | None = None
+    caption_flag: str | None = None
+
+
+def check_record(record: Record, facts_of: Callable[[str], Facts], config: QCConfig, imported: bool) -> Check:
+    """The rules of the module docstring up to deduplication (`facts_of`: a SMILES's `molecule_facts`)."""
+    m = record.modalities
+    scope = question_key(task_for(record.task), record.instruction, record.meta.extra, imported=imported)
+    keys = None
+    if m.smiles is not None:
+        reason, key, block = facts_of(m.smiles)
+        if reason:
+            return Check(reason)
+        keys = ((*scope, key), (*scope, block))
+    if m.protein_sequence is not None:
+        if not config.min_protein_length <= len(m.protein_sequence) <= config.max_protein_length:
+            return Check("protein_length")
+        cluster = record.meta.extra.get("cluster")
+        if config.protein_redundancy == "drop" and cluster not in (None, record.meta.source_id):
+            return Check("redundant_protein")
+        if keys is None:  # a protein record: identical sequences are duplicates of one question
+            digest = hashlib.sha256(m.protein_sequence.encode()).hexdigest()[:32]
+            keys = ((*scope, "protein", digest),) * 2
+    if keys is None and record.meta.source_id:  # an imported record naming its subject (CID, protein id)
+        keys = ((*scope, "subject", record.meta.source, record.meta.source_id),) * 2
+    flag = _caption_flag(m.caption, config) if m.caption is not None else None
+    exact, near = keys or (None, None)
+    return Check(None, exact, near, flag)
+
+
+def _caption_flag(caption: str, config: QCConfig) -> str | None:
+    if len(caption.split()) < config.min_caption_words:
+        return "short_caption"
+    return "boilerplate_caption" if _BOILERPLATE.search(caption) else None
+
+
 class QualityControl:
     """Applies the rules to a stream of records; remembers kept molecules for deduplication."""
 
@@ -161,16 +206,22 @@ class QualityControl:
         """
         if facts:
             self._facts.update(facts)
-        kept = []
-        for record in records:
-            self.report.seen += 1
-            reason = self._check(record, imported)
-            if reason is None:
-                kept.append(record)
-                self.report.kept += 1
-            else:
-                self.report.note(self.report.dropped, reason, record.id)
-        return kept
+        return [r for r in records if self.admit(r.id, check_record(r, self._molecule, self.config, imported))]
+
+    def admit(self, record_id: str, check: Check) -> bool:
+        """Count a record by its `check` and the keys kept before it; True when it is kept (its keys are then kept)."""
+        self.report.seen += 1
+        reason = check.reason
+        if reason is None:
+            if check.caption_flag:
+                self.report.note(self.report.flagged, check.caption_flag, record_id)
+            if check.exact is not None and check.near is not None:
+                reason = self._dedup(record_id, check.exact, check.near)
+        if reason is not None:
+            self.report.note(self.report.dropped, reason, record_id)
+            return False
+        self.report.kept += 1
+        return True
 
     def _molecule(self, smiles: str) -> tuple[str | None, str, str]:
         """Facts of a SMILES, memoised: a molecule usually comes with several task records."""
@@ -184,44 +235,6 @@ class QualityControl:
         """Count a record the caller drops before QC sees it (e.g. one without a published split)."""
         self.report.seen += 1
         self.report.note(self.report.dropped, reason, record_id)
-
-    def _check(self, record: Record, imported: bool) -> str | None:
-        m = record.modalities
-        scope = question_key(task_for(record.task), record.instruction, record.meta.extra, imported=imported)
-        keys = None
-        if m.smiles is not None:
-            reason, key, block = self._molecule(m.smiles)
-            if reason:
-                return reason
-            keys = ((*scope, key), (*scope, block))
-        if m.protein_sequence is not None:
-            reason = self._protein_rule(m.protein_sequence)
-            if reason:
-                return reason
-            cluster = record.meta.extra.get("cluster")
-            if self.config.protein_redundancy == "drop" and cluster not in (None, record.meta.source_id):
-                return "redundant_protein"
-            if keys is None:  # a protein record: identical sequences are duplicates of one question
-                digest = hashlib.sha256(m.protein_sequence.encode()).hexdigest()[:32]
-                keys = ((*scope, "protein", digest),) * 2
-        if keys is None and record.meta.source_id:  # an imported record naming its subject (CID, protein id)
-            keys = ((*scope, "subject", record.meta.source, record.meta.source_id),) * 2
-        if m.caption is not None:
-            self._flag_caption(record.id, m.caption)
-        if keys is not None:
-            return self._dedup(record.id, *keys)
-        return None
-
-    def _protein_rule(self, sequence: str) -> str | None:
-        if not self.config.min_protein_length <= len(sequence) <= self.config.max_protein_length:
-            return "protein_length"
-        return None
-
-    def _flag_caption(self, record_id: str, caption: str) -> None:
-        if len(caption.split()) < self.config.min_caption_words:
-            self.report.note(self.report.flagged, "short_caption", record_id)
-        elif _BOILERPLATE.search(caption):
-            self.report.note(self.report.flagged, "boilerplate_caption", record_id)
 
     def _dedup(self, record_id: str, exact: tuple, near: tuple) -> str | None:
         if exact in self._exact:

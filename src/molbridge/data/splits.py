@@ -130,6 +130,12 @@ def split_of(key: str, fractions: Sequence[float], seed: int = 0) -> str:
     return SPLITS[-1]
 
 
+def record_split(record: Record, method: str, fractions: Sequence[float], seed: int = 0,
+                 groups: dict[str, str] | None = None) -> str:
+    """The split of one record by its group (`groups`: precomputed molecule groups, filled, see `group_key`)."""
+    return split_of(group_key(record, method, groups), fractions, seed)
+
+
 def assign_splits(records: Iterable[Record], method: str = "random", fractions: Sequence[float] = (0.8, 0.1, 0.1),
                   seed: int = 0, groups: dict[str, str] | None = None) -> list[Record]:
     """Copies of `records` with `meta.split` set (`groups`: precomputed molecule groups, see `group_key`)."""
@@ -140,6 +146,6 @@ def assign_splits(records: Iterable[Record], method: str = "random", fractions: 
     groups = dict(groups or {})
     out = []
     for record in records:
-        split = split_of(group_key(record, method, groups), fractions, seed)
+        split = record_split(record, method, fractions, seed, groups)
         out.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
     return out

@@ -60,8 +60,8 @@ def _property_prediction(subject: Subject, prefix: str) -> list[Draft]:
 
 def _computed_values(subject: Subject) -> list[tuple[str, float, str]]:
     """(property, value, method): RDKit's descriptors, then the source's frontier orbitals in eV if it has them."""
-    profile = descriptors_of(subject.modalities.smiles or "", subject.mol).as_dict()
-    values = [(name, float(profile[name]), "RDKit") for name in DESCRIPTORS]
+    profile = descriptors_of(subject.modalities.smiles or "", subject.mol)
+    values = [(name, float(getattr(profile, name)), "RDKit") for name in DESCRIPTORS]
     if "quantum_ev" in subject.facts:
         method = subject.facts["quantum_method"]
         values += [(name, float(subject.facts["quantum_ev"][name]), method) for name in QUANTUM]

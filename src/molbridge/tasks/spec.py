@@ -91,7 +91,8 @@ class Subject:
 
     `key` prefixes the ids of the records built from it; `facts` holds source annotations a task
     may need (`quantum_hartree`, `quantum_ev`, `go_terms`, ...); `mol` is the parsed molecule, so
-    that tasks do not parse it again.
+    that tasks do not parse it again; `stored` is the molecule read back from `modalities.smiles` (what
+    a reader of the records gets), which a build's QC, splits and card statistics use instead of a parse.
     """
 
     key: str
@@ -99,6 +100,7 @@ class Subject:
     meta: Mapping[str, Any]  # source, source_id, license, extra
     facts: Mapping[str, Any] = field(default_factory=dict)
     mol: Any = None
+    stored: Any = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """`molbridge data build`: sources → tasks → QC → split → sharded Parquet + dataset card, resumable.
 
 Each source is read as a stream and cut into chunks of `chunk_size` items. Workers (this
-process, a local pool or a Dask cluster) turn chunks into records; the main process takes the
-results in order, applies QC (stateful deduplication) and the split, writes the chunk's shards
+process, a local pool or a Dask cluster) turn chunks into rows, each checked by every QC rule but
+deduplication and given its split; the main process takes the results in order, deduplicates
+(the only stateful rule), writes the chunk's shards
 and then a commit file `state/sNN-cNNNNN.json` holding the dedup keys the chunk added, the
 cumulative counts and the chunk's molecule statistics. A chunk is done exactly when its commit
 file exists. Killed at any moment (even `kill -9`), a rerun with the same config replays the
@@ -20,20 +21,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from molbridge.atomic import write_text
 from molbridge.data.build.config import BuildConfig
 from molbridge.data.build.executor import run_ordered
-from molbridge.data.build.units import build_chunk, source_items
+from molbridge.data.build.units import ChunkResult, build_chunk, source_items
 from molbridge.data.card import write_card
-from molbridge.data.parquet_io import write_shard
+from molbridge.data.parquet_io import write_table
 from molbridge.data.qc import QualityControl
 from molbridge.data.sources.reading import Reading
-from molbridge.data.splits import SPLITS, assign_splits, published_split
+from molbridge.data.splits import SPLITS
 from molbridge.errors import MolbridgeError
 from molbridge.progress import ProgressFn, report
-from molbridge.tasks import SOURCES
 
 _EXAMPLES = 20  # problems listed per source in the card (all are counted)
 
@@ -108,27 +110,29 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
         entry = state.problems.setdefault(str(s), {"kind": options.kind, "build": 0, "reading": 0, "examples": []})
         chunks = _chunks(source_items(options, reading), config.chunk_size)
         skipped = sum(1 for _ in itertools.islice(chunks, done.get(s, 0)))  # committed: read past, not rebuilt
-        calls = ((options, chunk, qc.config, config.split.method, config.phrasings_dir, tuple(config.plugins))
+        calls = ((options, chunk, qc.config, config.split, config.phrasings_dir, tuple(config.plugins))
                  for chunk in chunks)
         for c, result in enumerate(run_ordered(build_chunk, calls, workers=workers, scheduler=scheduler), skipped):
-            kept = _split(qc, result, config, SOURCES.get(options.kind).imported)
+            kept = result.table.filter(pa.array(_admit(qc, result, config.split.method), pa.bool_()))
+            splits = pc.struct_field(kept["meta"], "split")
             for split in SPLITS:
-                rows = [r for r in kept if r.meta.split == split]
-                if rows:
-                    write_shard(out / "data" / f"{split}-s{s:02d}-c{c:05d}.parquet", rows)
-                    for task, n in Counter(r.task for r in rows).items():
+                rows = kept.filter(pc.equal(splits, split))
+                if rows.num_rows:
+                    write_table(out / "data" / f"{split}-s{s:02d}-c{c:05d}.parquet", rows)
+                    for task, n in Counter(rows["task"].to_pylist()).items():
                         state.counts[split][task] = state.counts[split].get(task, 0) + n
             entry["build"] += len(result.problems)
             entry["examples"] = (entry["examples"] + [[p.where, p.reason] for p in result.problems])[:_EXAMPLES]
-            kept_smiles = {r.modalities.smiles for r in kept}
+            kept_smiles = set(pc.struct_field(kept["modalities"], "smiles").to_pylist())
             molecules = [[smiles, *stats] for smiles, stats in result.molecules.items() if smiles in kept_smiles]
-            proteins = [len(p) for p in {r.modalities.protein_sequence for r in kept} - {None}]
+            sequences = set(pc.struct_field(kept["modalities"], "protein_sequence").to_pylist())
+            proteins = [len(p) for p in sequences - {None}]
             commit = {"keys": qc.take_new_keys(), "counts": state.counts, "problems": state.problems,
                       "report": qc.report.to_dict(), "molecules": molecules, "proteins": proteins}
             write_text(state_dir / f"s{s:02d}-c{c:05d}.json", json.dumps(commit))
             state.molecules.extend(molecules)
             state.proteins.extend(proteins)
-            total += len(kept)
+            total += kept.num_rows
             report(progress, "build", total, unit="records", note=f"source {s} ({options.kind}) chunk {c}")
         # the whole stream was read (skipped chunks too): the full counts
         entry.update(reading=len(reading.problems), counts=dict(reading.counts), notes=dict(reading.notes))
@@ -137,16 +141,15 @@ def build(config: BuildConfig, out_dir: str | Path, *, workers: int = 1, schedul
                       runner=f"dask scheduler {scheduler}" if scheduler else f"{workers} local worker(s)")
 
 
-def _split(qc: QualityControl, result, config: BuildConfig, imported: bool) -> list:
-    """The chunk's records that pass QC, each with its split (published, or assigned by group)."""
-    if config.split.method != "keep":
-        passed = qc.filter(result.records, result.facts, imported=imported)
-        return assign_splits(passed, config.split.method, config.split.fractions, config.split.seed, result.groups)
-    published = []
-    for record in result.records:  # checked before QC, so a dropped record leaves no dedup key behind
-        split = published_split(record.meta.split)
-        if split is None:
-            qc.drop(record.id, "no_published_split")
-        else:
-            published.append(record.model_copy(update={"meta": record.meta.model_copy(update={"split": split})}))
-    return qc.filter(published, result.facts, imported=imported)
+def _admit(qc: QualityControl, result: ChunkResult, method: str) -> list[bool]:
+    """Which of the chunk's rows QC keeps, in order (each counted in its report), from the checks made in the worker.
+
+    Under `keep`, rows without a published split are dropped first, so they leave no dedup key behind."""
+    ids = result.table["id"].to_pylist()
+    splits = pc.struct_field(result.table["meta"], "split").to_pylist()
+    if method == "keep":
+        for record_id, split in zip(ids, splits):
+            if split is None:
+                qc.drop(record_id, "no_published_split")
+    return [(method != "keep" or split is not None) and qc.admit(record_id, check)
+            for record_id, split, check in zip(ids, splits, result.checks)]
