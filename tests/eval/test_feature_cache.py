@@ -101,3 +101,11 @@ def test_the_environment_moves_or_disables_the_cache(tmp_path: Path, monkeypatch
     assert len(_files(tmp_path / "features")) == 1
     monkeypatch.setenv(CACHE_ENV, "off")
     assert default_directory() is None
+
+
+def test_a_string_fingerprinted_in_one_chunk_only(tmp_path: Path) -> None:
+    """Chunks are scored apart: an output paired with an invalid reference in one chunk and a valid one in
+    another is fingerprinted by the second only, and the pair scores as without workers."""
+    refs = ["CCO"] * 150 + ["C1CC"] * 150
+    outs = ["c1ccccc1O"] * 300
+    assert _score(tmp_path, refs=refs, outs=outs, workers=2) == _score(False, refs=refs, outs=outs, workers=1)

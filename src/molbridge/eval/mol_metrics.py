@@ -103,6 +103,16 @@ def _chunk_stats(p: _MolPayload) -> _ChunkStats:
     return scorer.stats
 
 
+def _merged(parts: list[_ChunkStats]) -> dict[str, Molecule]:
+    """Each string's molecule from the chunks; a string one chunk only parsed may be fingerprinted by another."""
+    found: dict[str, Molecule] = {}
+    for part in parts:
+        for smiles, molecule in part.molecules.items():
+            if smiles not in found or molecule.fingerprints is not None:
+                found[smiles] = molecule
+    return found
+
+
 @dataclass
 class _PairStats:
     bleu_rows: np.ndarray  # (n, bleu.N_STATS) int
@@ -172,7 +182,7 @@ def score_text2mol(
               for s in split(len(preds), workers)]
     with process_pool(workers) as pool:
         parts = pool.map(_chunk_stats, chunks)
-    found = {s: m for part in parts for s, m in part.molecules.items()}
+    found = _merged(parts)
     if cache and not cache.smiles.isdisjoint(found):
         cache.save({**stored, **found})
     stats = _pair_stats(refs, preds, {**stored, **found}, convention.empty_smiles_valid,
