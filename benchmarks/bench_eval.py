@@ -34,7 +34,7 @@ MOL_FILE = "molt5-small-caption2smiles.txt"
 
 
 def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
-    """One timed run (inside a subprocess). Returns values and seconds."""
+    """One timed run (inside a subprocess). Returns values, wall seconds and CPU seconds (with worker processes)."""
     import nltk
     import rdkit.Chem  # noqa: F401
     import rouge_score.rouge_scorer  # noqa: F401
@@ -59,9 +59,17 @@ def child(kind: str, variant: str, path: Path, tokenizer: str) -> dict:
         else:
             task = "mol2text" if kind == "text" else "text2mol"
             run = lambda: score_file(path, task, text_tokenizer=tokenizer)[0].values()  # noqa: E731
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     values = run()
-    return {"seconds": time.perf_counter() - start, "values": values}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu_seconds() - cpu, "values": values}
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and its finished children (the scoring pool's workers)."""
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _engine_fcd(path: Path) -> float:
@@ -96,7 +104,12 @@ def measure(kind: str, variant: str, path: Path, tokenizer: str, repeat: int,
             raise RuntimeError(f"{kind}/{variant} failed:\n{proc.stderr[-3000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     seconds = [r["seconds"] for r in runs]
-    return {"seconds": statistics.median(seconds), "all_seconds": seconds, "values": runs[0]["values"]}
+    return {"seconds": statistics.median(seconds), "all_seconds": seconds,
+            "cpu": statistics.median(r["cpu_seconds"] for r in runs), "values": runs[0]["values"]}
+
+
+def _sum(*runs: dict) -> dict:
+    return {"seconds": sum(r["seconds"] for r in runs), "cpu": sum(r["cpu"] for r in runs)}
 
 
 def compare(base: dict, engine: dict, tolerance: float) -> float:
@@ -134,11 +147,11 @@ def main() -> None:
     data = Path(args.shared) / "data"
     tokenizer = str(data / "tokenizers" / "scibert_scivocab_uncased")
     preds = data / "molt5-predictions"
-    rows = []
+    rows: list[tuple[str, dict | None, dict, str]] = []
     text_base = measure("text", "baseline", preds / TEXT_FILE, tokenizer, args.repeat)
     text_eng = measure("text", "engine", preds / TEXT_FILE, tokenizer, args.repeat)
     worst = compare(text_base["values"], text_eng["values"], 1e-12)
-    rows.append(("molecule → caption (BLEU, ROUGE, METEOR)", text_base["seconds"], text_eng["seconds"],
+    rows.append(("molecule → caption (BLEU, ROUGE, METEOR)", text_base, text_eng,
                  f"identical (max |Δ| {worst:.0e})"))
     print(f"text: baseline {text_base['seconds']:.2f}s engine {text_eng['seconds']:.2f}s", flush=True)
 
@@ -155,19 +168,19 @@ def main() -> None:
     for run, how in ((cold, "cold: empty reference cache"),
                      (warm, f"warm: references' features read from the cache ({cache_mb:.1f} MB)")):
         worst = compare(mol_base["values"], run["values"], 1e-12)
-        rows.append((f"{label}, {how}", mol_base["seconds"], run["seconds"], f"identical (max |Δ| {worst:.0e})"))
+        rows.append((f"{label}, {how}", mol_base, run, f"identical (max |Δ| {worst:.0e})"))
     print(f"mol: baseline {mol_base['seconds']:.2f}s cold {cold['seconds']:.2f}s warm {warm['seconds']:.2f}s",
           flush=True)
-    rows.append(("text + molecule metrics together (cold)", text_base["seconds"] + mol_base["seconds"],
-                 text_eng["seconds"] + cold["seconds"], "identical"))
+    rows.append(("text + molecule metrics together (cold)", _sum(text_base, mol_base), _sum(text_eng, cold),
+                 "identical"))
     eng_fcd = measure("fcd", "engine", preds / MOL_FILE, tokenizer, args.repeat)
     if args.skip_fcd_baseline:
-        rows.append(("FCD (fcd package ChemNet)", None, eng_fcd["seconds"],
+        rows.append(("FCD (fcd package ChemNet)", None, eng_fcd,
                      f"{eng_fcd['values']['fcd']:.6f} (baseline skipped)"))
     else:
         base_fcd = measure("fcd", "baseline", preds / MOL_FILE, tokenizer, 1)
         worst = compare(base_fcd["values"], eng_fcd["values"], 1e-4)
-        rows.append(("FCD (fcd package ChemNet)", base_fcd["seconds"], eng_fcd["seconds"],
+        rows.append(("FCD (fcd package ChemNet)", base_fcd, eng_fcd,
                      f"{eng_fcd['values']['fcd']:.6f} vs {base_fcd['values']['fcd']:.6f} (|Δ| {worst:.1e})"))
         print(f"fcd: baseline {base_fcd['seconds']:.1f}s engine {eng_fcd['seconds']:.2f}s", flush=True)
 
@@ -183,12 +196,15 @@ def main() -> None:
         "Molecule scoring cold: each run starts with a new, empty reference feature cache (and writes it); warm: "
         "the cache a cold run wrote, so the references' parses, InChIs and fingerprints are read and only the "
         "outputs' are computed (scoring another checkpoint against the same test set).\n",
-        "| what | baseline (s) | engine (s) | speed-up | values |",
-        "|---|---:|---:|---:|---|",
+        "| what | baseline (s) | engine (s) | speed-up | CPU s, baseline / engine | values |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for label, b, e, note in rows:
-        ratio = f"{b / e:.1f}x" if b else "–"
-        lines.append(f"| {label} | {'–' if b is None else f'{b:.2f}'} | {e:.2f} | {ratio} | {note} |")
+        if b is None:
+            lines.append(f"| {label} | – | {e['seconds']:.2f} | – | – / {e['cpu']:.1f} | {note} |")
+        else:
+            lines.append(f"| {label} | {b['seconds']:.2f} | {e['seconds']:.2f} | {b['seconds'] / e['seconds']:.1f}x | "
+                         f"{b['cpu']:.1f} / {e['cpu']:.1f} | {note} |")
     write_section("bench_eval", "\n".join(lines) + "\n\n", Path(args.out))
     print("\n".join(lines))
 

@@ -109,3 +109,14 @@ def test_a_string_fingerprinted_in_one_chunk_only(tmp_path: Path) -> None:
     refs = ["CCO"] * 150 + ["C1CC"] * 150
     outs = ["c1ccccc1O"] * 300
     assert _score(tmp_path, refs=refs, outs=outs, workers=2) == _score(False, refs=refs, outs=outs, workers=1)
+
+
+def test_fcd_after_a_run_without_it(tmp_path: Path) -> None:
+    """Canonical SMILES are computed (and stored) only once FCD asks for them; a cache filled without is topped up."""
+    _score(tmp_path)
+    cache = ReferenceCache.of(tmp_path, [r for r in REFS if r], MOLT5.morgan_radius)
+    assert all(m.canonical is None for m in cache.load().values())
+    fcd = [score_text2mol(REFS, OUTS, MOLT5, fcd=True, workers=1, feature_cache=cache_or_not).values()
+           for cache_or_not in (tmp_path, False)]
+    assert fcd[0] == fcd[1]
+    assert all(m.canonical is not None for m in cache.load().values() if m.valid)

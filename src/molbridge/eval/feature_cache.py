@@ -4,10 +4,11 @@ pay for parsing and fingerprinting its references once.
 One `.npz` file per reference set (no pickles: strings as UTF-8 bytes with offsets, fingerprints as arrays),
 named by a hash of the set's distinct strings, the RDKit version, the Morgan radius and this format's version,
 so a changed test set, RDKit or setting is a miss, never a stale hit. A file holds what scoring has needed so
-far (every reference parsed; InChI and fingerprints of those that met a valid output) and grows when a later
-run needs more. It lives in `$MOLBRIDGE_FEATURE_CACHE`, else `cache_dir()/eval-features`; setting the variable
-to `off` (or `0`, `false`, `none`, empty) disables it. An unreadable or inconsistent file is a miss, with a
-warning; a failed write is a warning too: the cache can slow scoring down, never change or stop it.
+far (every reference parsed; InChI and fingerprints of those that met a valid output; canonical SMILES once
+FCD asked for them) and grows when a later run needs more. It lives in `$MOLBRIDGE_FEATURE_CACHE`, else
+`cache_dir()/eval-features`; setting the variable to `off` (or `0`, `false`, `none`, empty) disables it.
+An unreadable or inconsistent file is a miss, with a warning; a failed write is a warning too: the cache
+can slow scoring down, never change or stop it.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def _encode(items: list[tuple[str, Molecule]]) -> dict[str, np.ndarray]:
         "status": np.array([_FINGERPRINTED if p is not None else _PARSED if m.valid else _INVALID
                             for m, p in zip(mols, prints)], dtype=np.int8),
         **_strings("smiles", [s for s, _ in items]),
+        "has_canonical": np.array([m.canonical is not None for m in mols], dtype=bool),
         **_strings("canonical", [m.canonical or "" for m in mols]),
         **_strings("failure", [m.failure or "" for m in mols]),
         **_strings("inchi", [p.inchi if p is not None else "" for p in prints]),
@@ -115,8 +117,10 @@ def _decode(data: dict[str, np.ndarray]) -> dict[str, Molecule]:
     smiles, canonical, failure, inchi = (_read_strings(data, name, n) for name in ("smiles", "canonical", "failure",
                                                                                   "inchi"))
     maccs, rdk, keys, counts = data["maccs"], data["rdk"], data["morgan_keys"], data["morgan_counts"]
+    has_canonical = data["has_canonical"]
     offsets = _offsets(data["morgan_offsets"], n, len(keys))
-    if len(maccs) != n or len(rdk) != n or len(counts) != len(keys) or not set(np.unique(status)) <= {0, 1, 2}:
+    if len(maccs) != n or len(rdk) != n or len(counts) != len(keys) or len(has_canonical) != n \
+            or not set(np.unique(status)) <= {0, 1, 2}:
         raise ValueError("its arrays disagree in length")
     if (status == _FINGERPRINTED).any() and not (maccs.dtype == rdk.dtype == np.uint8 and maccs.ndim == rdk.ndim == 2
                                                   and maccs.shape[1] and rdk.shape[1]):
@@ -130,7 +134,7 @@ def _decode(data: dict[str, np.ndarray]) -> dict[str, Molecule]:
         if status[i] == _FINGERPRINTED:
             start, end = offsets[i], offsets[i + 1]
             prints = Fingerprints(inchi[i], maccs[i], rdk[i], keys[start:end], counts[start:end])
-        molecules[s] = Molecule(valid=True, canonical=canonical[i], fingerprints=prints)
+        molecules[s] = Molecule(valid=True, canonical=canonical[i] if has_canonical[i] else None, fingerprints=prints)
     return molecules
 
 

@@ -10,7 +10,7 @@ reference's features can be stored without pickling (`eval.feature_cache`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rdkit import Chem
@@ -35,7 +35,7 @@ class Molecule:
     """One parsed string: valid or not (and why not), its canonical SMILES, and its fingerprints once needed."""
 
     valid: bool
-    canonical: str | None = None  # RDKit canonical SMILES of a valid molecule ("" for the empty molecule)
+    canonical: str | None = None  # RDKit canonical SMILES ("" for the empty molecule), once needed (FCD)
     failure: str | None = None  # `chem.parse.failure_kind` of an invalid string
     fingerprints: Fingerprints | None = None
 
@@ -52,11 +52,19 @@ def parse(smiles: str) -> Chem.Mol | None:
         return None
 
 
-def describe(smiles: str, mol: Chem.Mol | None) -> Molecule:
-    """The parse-level facts of `smiles` whose parse gave `mol`."""
+def describe(smiles: str, mol: Chem.Mol | None, canonical: bool) -> Molecule:
+    """The parse-level facts of `smiles` whose parse gave `mol` (with its canonical SMILES if asked)."""
     if mol is None:
         return Molecule(valid=False, failure=failure_kind(smiles))
-    return Molecule(valid=True, canonical=Chem.MolToSmiles(mol))
+    return Molecule(valid=True, canonical=Chem.MolToSmiles(mol) if canonical else None)
+
+
+def combined(old: Molecule | None, new: Molecule) -> Molecule:
+    """`new`, keeping what `old` (the same string's molecule, computed elsewhere) has and `new` lacks."""
+    if old is None:
+        return new
+    return replace(new, canonical=old.canonical if new.canonical is None else new.canonical,
+                   fingerprints=new.fingerprints or old.fingerprints)
 
 
 def fingerprints(mol: Chem.Mol, morgan_radius: int) -> Fingerprints:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from Levenshtein import distance as levenshtein
@@ -26,7 +27,7 @@ from molbridge.eval import bleu
 from molbridge.eval.bootstrap import bootstrap_interval, mean_metric
 from molbridge.eval.conventions import Convention
 from molbridge.eval.feature_cache import ReferenceCache, default_directory
-from molbridge.eval.mol_features import Fingerprints, Molecule, describe, fingerprints, parse
+from molbridge.eval.mol_features import Fingerprints, Molecule, combined, describe, fingerprints, parse
 from molbridge.eval.parallel import process_pool, split
 from molbridge.eval.predictions import check_aligned
 from molbridge.eval.results import MetricReport, MetricValue
@@ -36,13 +37,24 @@ from molbridge.eval.versions import package_versions
 _FLOAT_COLS = ("maccs", "rdk", "morgan")
 
 
+class _Known(NamedTuple):
+    valid: bool
+    fingerprinted: bool
+    canonical: bool
+
+    @classmethod
+    def of(cls, molecule: Molecule) -> _Known:
+        return cls(molecule.valid, molecule.fingerprints is not None, molecule.canonical is not None)
+
+
 @dataclass(frozen=True)
 class _MolPayload:
     references: list[str]
     outputs: list[str | None]  # None: missing → always invalid, scored as "" for string metrics
-    known: dict[str, tuple[bool, bool]]  # string → (valid, fingerprinted) for molecules the parent already has
+    known: dict[str, _Known]  # what the parent already has of these strings' molecules
     empty_valid: bool
     morgan_radius: int
+    want_canonical: bool
 
 
 @dataclass
@@ -77,20 +89,22 @@ class _ChunkScorer:
             self._fingerprint(out)
 
     def _valid(self, smiles: str) -> bool:
-        if smiles in self.p.known:
-            return self.p.known[smiles][0]
+        known = self.p.known.get(smiles)
+        if known is not None and (known.canonical or not known.valid or not self.p.want_canonical):
+            return known.valid
         if smiles not in self.stats.molecules:
             mol = self.mols[smiles] = parse(smiles)
-            self.stats.molecules[smiles] = describe(smiles, mol)
+            self.stats.molecules[smiles] = describe(smiles, mol, self.p.want_canonical)
         return self.stats.molecules[smiles].valid
 
     def _fingerprint(self, smiles: str) -> None:
         done = self.stats.molecules.get(smiles)
-        if self.p.known.get(smiles, (False, False))[1] or (done is not None and done.fingerprints is not None):
+        known = self.p.known.get(smiles)
+        if (known is not None and known.fingerprinted) or (done is not None and done.fingerprints is not None):
             return
         mol = self.mols.pop(smiles) if smiles in self.mols else parse(smiles)
         assert mol is not None  # only valid molecules are fingerprinted
-        self.stats.molecules[smiles] = replace(done or describe(smiles, mol),
+        self.stats.molecules[smiles] = replace(done or describe(smiles, mol, self.p.want_canonical),
                                                fingerprints=fingerprints(mol, self.p.morgan_radius))
 
 
@@ -108,8 +122,7 @@ def _merged(parts: list[_ChunkStats]) -> dict[str, Molecule]:
     found: dict[str, Molecule] = {}
     for part in parts:
         for smiles, molecule in part.molecules.items():
-            if smiles not in found or molecule.fingerprints is not None:
-                found[smiles] = molecule
+            found[smiles] = combined(found.get(smiles), molecule)
     return found
 
 
@@ -177,15 +190,16 @@ def score_text2mol(
     cache = ReferenceCache.of(directory, (r for r in refs if _parsed(r, False)), convention.morgan_radius) \
         if directory else None
     stored = cache.load() if cache else {}
-    known = {s: (m.valid, m.fingerprints is not None) for s, m in stored.items()}
-    chunks = [_MolPayload(refs[s], preds[s], known, convention.empty_smiles_valid, convention.morgan_radius)
+    known = {s: _Known.of(m) for s, m in stored.items()}
+    chunks = [_MolPayload(refs[s], preds[s], known, convention.empty_smiles_valid, convention.morgan_radius, fcd)
               for s in split(len(preds), workers)]
     with process_pool(workers) as pool:
         parts = pool.map(_chunk_stats, chunks)
     found = _merged(parts)
+    molecules = {**stored, **{s: combined(stored.get(s), m) for s, m in found.items()}}
     if cache and not cache.smiles.isdisjoint(found):
-        cache.save({**stored, **found})
-    stats = _pair_stats(refs, preds, {**stored, **found}, convention.empty_smiles_valid,
+        cache.save(molecules)
+    stats = _pair_stats(refs, preds, molecules, convention.empty_smiles_valid,
                         np.concatenate([p.bleu_rows for p in parts]), np.concatenate([p.lev for p in parts]))
 
     n = len(predictions)
