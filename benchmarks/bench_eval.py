@@ -195,7 +195,9 @@ def main() -> None:
         f"fresh process; median of {args.repeat} runs (FCD baseline: 1 run), library import time excluded. "
         "Molecule scoring cold: each run starts with a new, empty reference feature cache (and writes it); warm: "
         "the cache a cold run wrote, so the references' parses, InChIs and fingerprints are read and only the "
-        "outputs' are computed (scoring another checkpoint against the same test set).\n",
+        "outputs' are computed (scoring another checkpoint against the same test set). CPU s: user + system "
+        "seconds of the run and its worker processes (median), which other jobs on the machine distort less than "
+        "wall time.\n",
         "| what | baseline (s) | engine (s) | speed-up | CPU s, baseline / engine | values |",
         "|---|---:|---:|---:|---:|---|",
     ]
