@@ -173,10 +173,11 @@ def main() -> None:
 
 
 def render(args, results: dict, load_start: float, load_end: float) -> str:
+    precisions = "" if tuple(args.precisions) == PRECISIONS else f" --precisions {' '.join(args.precisions)}"
     lines = [
         "## Training throughput (`benchmarks/bench_train.py`)", "",
         f"Run {date.today()} with `{COMMAND} --records {args.records} --steps {args.steps} --warmup-steps "
-        f"{args.warmup_steps}` on {os.cpu_count()} cores, Python {platform.python_version()}, torch "
+        f"{args.warmup_steps}{precisions}` on {os.cpu_count()} cores, Python {platform.python_version()}, torch "
         f"{torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}. Load average "
         f"(1 min) at the start: {load_start:.1f}, at the end: {load_end:.1f} (the machine is shared).",
         f"SmolLM2-135M-Instruct, LoRA r 16 on every linear layer, batch 8, max length 256, answer-only loss, "
