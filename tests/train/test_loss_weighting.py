@@ -1,5 +1,6 @@
 """The loss is a mean over the answer tokens of the whole optimizer step: splitting a batch into accumulated
-micro-batches (or over ranks, tests/train/test_distributed.py) changes neither the loss nor the gradient."""
+micro-batches (or over ranks, tests/train/test_distributed.py), or packing its examples into rows, changes neither
+the loss nor the gradient."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from tests.tiny_models import chebi20_tiny
 
 def step_one(tmp_path, tiny_llama, name: str, **settings) -> tuple[float, float, TrainConfig]:
     """One fp32 optimizer step in its own process (Accelerate fixes the precision once per process)."""
-    config = TrainConfig(model=str(tiny_llama), task="sft", max_steps=1, batching="random", precision="fp32",
+    settings = {"batching": "random", **settings}
+    config = TrainConfig(model=str(tiny_llama), task="sft", max_steps=1, precision="fp32",
                          lora={"r": 4, "alpha": 8, "dropout": 0.0}, eval_every=0, save_every=1, tensorboard=False,
                          data={"train": str(chebi20_tiny(tmp_path, 24)), "tasks": ["mol2text"]},
                          out=str(tmp_path / name), **settings)
@@ -45,3 +47,12 @@ def test_accumulated_micro_batches_weigh_every_answer_token_the_same(tmp_path, t
     assert counts[0] != counts[1]
     assert split_loss == pytest.approx(whole_loss, rel=1e-5)
     assert split_norm == pytest.approx(whole_norm, rel=1e-4)
+
+
+def test_packed_rows_train_exactly_like_the_padded_batch(tmp_path, tiny_llama) -> None:
+    padded_loss, padded_norm, _ = step_one(tmp_path, tiny_llama, "padded", batching="length_grouped", max_length=512)
+    packed_loss, packed_norm, _ = step_one(tmp_path, tiny_llama, "packed", batching="packed", max_length=512)
+    padded, packed = (read_log(tmp_path / name / "log.csv")[0] for name in ("padded", "packed"))
+    assert packed["real_tokens"] == padded["real_tokens"]  # the same examples
+    assert packed_loss == pytest.approx(padded_loss, rel=1e-5)
+    assert packed_norm == pytest.approx(padded_norm, rel=1e-4)

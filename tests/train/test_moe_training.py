@@ -24,13 +24,13 @@ def test_the_loss_adds_the_weighted_balance_loss_per_answer_token(tmp_path, tiny
     labels = ids.clone()
     labels[:, :4] = -100
     mask = torch.ones_like(ids)
-    total = loss(ids, mask, labels)
+    total = loss(ids, mask, labels=labels)
     balance = total_balance_loss(model)
-    answer = loss._answer_loss(ids, mask, labels)
+    answer = loss._answer_loss(ids, mask, labels=labels)
     torch.testing.assert_close(total, answer + 0.5 * balance * 6)  # 2 rows × 3 learned positions after the shift
     loss.eval()  # a held-out loss is the answers' alone, comparable with a dense run's
     with torch.no_grad():
-        torch.testing.assert_close(loss(ids, mask, labels), loss._answer_loss(ids, mask, labels))
+        torch.testing.assert_close(loss(ids, mask, labels=labels), loss._answer_loss(ids, mask, labels=labels))
     assert all(block.balance is None for block in moe_blocks(model))
 
 

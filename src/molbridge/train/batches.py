@@ -8,6 +8,10 @@ Length-grouped batching (the default) shuffles, cuts the permutation into window
 sorts each window by length and shuffles the resulting batches: batches hold examples of similar
 length (little padding) and the order stays random. Every token is counted twice — real tokens
 and padded slots — so throughput claims say which they mean.
+
+Packed batching plans the same micro-batches and concatenates each one's examples into rows
+(`collate_packed`): the step learns from exactly the same examples, only the tensor layout changes,
+so its loss is the length-grouped loss and the two are comparable for speed alone.
 """
 
 from __future__ import annotations
@@ -113,3 +117,49 @@ def collate(items: Sequence[Encoded], pad_id: int, *, seq2seq: bool = False) -> 
     padded = ids.numel() + (labels.numel() if seq2seq else 0)
     return {"input_ids": ids, "attention_mask": mask, "labels": labels,
             "real_tokens": torch.tensor(real), "padded_tokens": torch.tensor(padded)}
+
+
+def pack_rows(lengths: Sequence[int], row_tokens: int | None) -> list[list[int]]:
+    """Rows of item indices, each at most `row_tokens` long (None: everything in one row), first fit by decreasing
+    length: few rows and little padding, the same rows for the same lengths (a resumed run packs alike)."""
+    if row_tokens is None:
+        return [list(range(len(lengths)))]
+    rows: list[list[int]] = []
+    free: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)):
+        fit = next((r for r, room in enumerate(free) if room >= lengths[i]), None)
+        if fit is None:
+            rows.append([i])
+            free.append(row_tokens - lengths[i])
+        else:
+            rows[fit].append(i)
+            free[fit] -= lengths[i]
+    return rows
+
+
+def collate_packed(items: Sequence[Encoded], pad_id: int, row_tokens: int | None) -> dict[str, torch.Tensor]:
+    """Causal examples concatenated into rows of at most `row_tokens`, right-padded, with no `attention_mask`.
+
+    `position_ids` restart at 0 with every example (and with the padding, a sequence of its own after them): that
+    is how transformers keeps examples apart when no 2D mask is given, a block-causal mask for sdpa and eager
+    (`masking_utils.find_packed_sequence_indices`) and variable-length kernels for FlashAttention-2 (one row only).
+    Each example's first label is IGNORE, so no token is learned from the example before it: the learned labels are
+    exactly those of the unpacked batch.
+    """
+    rows = [[items[i] for i in row] for row in pack_rows([len(i.input_ids) for i in items], row_tokens)]
+    width = max(sum(len(i.input_ids) for i in row) for row in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full_like(ids, IGNORE)
+    positions = torch.zeros_like(ids)
+    for r, row in enumerate(rows):
+        start = 0
+        for item in row:
+            end = start + len(item.input_ids)
+            ids[r, start:end] = torch.tensor(item.input_ids)
+            labels[r, start + 1:end] = torch.tensor(item.labels[1:])
+            positions[r, start:end] = torch.arange(end - start)
+            start = end
+        positions[r, start:] = torch.arange(width - start)
+    real = sum(len(i.input_ids) for i in items)
+    return {"input_ids": ids, "labels": labels, "position_ids": positions,
+            "real_tokens": torch.tensor(real), "padded_tokens": torch.tensor(ids.numel())}

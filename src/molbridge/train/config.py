@@ -146,7 +146,8 @@ class TrainConfig(_Strict):
     warmup_ratio: float = Field(default=0.05, ge=0, lt=1)
     max_steps: int = Field(default=200, ge=1)  # optimizer steps: the cosine schedule's length
     budget_minutes: float | None = Field(default=None, gt=0)  # stop (and save) when training time runs out
-    batching: Literal["length_grouped", "random"] = "length_grouped"
+    # packed: the length-grouped micro-batches with their examples concatenated into rows (causal text runs only)
+    batching: Literal["length_grouped", "random", "packed"] = "length_grouped"
     loss_on: Literal["answer", "all"] = "answer"
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast where the GPU/CPU has bf16, else fp32
     eval_every: int = Field(default=50, ge=0)  # 0: only at the end
@@ -193,6 +194,9 @@ class TrainConfig(_Strict):
                 raise ValueError(f"moe upcycles the LLM, which multimodal.stage {self.multimodal.stage!r} does not "
                                  "have")
         if self.multimodal is not None:
+            if self.batching == "packed":
+                raise ValueError("batching 'packed' concatenates text examples; multimodal batches carry encoder "
+                                 "inputs per example: use length_grouped")
             if self.task != "instructions":
                 raise ValueError("multimodal training reads a built dataset's records (task 'instructions'), "
                                  "whose conformers it encodes")

@@ -154,7 +154,7 @@ def train(config: TrainConfig, *, progress: ProgressFn | None = None,
     loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
 
     plan = BatchPlan([len(e.input_ids) for e in encoded], config.batch_size, config.seed,
-                     config.batching == "length_grouped")
+                     config.batching != "random")  # packed: the length-grouped batches, packed
     learned = [recipe.weight(e) for e in encoded]
     state: LoopState = {"real_tokens": 0, "padded_tokens": 0, "seconds": 0.0, "evaluations": []}
     step = 0

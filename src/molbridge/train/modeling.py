@@ -115,17 +115,18 @@ class AnswerLoss(nn.Module):
         blocks = moe_blocks(model)
         self.balance_weight = blocks[0].settings.balance_weight if blocks else 0.0
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-                **encoder_batch: torch.Tensor) -> torch.Tensor:
-        answer = self._answer_loss(input_ids, attention_mask, labels, **encoder_batch)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *, labels: torch.Tensor,
+                position_ids: torch.Tensor | None = None, **encoder_batch: torch.Tensor) -> torch.Tensor:
+        """A padded batch has an `attention_mask`; a packed one (`batches.collate_packed`) has `position_ids`."""
+        answer = self._answer_loss(input_ids, attention_mask, labels, position_ids, **encoder_batch)
         if not self.balance_weight or not self.training:  # held-out loss: the answers only, comparable to dense
             return answer
         # the loop divides by the step's answer tokens: the balance term is weighted by this batch's share
         learned = (labels[:, 1:] != -100).sum()
         return answer + self.balance_weight * total_balance_loss(self.model) * learned
 
-    def _answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-                     **encoder_batch: torch.Tensor) -> torch.Tensor:
+    def _answer_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, labels: torch.Tensor,
+                     position_ids: torch.Tensor | None = None, **encoder_batch: torch.Tensor) -> torch.Tensor:
         inputs = ({"inputs_embeds": self.embedder.inputs_embeds(input_ids, encoder_batch)}  # type: ignore[operator]
                   if self.embedder is not None else {"input_ids": input_ids})
         if self.seq2seq:
@@ -137,11 +138,13 @@ class AnswerLoss(nn.Module):
                     if hasattr(self.model, "get_base_model") else self.model)
         targets = labels[:, 1:]
         learned = targets != -100
+        # no cache: transformers looks for packed examples in position_ids only when it builds none
+        context = {"attention_mask": attention_mask, "position_ids": position_ids, "use_cache": False}
         if not _plain_head(base):
-            mean = self.model(**inputs, attention_mask=attention_mask, labels=labels).loss
+            mean = self.model(**inputs, **context, labels=labels).loss
             return mean * learned.sum()
         decoder = getattr(base, base.base_model_prefix)
-        hidden = decoder(**inputs, attention_mask=attention_mask).last_hidden_state
+        hidden = decoder(**inputs, **context).last_hidden_state
         logits = base.get_output_embeddings()(hidden[:, :-1][learned])
         return F.cross_entropy(logits.float(), targets[learned], reduction="sum")
 

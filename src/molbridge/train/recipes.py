@@ -32,11 +32,12 @@ from molbridge.models.multimodal_io import AssemblySpec, build_multimodal, read_
 from molbridge.models.projectors import QFormerProjector, QFormerSettings
 from molbridge.records import Record
 from molbridge.tasks import Task
-from molbridge.train.batches import IGNORE, Encoded, collate, encode, learned_tokens
-from molbridge.train.config import MultimodalSettings, TrainConfig
+from molbridge.train.batches import IGNORE, Encoded, collate, collate_packed, encode, learned_tokens
+from molbridge.train.config import MultimodalSettings, TrainConfig, TrainConfigError
 from molbridge.train.examples import Example, ExampleError, Prepared, config_examples, example
 from molbridge.train.modeling import (
     AnswerLoss,
+    attention_implementation,
     is_seq2seq,
     load_for_training,
     load_tokenizer,
@@ -54,6 +55,11 @@ class TextRecipe:
         self.config = config
         self.tokenizer = load_tokenizer(config)
         self.seq2seq = is_seq2seq(config.model)
+        if self.seq2seq and config.batching == "packed":
+            raise TrainConfigError(f"batching 'packed' is for causal models; {config.model} is an encoder-decoder: "
+                                   "use length_grouped")
+        # FlashAttention-2 finds packed examples in one row only; sdpa and eager take rows of max_length
+        self.row_tokens = None if attention_implementation() == "flash_attention_2" else config.max_length
 
     def examples(self) -> Prepared:
         return config_examples(self.config, self.tokenizer)
@@ -66,6 +72,8 @@ class TextRecipe:
         return learned_tokens(item, self.seq2seq)
 
     def collate(self, items: Sequence[Encoded]) -> dict[str, torch.Tensor]:
+        if self.config.batching == "packed":
+            return collate_packed(items, self.tokenizer.pad_token_id, self.row_tokens)
         return collate(items, self.tokenizer.pad_token_id, seq2seq=self.seq2seq)
 
     def build(self) -> tuple[nn.Module, nn.Module]:
