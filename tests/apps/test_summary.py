@@ -75,3 +75,12 @@ def test_the_report_opens_with_the_verdict_and_units(tmp_path) -> None:
     assert page.index("<h2>Summary</h2>") < page.index("<h2>Metrics</h2>")
     assert "the model wins 1, ties 0 and loses 0 of 1 groups" in page and "hartree" in page
     assert "build 12 s, train 30 s (total 42 s)" in page and page.count("data:image/png;base64,") == 1
+
+
+def test_a_similarity_over_fewer_valid_molecules_is_compared_over_every_answer() -> None:
+    references = ["CCO", "c1ccccc1O", "CC(=O)O"]
+    few = scored(molecules(["CCO", "", ""], references))  # one valid answer, exact: valid-only similarity 1.0
+    copy = scored(molecules(["CCN", "c1ccccc1", "CC(=O)OC"], references))
+    assert few.metrics["morgan_fts"].value > copy.metrics["morgan_fts"].value
+    found = verdict("molecule_design", "molecule_design", few, copy)
+    assert found.winner == "copy" and found.normalised < 1

@@ -73,10 +73,20 @@ def _summary(found: Sequence[Verdict]) -> str:
             "<th>model ÷ copy (> 1 favours the model)</th><th>winner</th></tr>"]
     for v in found:
         ratio = "—" if v.normalised is None else "∞" if math.isinf(v.normalised) else f"{v.normalised:.2f}"
-        rows.append(f"<tr><td>{html.escape(v.group)}</td><td>{v.metric} ({'higher' if v.higher_is_better else 'lower'}"
-                    f" is better)</td><td>{html.escape(v.unit)}</td><td>{_metric(v.model)}</td><td>{_metric(v.copy)}"
-                    f"</td><td>{ratio}</td><td>{_MARKS[v.winner]}</td></tr>")
+        every = " over every answer, invalid as 0" if v.model is not None and v.model.all_n is not None else ""
+        rows.append(f"<tr><td>{html.escape(v.group)}</td><td>{v.metric}{every} ("
+                    f"{'higher' if v.higher_is_better else 'lower'} is better)</td><td>{html.escape(v.unit)}</td>"
+                    f"<td>{_compared(v.model)}</td><td>{_compared(v.copy)}</td><td>{ratio}</td>"
+                    f"<td>{_MARKS[v.winner]}</td></tr>")
     return lead + _verdict_figure(found) + "<table>" + "".join(rows) + "</table>"
+
+
+def _compared(metric: MetricValue | None) -> str:
+    """The value a verdict compared: the all-answers reading (no interval) where there is one, else with its
+    interval."""
+    if metric is not None and metric.all_n is not None:
+        return f"{metric.all_n:.3f}"
+    return _metric(metric)
 
 
 def _verdict_figure(found: Sequence[Verdict]) -> str:

@@ -3,7 +3,8 @@
 Why: a report with 19 groups × 6 metrics does not say whether tuning helped. Each scorer family names its
 headline (the number its field compares first) and which way is better; a group's verdict compares the
 two point estimates (equal values are a tie: a model that copies its nearest retrieved answer matches the
-baseline exactly). For numeric answers the MAE is over valid answers only, so a model that answers fewer
+baseline exactly). A metric with an all-answers reading (invalid answers as 0: molecule similarities, exact
+match) is compared in it. A numeric answer's MAE is over valid answers only, so a model that answers fewer
 records validly than the baseline does not win on a smaller MAE: it loses that group. The normalised
 score is model ÷ copy for higher-is-better metrics and copy ÷ model for lower-is-better ones, so > 1
 always favours the model.
@@ -69,10 +70,13 @@ def metric_unit(name: str, report: MetricReport) -> str:
     return "fraction, 0–1"
 
 
-def _value(metric: MetricValue | None) -> float | None:
-    if metric is None or metric.value is None or math.isnan(metric.value):
+def compared(metric: MetricValue | None) -> float | None:
+    """The value a verdict compares: over every answer with invalid ones as 0 where the metric has that reading
+    (a valid-only similarity over 4 valid answers of 12 is no win over 12 valid ones), else the headline value."""
+    if metric is None:
         return None
-    return float(metric.value)
+    value = metric.all_n if metric.all_n is not None else metric.value
+    return None if value is None or math.isnan(value) else float(value)
 
 
 def verdict(group: str, task: str, model: MetricReport, copy: MetricReport | None) -> Verdict:
@@ -80,7 +84,7 @@ def verdict(group: str, task: str, model: MetricReport, copy: MetricReport | Non
     headline = HEADLINES[task_for(task).family]
     ours = model.metrics.get(headline.metric)
     theirs = copy.metrics.get(headline.metric) if copy else None
-    a, b = _value(ours), _value(theirs)
+    a, b = compared(ours), compared(theirs)
     winner: Winner
     if a is None or b is None:
         winner, normalised = ("model" if a is not None else "copy" if b is not None else "none"), None
